@@ -1,0 +1,32 @@
+"""Human durations in campaign files: `90s`, `10m`, `2h`, `1h30m`, `500ms`, `2d`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+DURATION_HINT = "a duration such as 90s, 10m, 2h or 1h30m"
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a duration; raise ValueError with the expected form otherwise."""
+    compact = text.strip().replace(" ", "")
+    if not _WHOLE.match(compact):
+        raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
+    seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _PART.findall(compact))
+    return timedelta(seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    if seconds and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    if seconds and seconds % 60 == 0:
+        return f"{int(seconds // 60)}m"
+    if seconds == int(seconds):
+        return f"{int(seconds)}s"
+    return f"{int(seconds * 1000)}ms"

@@ -1,0 +1,149 @@
+"""The `dialer` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from dialer.campaign.durations import parse_duration
+from dialer.control.logs import setup_logging
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the command ran and something went wrong
+EXIT_BAD_INPUT = 2  # bad arguments, campaign file, contact file...
+EXIT_PBX = 3  # AMI unreachable or login refused
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dialer", description="Outbound autodialer and IVR engine for Asterisk."
+    )
+    parser.add_argument(
+        "--db", help="contact base (SQLite file); default $DIALER_DB or ./dialer.db"
+    )
+    parser.add_argument("--log-level", default="warning", help="debug, info, warning (default)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    contacts = sub.add_parser("contacts", help="import and export contact lists")
+    csub = contacts.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
+    imp = csub.add_parser("import", help="load a CSV or XLSX file into a list")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--list", required=True, dest="list_name", help="list to load into")
+    imp.add_argument("--region", default="RU", help="default region for numbers without +")
+    imp.add_argument("--phone-column", help="name of the phone column (found by name otherwise)")
+    imp.add_argument("--rejects", type=Path, help="where to write rejected rows (CSV)")
+    exp = csub.add_parser("export", help="write a list with every contact's campaign status")
+    exp.add_argument("--list", required=True, dest="list_name")
+    exp.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    exp.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    csub.add_parser("lists", help="show the lists in the contact base")
+
+    val = sub.add_parser("validate", help="check a campaign file")
+    val.add_argument("campaign", type=Path)
+
+    sub.add_parser("schema", help="print the campaign file's JSON Schema (for editors)")
+
+    run = sub.add_parser("run", help="call a campaign's list until every contact is final")
+    run.add_argument("campaign", type=Path)
+    run.add_argument("--no-progress", action="store_true", help="no live display")
+    run.add_argument(
+        "--drain-timeout",
+        type=_duration,
+        default=timedelta(seconds=60),
+        help="on Ctrl-C, how long to wait for calls in progress (default 60s)",
+    )
+
+    rep = sub.add_parser("report", help="what happened to every contact of a campaign")
+    rep.add_argument("campaign_name")
+    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rep.add_argument("--limit", type=int, default=50, help="contact rows in the table (0: none)")
+
+    demo = sub.add_parser("demo", help="run a sample campaign against the simulated PBX")
+    demo.add_argument("--contacts", type=int, default=300, help="size of the sample list")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--no-progress", action="store_true")
+
+    sim = sub.add_parser("simulate-pbx", help="serve a SIMULATED Asterisk AMI (for trials)")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=5038)
+    sim.add_argument("--username", default="dialer")
+    sim.add_argument(
+        "--secret-env", default="DIALER_AMI_SECRET", help="env var holding the AMI secret"
+    )
+    sim.add_argument("--personas", type=Path, help="CSV of number,persona (else last digit)")
+    sim.add_argument("--personas-from-list", help="take personas from this list's 'persona' field")
+    sim.add_argument("--channel-limit", type=int, default=200)
+    sim.add_argument("--operators", type=int, default=2)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        return asyncio.run(_dispatch(args, console))
+    except CliError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        return exc.code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, console: Console) -> int:
+    from dialer.control import commands  # imported late: `dialer --help` stays instant
+
+    handlers = {
+        "contacts": commands.contacts,
+        "validate": commands.validate,
+        "schema": commands.schema,
+        "run": commands.run,
+        "report": commands.report,
+        "demo": commands.demo,
+        "simulate-pbx": commands.simulate_pbx,
+    }
+    return await handlers[args.command](args, console)
+
+
+def install_stop_handlers(stop: asyncio.Event) -> None:
+    """First Ctrl-C (or SIGTERM): stop dialling and drain. Second: leave at once."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            os._exit(130)
+        print("\nstopping: no new calls; waiting for calls in progress", file=sys.stderr)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,252 @@
+"""One function per CLI command: parse nothing, print results, return the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+
+from dialer.campaign.ami_secret import resolve_ami_secret
+from dialer.campaign.errors import CampaignError
+from dialer.campaign.loader import load_campaign
+from dialer.campaign.model import Campaign
+from dialer.campaign.schema import campaign_json_schema
+from dialer.control import report as report_view
+from dialer.control.app import run_campaign
+from dialer.control.cli import (
+    EXIT_OK,
+    EXIT_PBX,
+    CliError,
+    install_stop_handlers,
+    print_json,
+)
+from dialer.control.display import live_progress, run_summary
+from dialer.engine.runner import CampaignAborted, CampaignRunner
+from dialer.pbx.ami_client import AmiAuthError, AmiConnectError
+from dialer.store import ContactStore, StoreError, open_store
+
+
+@contextlib.asynccontextmanager
+async def opened_store(args: argparse.Namespace) -> AsyncIterator[ContactStore]:
+    try:
+        store = await open_store(args.db)
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        yield store
+    except StoreError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        await store.close()
+
+
+def _load(path: Path) -> Campaign:
+    try:
+        return load_campaign(path)
+    except CampaignError as exc:
+        raise CliError(str(exc)) from exc
+
+
+# --- contacts -----------------------------------------------------------------------------
+async def contacts(args: argparse.Namespace, console: Console) -> int:
+    if args.contacts_command == "import":
+        return await _import(args, console)
+    if args.contacts_command == "export":
+        return await _export(args)
+    async with opened_store(args) as store:
+        for name in await store.list_names():
+            console.print(f"{name}\t{await store.count_contacts(name)} contacts", highlight=False)
+    return EXIT_OK
+
+
+async def _import(args: argparse.Namespace, console: Console) -> int:
+    from dialer.contacts.importer import ImportFileError, import_file
+
+    if not args.file.is_file():
+        raise CliError(f"{args.file}: no such file")
+    reject_path = args.rejects or Path(f"rejects-{args.list_name}.csv")
+    async with opened_store(args) as store:
+        try:
+            result = await import_file(
+                store,
+                args.file,
+                args.list_name,
+                default_region=args.region.upper(),
+                phone_column=args.phone_column,
+                reject_path=reject_path,
+            )
+        except ImportFileError as exc:
+            raise CliError(str(exc)) from exc
+    console.print(
+        f"{args.file}: {result.rows_read} rows read, {result.inserted} new contacts, "
+        f"{result.merged} merged duplicates, {result.rejected} rejected "
+        f"-> list {args.list_name!r}",
+        highlight=False,
+    )
+    for row in result.rejected_rows[:10]:
+        console.print(f"  row {row.row_number}: {row.reason}", highlight=False)
+    if result.rejected:
+        more = result.rejected - min(10, len(result.rejected_rows))
+        if more > 0:
+            console.print(f"  ... and {more} more", highlight=False)
+        console.print(f"rejected rows written to {result.reject_path}", highlight=False)
+    return EXIT_OK
+
+
+async def _export(args: argparse.Namespace) -> int:
+    from dialer.contacts.exporter import export_list
+
+    if args.format == "xlsx" and args.output is None:
+        raise CliError("--format xlsx needs --output FILE")
+    async with opened_store(args) as store:
+        await export_list(store, args.list_name, args.output or sys.stdout, args.format)
+    return EXIT_OK
+
+
+# --- campaigns ----------------------------------------------------------------------------
+async def validate(args: argparse.Namespace, console: Console) -> int:
+    campaign = _load(args.campaign)
+    console.print(
+        f"{args.campaign}: campaign {campaign.name!r} is valid (list {campaign.list!r}, "
+        f"{campaign.pacing.max_channels} channels, {campaign.pacing.calls_per_second:g} calls/s)",
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+async def schema(args: argparse.Namespace, console: Console) -> int:
+    print_json(campaign_json_schema())
+    return EXIT_OK
+
+
+async def run(args: argparse.Namespace, console: Console) -> int:
+    campaign = _load(args.campaign)
+    try:
+        secret = resolve_ami_secret(campaign)
+    except CampaignError as exc:
+        raise CliError(str(exc)) from exc
+    async with opened_store(args) as store:
+        return await execute_campaign(
+            campaign,
+            store,
+            secret,
+            console,
+            progress=not args.no_progress,
+            drain_timeout=args.drain_timeout,
+        )
+
+
+async def execute_campaign(
+    campaign: Campaign,
+    store: ContactStore,
+    secret: str,
+    console: Console,
+    progress: bool,
+    drain_timeout: timedelta | None = None,
+) -> int:
+    stop = asyncio.Event()
+    install_stop_handlers(stop)
+    runner: CampaignRunner | None = None
+
+    def started(r: CampaignRunner) -> None:
+        nonlocal runner
+        runner = r
+
+    show = progress and console.is_terminal
+    kwargs = {"drain_timeout": drain_timeout} if drain_timeout is not None else {}
+    try:
+        async with live_progress(console, lambda: runner.snapshot if runner else None, show):
+            snapshot = await run_campaign(
+                campaign, store, secret, stop, on_started=started, **kwargs
+            )
+    except AmiAuthError as exc:
+        raise CliError(f"{exc} (check the AMI username and secret)", EXIT_PBX) from exc
+    except AmiConnectError as exc:
+        raise CliError(f"{exc} (is Asterisk running with AMI enabled?)", EXIT_PBX) from exc
+    except CampaignAborted as exc:
+        raise CliError(f"campaign aborted: {exc}", EXIT_PBX) from exc
+    console.print(run_summary(snapshot))
+    if snapshot.state == "stopped":
+        console.print("stopped before the end: run the same command again to resume")
+    return EXIT_OK
+
+
+async def report(args: argparse.Namespace, console: Console) -> int:
+    async with opened_store(args) as store:
+        lines = await report_view.load_report(store, args.campaign_name)
+    if args.format == "csv":
+        report_view.write_csv(lines, sys.stdout)
+    elif args.format == "json":
+        report_view.write_json(lines, sys.stdout)
+    else:
+        report_view.print_report(console, args.campaign_name, lines, args.limit)
+    return EXIT_OK
+
+
+# --- simulation ---------------------------------------------------------------------------
+async def demo(args: argparse.Namespace, console: Console) -> int:
+    from dialer.control.demo import run_demo
+
+    return await run_demo(args, console)
+
+
+async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
+    from dialer.simpbx import SimConfig, SimulatedPbx
+
+    secret = os.environ.get(args.secret_env)
+    if not secret:
+        raise CliError(f"set the AMI secret in ${args.secret_env} (the simulator checks logins)")
+    personas: dict[str, str] = {}
+    if args.personas:
+        personas.update(_read_personas_file(args.personas))
+    if args.personas_from_list:
+        async with opened_store(args) as store:
+            for contact in await store.contacts(args.personas_from_list):
+                if contact.fields.get("persona"):
+                    personas[contact.number] = contact.fields["persona"]
+    config = SimConfig(
+        host=args.host,
+        port=args.port,
+        username=args.username,
+        secret=secret,
+        channel_limit=args.channel_limit,
+        operators=args.operators,
+        personas=personas,
+    )
+    pbx = SimulatedPbx(config)
+    await pbx.start()
+    console.print(pbx.describe(), highlight=False)
+    stop = asyncio.Event()
+    install_stop_handlers(stop)
+    await stop.wait()
+    await pbx.stop()
+    return EXIT_OK
+
+
+def _read_personas_file(path: Path) -> dict[str, str]:
+    import csv
+
+    from dialer.simpbx import PERSONAS
+
+    personas: dict[str, str] = {}
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for line_no, row in enumerate(csv.reader(handle), start=1):
+                if not row or row[0].strip().lower() in ("number", "phone"):
+                    continue
+                if len(row) < 2 or row[1].strip() not in PERSONAS:
+                    raise CliError(
+                        f"{path}:{line_no}: expected 'number,persona' with persona one of "
+                        f"{', '.join(PERSONAS)}"
+                    )
+                personas[row[0].strip()] = row[1].strip()
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from exc
+    return personas

@@ -1,0 +1,105 @@
+"""`dialer report`: what happened to every contact of a campaign (table, CSV or JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Sequence
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dialer.store.base import ContactReport, ContactStore, StoreError
+
+REPORT_COLUMNS = (
+    "number",
+    "name",
+    "status",
+    "attempts",
+    "last_outcome",
+    "last_cause",
+    "final_outcome",
+    "next_due_at",
+    "last_attempt_at",
+    "dead",
+)
+
+
+def report_row(line: ContactReport) -> dict[str, Any]:
+    return {
+        "number": line.number,
+        "name": line.name or "",
+        "status": line.status.value,
+        "attempts": line.attempts,
+        "last_outcome": line.last_outcome.value if line.last_outcome else "",
+        "last_cause": "" if line.last_cause is None else line.last_cause,
+        "final_outcome": line.final_outcome.value if line.final_outcome else "",
+        "next_due_at": line.next_due_at.isoformat() if line.next_due_at else "",
+        "last_attempt_at": line.last_attempt_at.isoformat() if line.last_attempt_at else "",
+        "dead": line.dead,
+    }
+
+
+async def load_report(store: ContactStore, campaign_name: str) -> list[ContactReport]:
+    record = await store.get_campaign(campaign_name)
+    if record is None:
+        known = ", ".join(c.name for c in await store.campaigns()) or "none yet"
+        raise StoreError(f"no campaign named {campaign_name!r} (known: {known})")
+    return await store.contact_report(record.id)
+
+
+def write_csv(lines: Sequence[ContactReport], out: IO[str]) -> None:
+    writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS)
+    writer.writeheader()
+    for line in lines:
+        writer.writerow(report_row(line))
+
+
+def write_json(lines: Sequence[ContactReport], out: IO[str]) -> None:
+    json.dump([report_row(line) for line in lines], out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def summary_table(campaign_name: str, lines: Sequence[ContactReport]) -> Table:
+    by_final = Counter(
+        (line.final_outcome.value if line.final_outcome else f"({line.status.value})")
+        for line in lines
+    )
+    attempts = sum(line.attempts for line in lines)
+    table = Table(title=f"Campaign {campaign_name}: {len(lines)} contacts, {attempts} attempts")
+    table.add_column("contact result")
+    table.add_column("contacts", justify="right")
+    table.add_column("share", justify="right")
+    for key, count in by_final.most_common():
+        table.add_row(key, str(count), f"{100 * count / max(1, len(lines)):.1f}%")
+    return table
+
+
+def contacts_table(lines: Sequence[ContactReport], limit: int | None) -> Table:
+    shown = lines if limit is None else lines[:limit]
+    title = "Contacts" if len(shown) == len(lines) else f"Contacts (first {len(shown)})"
+    table = Table(title=title)
+    for column in ("number", "name", "status", "attempts", "last outcome", "final", "next due"):
+        table.add_column(column)
+    for line in shown:
+        row = report_row(line)
+        table.add_row(
+            row["number"],
+            row["name"],
+            row["status"],
+            str(row["attempts"]),
+            row["last_outcome"],
+            row["final_outcome"],
+            row["next_due_at"][:19],
+        )
+    return table
+
+
+def print_report(
+    console: Console, campaign_name: str, lines: Sequence[ContactReport], limit: int | None
+) -> None:
+    console.print(summary_table(campaign_name, lines))
+    if limit != 0:
+        console.print(contacts_table(lines, limit))

@@ -1,0 +1,287 @@
+"""Runs one campaign: lease due contacts, originate within the pacing limits, close every
+attempt exactly once with its outcome and the contact's next step, stop when nothing is
+left (or when asked to, after draining the calls in progress)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from dialer.campaign.model import AnswerAction, Campaign
+from dialer.outcomes import ContactStatus, Outcome
+from dialer.pbx.link import CallEnded, DialRequest
+from dialer.policy.pacing import FixedPacer
+from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
+from dialer.store.base import AttemptResult, ContactStore, LeasedContact, NextStep, Progress
+
+log = logging.getLogger("dialer.engine")
+
+Clock = Callable[[], datetime]
+
+
+class Dialer(Protocol):
+    """What the engine needs from the PBX link (dialer.pbx.link.PbxLink)."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def fatal_error(self) -> Exception | None: ...
+
+    async def originate(self, request: DialRequest) -> None: ...
+
+    async def adopt(self, attempts: list[tuple[str, datetime]]) -> None: ...
+
+
+class CampaignAborted(Exception):
+    """The campaign cannot go on (e.g. Asterisk refused our AMI login on reconnect)."""
+
+
+@dataclass
+class RunSnapshot:
+    """What a progress display shows. Mutated by the runner; read by the CLI."""
+
+    campaign: str
+    state: str = "starting"
+    total: int = 0
+    done: int = 0
+    pending: int = 0
+    in_flight: int = 0
+    originated: int = 0
+    closed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    next_due_at: datetime | None = None
+    link_ready: bool = False
+
+
+def retry_policy_of(campaign: Campaign) -> RetryPolicy:
+    rules = {}
+    for outcome in Outcome:
+        rule = campaign.retry.rule_for(outcome)
+        if rule is not None:
+            rules[outcome] = RetryRule(rule.delay, rule.max)
+    return RetryPolicy(max_attempts=campaign.retry.max_attempts, rules=rules)
+
+
+def next_step_of(decision: Decision, outcome: Outcome) -> NextStep:
+    if decision.final:
+        return NextStep(ContactStatus.DONE, final_outcome=outcome, mark_dead=decision.mark_dead)
+    return NextStep(ContactStatus.PENDING, due_at=decision.retry_at)
+
+
+class CampaignRunner:
+    def __init__(
+        self,
+        campaign: Campaign,
+        store: ContactStore,
+        dialer: Dialer,
+        call_ended: asyncio.Queue[CallEnded],
+        clock: Clock,
+        drain_timeout: timedelta = timedelta(seconds=60),
+        idle_poll: float = 1.0,
+    ) -> None:
+        self.campaign = campaign
+        self._store = store
+        self._dialer = dialer
+        self._ended = call_ended
+        self._clock = clock
+        self._drain_timeout = drain_timeout
+        self._idle_poll = idle_poll
+        self._policy = retry_policy_of(campaign)
+        self._pacer = FixedPacer(campaign.pacing.max_channels, campaign.pacing.calls_per_second)
+        self._in_flight: dict[str, LeasedContact] = {}
+        self._originations: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._campaign_id: int | None = None
+        self.snapshot = RunSnapshot(campaign.name)
+
+    # --- public -------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> RunSnapshot:
+        """Dial until every contact is final or `stop` is set; then drain and return."""
+        now = self._clock()
+        record = await self._store.open_campaign(self.campaign.name, self.campaign.list, now)
+        self._campaign_id = record.id
+        await self._store.set_campaign_state(record.id, "running")
+        closer = asyncio.create_task(self._close_calls(), name="attempt-closer")
+        try:
+            await self._adopt_open_attempts(now)
+            finished = await self._dial_until_done(stop)
+            self.snapshot.state = "draining"
+            await self._drain()
+            state = "finished" if finished and not self._in_flight else "stopped"
+        finally:
+            closer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await closer
+            for task in self._originations:
+                task.cancel()
+        await self._store.set_campaign_state(record.id, state)
+        await self._refresh_progress()
+        self.snapshot.state = state
+        return self.snapshot
+
+    # --- dialling -----------------------------------------------------------------------
+    async def _adopt_open_attempts(self, now: datetime) -> None:
+        assert self._campaign_id is not None
+        open_attempts = await self._store.recover(self._campaign_id, now)
+        if not open_attempts:
+            return
+        log.info("engine.adopting_open_attempts", extra={"count": len(open_attempts)})
+        for attempt in open_attempts:
+            self._in_flight[attempt.attempt_id] = LeasedContact(
+                campaign_id=attempt.campaign_id,
+                contact_id=attempt.contact_id,
+                number=attempt.number,
+                name=None,
+                timezone=None,
+                fields={},
+                attempts_made=attempt.attempts_made,
+                outcome_counts=attempt.outcome_counts,
+            )
+        await self._dialer.adopt([(a.attempt_id, a.started_at) for a in open_attempts])
+
+    async def _dial_until_done(self, stop: asyncio.Event) -> bool:
+        """Returns True when the campaign ran out of contacts, False when stopped."""
+        assert self._campaign_id is not None
+        await self._refresh_progress()
+        while not stop.is_set():
+            if self._dialer.fatal_error is not None:
+                raise CampaignAborted(str(self._dialer.fatal_error))
+            self.snapshot.link_ready = self._dialer.ready
+            wait = self._idle_poll
+            if self._dialer.ready:
+                allowance = self._pacer.allowance(time.monotonic(), len(self._in_flight))
+                placed = await self._place_calls(allowance) if allowance else 0
+                if allowance and placed < allowance:
+                    progress = await self._refresh_progress()
+                    if progress.pending == 0 and progress.dialing == 0 and not self._in_flight:
+                        return True
+                    if progress.next_due_at is not None:
+                        until_due = (progress.next_due_at - self._clock()).total_seconds()
+                        wait = min(wait, max(0.05, until_due))
+                elif placed:
+                    wait = self._pacer.seconds_until_next_token()
+                elif len(self._in_flight) < self.campaign.pacing.max_channels:
+                    wait = min(wait, max(0.005, self._pacer.seconds_until_next_token()))
+                # else: every channel is busy; a call ending wakes us up.
+            await self._sleep_or_wake(stop, wait)
+        return False
+
+    async def _place_calls(self, allowance: int) -> int:
+        assert self._campaign_id is not None
+        now = self._clock()
+        leases = await self._store.lease_due(self._campaign_id, now, allowance)
+        for lease in leases:
+            attempt_id = str(uuid.uuid4())
+            # Recorded before the PBX hears of it: a crash now leaves an open attempt to
+            # reconcile, never a second dial.
+            await self._store.start_attempt(lease, attempt_id, now)
+            self._in_flight[attempt_id] = lease
+            request = self._dial_request(attempt_id, lease)
+            task = asyncio.create_task(self._dialer.originate(request))
+            self._originations.add(task)
+            task.add_done_callback(self._originations.discard)
+        self._pacer.placed(len(leases))
+        self.snapshot.originated += len(leases)
+        self.snapshot.in_flight = len(self._in_flight)
+        return len(leases)
+
+    def _dial_request(self, attempt_id: str, lease: LeasedContact) -> DialRequest:
+        c = self.campaign
+        queue = c.on_answer.queue if c.on_answer.action is AnswerAction.PLAY_AND_QUEUE else ""
+        variables = {
+            "DIALER_ATTEMPT": attempt_id,
+            "DIALER_CAMPAIGN": c.name,
+            "DIALER_MESSAGE": c.on_answer.message,
+            "DIALER_QUEUE": queue or "",
+            "DIALER_QUEUE_TIMEOUT": str(int(c.on_answer.queue_timeout.total_seconds())),
+            **c.dial.variables,
+        }
+        return DialRequest(
+            attempt_id=attempt_id,
+            number=lease.number,
+            channel_template=c.dial.channel,
+            context=c.dial.context,
+            exten=c.dial.exten,
+            priority=c.dial.priority,
+            ring_timeout=c.dial.ring_timeout,
+            caller_id=c.dial.caller_id,
+            variables=variables,
+        )
+
+    async def _sleep_or_wake(self, stop: asyncio.Event, seconds: float) -> None:
+        self._wake.clear()
+        stop_wait = asyncio.ensure_future(stop.wait())
+        wake_wait = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait(
+                {stop_wait, wake_wait}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stop_wait.cancel()
+            wake_wait.cancel()
+
+    async def _drain(self) -> None:
+        """Wait (bounded) for calls in progress; what is still up stays open in the store
+        and is reconciled by the next run."""
+        deadline = time.monotonic() + self._drain_timeout.total_seconds()
+        while self._in_flight and time.monotonic() < deadline:
+            if self._dialer.fatal_error is not None:
+                break
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(1.0, deadline - time.monotonic()))
+        if self._in_flight:
+            log.warning("engine.left_open", extra={"count": len(self._in_flight)})
+
+    # --- closing attempts ---------------------------------------------------------------
+    async def _close_calls(self) -> None:
+        while True:
+            ended = await self._ended.get()
+            try:
+                await self._close(ended)
+            except Exception:
+                log.exception("engine.close_failed", extra={"attempt": ended.attempt_id})
+            finally:
+                self._wake.set()
+
+    async def _close(self, ended: CallEnded) -> None:
+        lease = self._in_flight.pop(ended.attempt_id, None)
+        if lease is None:
+            return  # not ours, or already closed
+        decision = decide(
+            self._policy, ended.outcome, lease.attempts_made, lease.outcome_counts, self._clock()
+        )
+        result = AttemptResult(
+            attempt_id=ended.attempt_id,
+            outcome=ended.outcome,
+            ended_at=ended.ended_at,
+            cause=ended.cause,
+            reason=ended.reason,
+            answered_at=ended.answered_at,
+            detail=ended.detail,
+        )
+        if await self._store.finish_attempt(result, next_step_of(decision, ended.outcome)):
+            self.snapshot.closed += 1
+            self.snapshot.outcomes[ended.outcome.value] += 1
+            if decision.final:
+                self.snapshot.done += 1
+                self.snapshot.pending = max(0, self.snapshot.pending - 1)
+        self.snapshot.in_flight = len(self._in_flight)
+
+    async def _refresh_progress(self) -> Progress:
+        assert self._campaign_id is not None
+        progress = await self._store.progress(self._campaign_id, self._clock())
+        s = self.snapshot
+        s.total, s.done, s.pending = progress.total, progress.done, progress.pending
+        s.next_due_at = progress.next_due_at
+        s.in_flight = len(self._in_flight)
+        return progress

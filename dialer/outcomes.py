@@ -1,0 +1,33 @@
+"""The one outcome taxonomy every part of the dialer speaks.
+
+The PBX link maps AMI facts onto it (dialer.pbx.outcome_map), policy decides the next
+step from it (dialer.policy.retry), the store persists its string values.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    CONGESTION = "congestion"
+    INVALID_NUMBER = "invalid_number"
+    FAILED = "failed"
+    TRANSFERRED = "transferred"
+    ABANDONED = "abandoned"  # answered, sent to the operators' queue, never reached one
+    UNKNOWN = "unknown"  # fate lost (AMI dropped and reconciliation found nothing)
+
+    @property
+    def reached_a_person(self) -> bool:
+        return self in (Outcome.ANSWERED, Outcome.TRANSFERRED, Outcome.ABANDONED)
+
+
+class ContactStatus(StrEnum):
+    """Where a contact stands inside one campaign."""
+
+    PENDING = "pending"  # waiting for its next_due_at
+    DIALING = "dialing"  # leased: an attempt is (or is about to be) in flight
+    DONE = "done"  # final: no more attempts in this campaign

@@ -1,0 +1,376 @@
+"""One AMI connection to Asterisk: login, actions with timeouts, events, pings, reconnect.
+
+This replaces panoramisk's Manager/AMIProtocol, keeping its message objects (see
+ami_wire), because of reproduced panoramisk 1.4 defects that would reach our users:
+- an exception in an event callback propagates into data_received and drops the link:
+  here every callback runs inside its own try/except;
+- an action pending when the link drops either never resolves or is re-sent after the
+  reconnect (an Originate sent twice dials a person twice): here every pending action
+  fails at once with AmiDisconnected and nothing is ever re-sent;
+- `close()` leaves a reconnect scheduled: here close() stops the supervisor for good;
+- Ping replies are not checked, so a half-open TCP link goes unnoticed: here a Ping
+  without a `Ping: Pong` reply within the action timeout tears the link down;
+- actions have no timeout: here every action has one.
+A wrong secret raises AmiAuthError and is never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from panoramisk.message import Message
+
+from dialer.pbx.ami_wire import AmiStreamParser, encode_action
+
+log = logging.getLogger("dialer.ami")
+
+EventHandler = Callable[[Message], None]
+ConnectionHandler = Callable[[], Any]  # may return an awaitable
+
+
+class AmiError(Exception):
+    """Base of AMI failures."""
+
+
+class AmiConnectError(AmiError):
+    """The AMI port could not be reached (refused, unreachable, timed out)."""
+
+
+class AmiAuthError(AmiError):
+    """Asterisk refused our username/secret. Fatal: retrying would not help."""
+
+
+class AmiDisconnected(AmiError):
+    """The link dropped (or was down) while the action was pending: its fate is unknown."""
+
+
+class AmiActionTimeout(AmiError):
+    """No response to an action within the action timeout."""
+
+
+@dataclass(frozen=True)
+class AmiConnectionSettings:
+    host: str
+    port: int
+    username: str
+    secret: str
+    connect_timeout: float = 5.0
+    action_timeout: float = 10.0
+    ping_interval: float = 10.0
+    reconnect_min_delay: float = 0.5
+    reconnect_max_delay: float = 10.0
+
+    def __repr__(self) -> str:  # never let the secret reach a log line or a traceback
+        return f"AmiConnectionSettings({self.username}@{self.host}:{self.port})"
+
+
+class _PendingAction:
+    __slots__ = ("future", "is_list", "items")
+
+    def __init__(self, future: asyncio.Future[Any], is_list: bool) -> None:
+        self.future = future
+        self.is_list = is_list
+        self.items: list[Message] = []
+
+
+class _AmiProtocol(asyncio.Protocol):
+    def __init__(self, client: AmiClient) -> None:
+        self._client = client
+        self._parser = AmiStreamParser()
+        self.transport: asyncio.Transport | None = None
+        self.banner_seen: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        messages = self._parser.feed(data)
+        if self._parser.banner is not None and not self.banner_seen.done():
+            self.banner_seen.set_result(self._parser.banner)
+        for message in messages:
+            self._client._on_message(self, message)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+        self._client._on_connection_lost(self)
+
+    def write(self, data: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise AmiDisconnected("AMI connection is not open")
+        self.transport.write(data)
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class AmiClient:
+    """A supervised AMI link. Construct, `await connect()`, send actions, `await close()`."""
+
+    def __init__(
+        self,
+        settings: AmiConnectionSettings,
+        on_event: EventHandler,
+        on_reconnected: ConnectionHandler | None = None,
+        on_disconnected: ConnectionHandler | None = None,
+    ) -> None:
+        self.settings = settings
+        self._on_event = on_event
+        self._on_reconnected = on_reconnected
+        self._on_disconnected = on_disconnected
+        self._protocol: _AmiProtocol | None = None
+        self._pending: dict[str, _PendingAction] = {}
+        self._ids = itertools.count(1)
+        self._id_prefix = uuid.uuid4().hex[:8]
+        self._supervisor: asyncio.Task[None] | None = None
+        self._closed = False
+        self._connected = asyncio.Event()
+        self.fatal_error: AmiError | None = None
+        self.reconnects = 0
+        self.version: str | None = None
+
+    # --- public -----------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def connect(self) -> None:
+        """First connection: errors are raised to the caller (no silent retry loop)."""
+        await self._open()
+        self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    def new_action_id(self, prefix: str = "a") -> str:
+        return f"{prefix}-{self._id_prefix}-{next(self._ids)}"
+
+    async def send_action(
+        self, headers: Iterable[tuple[str, str]], timeout: float | None = None
+    ) -> Message:
+        """Send an action and return its response. Raises AmiDisconnected if the link is
+        down or drops before the response, AmiActionTimeout after the timeout."""
+        result = await self._send(list(headers), is_list=False, timeout=timeout)
+        assert isinstance(result, Message)
+        return result
+
+    async def send_list_action(
+        self, headers: Iterable[tuple[str, str]], timeout: float | None = None
+    ) -> list[Message]:
+        """Send an action answered by an event list (CoreShowChannels, QueueStatus...).
+        Returns the items, without the response and the ...Complete event."""
+        result = await self._send(list(headers), is_list=True, timeout=timeout)
+        assert isinstance(result, list)
+        return result
+
+    async def close(self) -> None:
+        """Log off and stop for good: no reconnect is left behind."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        protocol = self._protocol
+        if protocol is not None and self.connected:
+            with contextlib.suppress(AmiError, OSError):
+                await self._send([("Action", "Logoff")], is_list=False, timeout=1.0)
+        if protocol is not None:
+            protocol.abort()
+        self._fail_pending(AmiDisconnected("AMI client closed"))
+        self._connected.clear()
+
+    # --- connection -------------------------------------------------------------------
+    async def _open(self) -> None:
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        try:
+            _, protocol = await asyncio.wait_for(
+                loop.create_connection(lambda: _AmiProtocol(self), s.host, s.port),
+                s.connect_timeout,
+            )
+        except (OSError, TimeoutError) as exc:
+            raise AmiConnectError(f"cannot reach AMI at {s.host}:{s.port}: {exc}") from exc
+        try:
+            banner = await asyncio.wait_for(protocol.banner_seen, s.connect_timeout)
+        except TimeoutError as exc:
+            protocol.abort()
+            raise AmiConnectError(f"no AMI banner from {s.host}:{s.port}") from exc
+        if not banner.startswith("Asterisk Call Manager/"):
+            protocol.abort()
+            raise AmiConnectError(f"{s.host}:{s.port} is not an AMI port (banner {banner[:40]!r})")
+        self._protocol = protocol
+        self.version = banner.partition("/")[2]
+        try:
+            # Asterisk answers a wrong secret about a second late; allow for it.
+            response = await self._send(
+                [
+                    ("Action", "Login"),
+                    ("Username", s.username),
+                    ("Secret", s.secret),
+                    ("Events", "on"),
+                ],
+                is_list=False,
+                timeout=max(s.action_timeout, 3.0),
+                require_connected=False,
+            )
+        except AmiError:
+            protocol.abort()
+            raise
+        assert isinstance(response, Message)
+        if response.get("Response") != "Success":
+            protocol.abort()
+            message = response.get("Message", "")
+            raise AmiAuthError(
+                f"AMI login as {s.username!r} at {s.host}:{s.port} refused: {message or 'error'}"
+            )
+        self._connected.set()
+        log.info("ami.connected", extra={"host": s.host, "port": s.port, "version": self.version})
+
+    async def _supervise(self) -> None:
+        """Ping while connected; reconnect with backoff when the link is lost."""
+        delay = self.settings.reconnect_min_delay
+        while not self._closed:
+            protocol = self._protocol
+            if protocol is not None and self.connected:
+                await self._watch(protocol)
+                continue
+            try:
+                await self._open()
+            except AmiAuthError as exc:
+                # A secret that worked before and fails now is still fatal: stop here.
+                self.fatal_error = exc
+                log.error("ami.login_refused", extra={"error": str(exc)})
+                return
+            except AmiError as exc:
+                log.warning("ami.reconnect_failed", extra={"error": str(exc), "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.reconnect_max_delay)
+                continue
+            delay = self.settings.reconnect_min_delay
+            self.reconnects += 1
+            await self._run_callback(self._on_reconnected, "on_reconnected")
+
+    async def _watch(self, protocol: _AmiProtocol) -> None:
+        """Return when the link is lost or a Ping goes unanswered (half-open link)."""
+        while not self._closed:
+            try:
+                await asyncio.wait_for(asyncio.shield(protocol.lost), self.settings.ping_interval)
+                return
+            except TimeoutError:
+                pass
+            try:
+                reply = await self.send_action([("Action", "Ping")])
+                if reply.get("Response") != "Success" or reply.get("Ping") != "Pong":
+                    raise AmiError(f"unexpected Ping reply {dict(reply.items())!r}")
+            except AmiError as exc:
+                log.warning("ami.ping_failed", extra={"error": str(exc)})
+                protocol.abort()
+                await asyncio.shield(protocol.lost)
+                return
+
+    # --- actions ----------------------------------------------------------------------
+    async def _send(
+        self,
+        headers: list[tuple[str, str]],
+        is_list: bool,
+        timeout: float | None,
+        require_connected: bool = True,
+    ) -> Message | list[Message]:
+        protocol = self._protocol
+        if protocol is None or (require_connected and not self.connected):
+            raise AmiDisconnected("AMI is not connected")
+        action_id = next((v for k, v in headers if k.lower() == "actionid"), None)
+        if action_id is None:
+            action_id = self.new_action_id()
+            headers = [headers[0], ("ActionID", action_id), *headers[1:]]
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        pending = _PendingAction(future, is_list)
+        self._pending[action_id] = pending
+        try:
+            protocol.write(encode_action(headers))
+            return await asyncio.wait_for(
+                asyncio.shield(future), timeout or self.settings.action_timeout
+            )
+        except TimeoutError as exc:
+            name = headers[0][1]
+            raise AmiActionTimeout(f"no reply to {name} within the action timeout") from exc
+        finally:
+            self._pending.pop(action_id, None)
+
+    # --- called by the protocol -------------------------------------------------------
+    def _on_message(self, protocol: _AmiProtocol, message: Message) -> None:
+        if protocol is not self._protocol:
+            return
+        action_id = message.get("ActionID")
+        pending = self._pending.get(action_id) if action_id else None
+        if (
+            pending is not None
+            and not pending.future.done()
+            and self._complete_pending(pending, message)
+        ):
+            return
+        if "Event" in message:
+            try:
+                self._on_event(message)
+            except Exception:
+                log.exception("ami.event_handler_failed", extra={"event": message.get("Event")})
+
+    @staticmethod
+    def _complete_pending(pending: _PendingAction, message: Message) -> bool:
+        """Feed a message carrying a pending ActionID; True if it belonged to the action."""
+        if not pending.is_list:
+            if "Response" in message:
+                pending.future.set_result(message)
+                return True
+            return False  # an event that merely echoes the ActionID (OriginateResponse)
+        if "Response" in message:
+            if message.get("Response") != "Success":
+                pending.future.set_exception(AmiError(message.get("Message", "action failed")))
+            return True
+        if message.get("EventList", "").lower() == "complete":
+            pending.future.set_result(pending.items)
+        else:
+            pending.items.append(message)
+        return True
+
+    def _on_connection_lost(self, protocol: _AmiProtocol) -> None:
+        if protocol is not self._protocol:
+            return
+        was_connected = self.connected
+        self._connected.clear()
+        self._fail_pending(AmiDisconnected("AMI connection lost while the action was pending"))
+        if was_connected and not self._closed:
+            log.warning("ami.connection_lost", extra={"host": self.settings.host})
+            if self._on_disconnected is not None:
+                asyncio.get_running_loop().create_task(
+                    self._run_callback(self._on_disconnected, "on_disconnected")
+                )
+
+    def _fail_pending(self, error: AmiError) -> None:
+        for pending in list(self._pending.values()):
+            if not pending.future.done():
+                pending.future.set_exception(error)
+                # Marks the exception retrieved even if the waiter was cancelled meanwhile.
+                pending.future.exception()
+
+    async def _run_callback(self, callback: ConnectionHandler | None, name: str) -> None:
+        if callback is None:
+            return
+        try:
+            result = callback()
+            if asyncio.iscoroutine(result):
+                await result
+        except Exception:
+            log.exception("ami.callback_failed", extra={"callback": name})

@@ -1,0 +1,69 @@
+"""AMI framing, as pure functions: bytes in, messages and the unparsed rest out.
+
+Why not panoramisk's AMIProtocol.data_received: it decodes each TCP chunk on its own with
+errors="ignore", so a UTF-8 character split across two reads (a Cyrillic caller name) is
+silently dropped. Here one incremental decoder spans the whole stream. Each complete
+message is still parsed by panoramisk's `Message.from_line`, so the rest of the code gets
+the same case-insensitive message objects panoramisk users know.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterable
+
+from panoramisk.message import Message
+
+EOL = "\r\n"
+END_OF_MESSAGE = "\r\n\r\n"
+BANNER_PREFIX = "Asterisk Call Manager/"
+
+
+class AmiStreamParser:
+    """Turns the bytes of one AMI connection into messages. One parser per connection."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buffer = ""
+        self.banner: str | None = None
+
+    def feed(self, data: bytes) -> list[Message]:
+        self._buffer += self._decoder.decode(data)
+        if self.banner is None:
+            if EOL not in self._buffer:
+                return []
+            line, _, self._buffer = self._buffer.partition(EOL)
+            self.banner = line
+        if END_OF_MESSAGE not in self._buffer:
+            return []
+        *complete, self._buffer = self._buffer.split(END_OF_MESSAGE)
+        messages = []
+        for text in complete:
+            message = Message.from_line(text.strip(EOL))
+            if message is not None:
+                messages.append(message)
+        return messages
+
+    @property
+    def version(self) -> str | None:
+        if self.banner and self.banner.startswith(BANNER_PREFIX):
+            return self.banner[len(BANNER_PREFIX) :].strip()
+        return None
+
+
+class UnsafeHeader(ValueError):
+    """A header would have broken AMI framing (CR/LF inside a key or value)."""
+
+
+def encode_action(headers: Iterable[tuple[str, str]]) -> bytes:
+    """Serialise an action, keeping header order (Action first, as Asterisk shows it).
+
+    A value with CR or LF could smuggle a second action into the stream; refuse it.
+    """
+    lines = []
+    for key, value in headers:
+        text = str(value)
+        if "\r" in key or "\n" in key or "\r" in text or "\n" in text or ":" in key:
+            raise UnsafeHeader(f"unsafe AMI header {key!r}")
+        lines.append(f"{key}: {text}")
+    return (EOL.join(lines) + END_OF_MESSAGE).encode("utf-8")

@@ -1,0 +1,42 @@
+"""The contact base: one interface (dialer.store.base), backends chosen by open_store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dialer.store.base import ContactStore, StoreError
+from dialer.store.sqlite import SqliteStore
+
+DB_ENV = "DIALER_DB"
+DEFAULT_DB = "dialer.db"
+
+
+def default_db_path() -> str:
+    """Where the contact base lives unless told: $DIALER_DB, else ./dialer.db."""
+    return os.environ.get(DB_ENV) or DEFAULT_DB
+
+
+async def open_store(target: str | Path | None = None) -> ContactStore:
+    """Open the store named by a file path, a sqlite:/// URL or (later) a PostgreSQL URL.
+
+    `sqlite:///relative.db` and `sqlite:////absolute/path.db` follow the SQLAlchemy
+    convention; None means default_db_path().
+    """
+    location = default_db_path() if target is None else str(target)
+    if "://" in location:
+        scheme, _, rest = location.partition("://")
+        scheme = scheme.lower()
+        if scheme in ("postgresql", "postgres"):
+            raise StoreError("PostgreSQL backend is not available yet")
+        if scheme != "sqlite":
+            raise StoreError(
+                f"unsupported store URL scheme {scheme!r}: give a file path or sqlite:///path"
+            )
+        # sqlite:///x.db -> rest "/x.db" -> "x.db"; sqlite:////abs -> "/abs"; sqlite:// -> memory
+        location = rest[1:] if rest.startswith("/") else rest
+        location = location or ":memory:"
+    return await SqliteStore.open(location)
+
+
+__all__ = ["DB_ENV", "ContactStore", "SqliteStore", "StoreError", "default_db_path", "open_store"]

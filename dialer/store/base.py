@@ -1,0 +1,222 @@
+"""The contact base as the engine and the CLI see it.
+
+One interface, several backends: SQLite (dialer.store.sqlite) is the embedded default;
+PostgreSQL implements the same Protocol later. Every method is async so that a networked
+backend fits without touching the engine. Times are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from dialer.outcomes import ContactStatus, Outcome
+
+
+class StoreError(Exception):
+    """A request the store cannot satisfy (unknown list, unknown campaign...)."""
+
+
+@dataclass(frozen=True)
+class NewContact:
+    """One valid row of an import, already normalised."""
+
+    number: str  # E.164, e.g. +79123456789
+    name: str | None = None
+    timezone: str | None = None  # IANA name, e.g. Europe/Moscow
+    fields: Mapping[str, str] = field(default_factory=dict)
+    source_row: int | None = None  # 1-based row number in the source file (header = row 1)
+
+
+@dataclass(frozen=True)
+class ImportStats:
+    inserted: int  # new contacts in the list
+    merged: int  # rows whose number was already in the list (fields merged, last value wins)
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    id: int
+    list_name: str
+    number: str
+    name: str | None
+    timezone: str | None
+    fields: Mapping[str, str]
+    dead: bool  # number known not to exist (unallocated / invalid): never dialled again
+
+
+@dataclass(frozen=True)
+class CampaignRecord:
+    id: int
+    name: str
+    list_name: str
+    state: str  # "new", "running", "paused", "stopped", "finished"
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LeasedContact:
+    """A contact taken for dialling; its status is DIALING until the attempt closes."""
+
+    campaign_id: int
+    contact_id: int
+    number: str
+    name: str | None
+    timezone: str | None
+    fields: Mapping[str, str]
+    attempts_made: int  # closed attempts before this one, in this campaign
+    outcome_counts: Mapping[Outcome, int]  # closed attempts by outcome, in this campaign
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    attempt_id: str
+    outcome: Outcome
+    ended_at: datetime
+    cause: int | None = None  # Q.850 hangup cause when known
+    reason: int | None = None  # OriginateResponse Reason when known
+    answered_at: datetime | None = None
+    detail: str = ""  # short free text: "queue timeout", "reconciled after reconnect"...
+    # Collected answers (keys, transcript, survey...), as plain JSON-able values.
+    answers: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What becomes of the contact after an attempt (decided by dialer.policy.retry)."""
+
+    status: ContactStatus  # PENDING (retry at due_at) or DONE
+    due_at: datetime | None = None
+    final_outcome: Outcome | None = None  # set when DONE
+    mark_dead: bool = False  # invalid number: flag the contact in the base itself
+
+
+@dataclass(frozen=True)
+class OpenAttempt:
+    """An attempt started but never closed (the process stopped or AMI dropped)."""
+
+    attempt_id: str
+    campaign_id: int
+    contact_id: int
+    number: str
+    started_at: datetime
+    attempts_made: int
+    outcome_counts: Mapping[Outcome, int]
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    pending: int  # waiting, due now or later
+    due_now: int  # pending with next_due_at <= now
+    dialing: int
+    done: int
+    next_due_at: datetime | None  # earliest next_due_at among pending
+    outcomes: Mapping[str, int]  # attempts by outcome so far
+
+
+@dataclass(frozen=True)
+class ContactReport:
+    """One line of `dialer report` / `dialer contacts export` for a campaign."""
+
+    contact_id: int
+    number: str
+    name: str | None
+    status: ContactStatus
+    attempts: int
+    last_outcome: Outcome | None
+    last_cause: int | None
+    final_outcome: Outcome | None
+    next_due_at: datetime | None
+    last_attempt_at: datetime | None
+    dead: bool
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    attempt_id: str
+    campaign_name: str
+    contact_id: int
+    number: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: Outcome | None
+    cause: int | None
+    reason: int | None
+    detail: str
+    answers: Mapping[str, object]
+
+
+class ContactStore(Protocol):
+    # --- lists and contacts -------------------------------------------------------------
+    async def import_contacts(self, list_name: str, contacts: Iterable[NewContact]) -> ImportStats:
+        """Create the list if needed and add contacts, merging numbers already present.
+
+        One transaction per call: the caller batches (e.g. 5,000 rows).
+        """
+        ...
+
+    async def list_names(self) -> list[str]: ...
+
+    async def count_contacts(self, list_name: str) -> int:
+        """Raises StoreError if the list does not exist."""
+        ...
+
+    async def contacts(self, list_name: str) -> list[ContactRecord]:
+        """Raises StoreError if the list does not exist."""
+        ...
+
+    # --- campaigns ----------------------------------------------------------------------
+    async def open_campaign(self, name: str, list_name: str, now: datetime) -> CampaignRecord:
+        """Create the campaign (or return the existing one) and enrol every live contact
+        of the list not enrolled yet, due now. Raises StoreError for an unknown or empty
+        list, or if an existing campaign of that name uses another list."""
+        ...
+
+    async def get_campaign(self, name: str) -> CampaignRecord | None: ...
+
+    async def campaigns(self) -> list[CampaignRecord]: ...
+
+    async def set_campaign_state(self, campaign_id: int, state: str) -> None: ...
+
+    # --- dialling -----------------------------------------------------------------------
+    async def lease_due(self, campaign_id: int, now: datetime, limit: int) -> list[LeasedContact]:
+        """Atomically move up to `limit` PENDING contacts with next_due_at <= now (oldest
+        due first) to DIALING and return them. Dead contacts are never returned."""
+        ...
+
+    async def start_attempt(
+        self, lease: LeasedContact, attempt_id: str, started_at: datetime
+    ) -> None:
+        """Record the attempt before anything is sent to the PBX (so a crash leaves a
+        trace that prevents a second dial for the same attempt)."""
+        ...
+
+    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
+        """Close the attempt and apply next_step to its contact, in one transaction.
+
+        Returns False (and changes nothing) if the attempt is already closed: an
+        attempt is closed exactly once."""
+        ...
+
+    async def release_lease(self, campaign_id: int, contact_id: int, due_at: datetime) -> None:
+        """Give back a leased contact for which no attempt was started."""
+        ...
+
+    async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
+        """After a restart: DIALING contacts with no open attempt go back to PENDING (due
+        now); attempts still open are returned for reconciliation."""
+        ...
+
+    # --- reporting ----------------------------------------------------------------------
+    async def progress(self, campaign_id: int, now: datetime) -> Progress: ...
+
+    async def contact_report(self, campaign_id: int) -> list[ContactReport]: ...
+
+    async def attempts(self, campaign_id: int) -> list[AttemptRecord]: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,115 @@
+"""A socket-level fake of Asterisk's AMI for failures a real Asterisk will not produce on
+demand: frozen links, drops with an action pending, replies split mid-character.
+
+For behaviour (call flows, events), tests use the simulated PBX or a real Asterisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def frame(*headers: tuple[str, str]) -> bytes:
+    return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()
+
+
+@dataclass
+class FakeAmi:
+    secret: str = "s3cret"
+    frozen: bool = False  # read but never answer (a half-open link)
+    actions: list[dict[str, str]] = field(default_factory=list)
+    connections: int = 0
+    drop_after_action: str | None = None  # close the socket right after reading this action
+    _writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    _server: asyncio.Server | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self) -> int:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        self.drop_all()
+        # Aborted sockets end every handler by themselves; cancelling them instead makes
+        # asyncio's stream callback log a spurious CancelledError.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2)
+
+    def drop_all(self) -> None:
+        for writer in self._writers:
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def send_raw(self, *chunks: bytes, pause: float = 0.02) -> None:
+        """Write to every client, chunk by chunk, flushing between chunks."""
+        for chunk in chunks:
+            for writer in self._writers:
+                writer.write(chunk)
+                await writer.drain()
+            await asyncio.sleep(pause)
+
+    async def wait_for_action(self, name: str, timeout: float = 5.0) -> dict[str, str]:
+        async def poll() -> dict[str, str]:
+            while True:
+                for action in self.actions:
+                    if action.get("Action") == name:
+                        return action
+                await asyncio.sleep(0.01)
+
+        return await asyncio.wait_for(poll(), timeout)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.connections += 1
+        self._writers.append(writer)
+        writer.write(BANNER)
+        try:
+            while True:
+                raw = await reader.readuntil(b"\r\n\r\n")
+                action = dict(
+                    line.split(": ", 1) for line in raw.decode().split("\r\n") if ": " in line
+                )
+                self.actions.append(action)
+                if action.get("Action") == self.drop_after_action:
+                    writer.transport.abort()
+                    return
+                if self.frozen:
+                    continue
+                writer.write(self._reply(action))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._tasks.discard(task)
+
+    def _reply(self, action: dict[str, str]) -> bytes:
+        aid = ("ActionID", action.get("ActionID", ""))
+        name = action.get("Action")
+        if name == "Login":
+            if action.get("Secret") != self.secret:
+                return frame(("Response", "Error"), aid, ("Message", "Authentication failed"))
+            return frame(
+                ("Response", "Success"), aid, ("Message", "Authentication accepted")
+            ) + frame(("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted"))
+        if name == "Ping":
+            return frame(("Response", "Success"), aid, ("Ping", "Pong"), ("Timestamp", "1.0"))
+        if name == "Originate":
+            return frame(("Response", "Success"), aid, ("Message", "Originate successfully queued"))
+        if name == "CoreShowChannels":
+            return frame(
+                ("Response", "Success"), aid, ("EventList", "start"),
+                ("Message", "Channels will follow"),
+            ) + frame(
+                ("Event", "CoreShowChannelsComplete"), aid, ("EventList", "Complete"),
+                ("ListItems", "0"),
+            )
+        if name == "Logoff":
+            return frame(("Response", "Goodbye"), aid, ("Message", "Thanks for all the fish."))
+        return frame(("Response", "Error"), aid, ("Message", f"Invalid/unknown command: {name}."))
