@@ -97,17 +97,23 @@ class FakeAmi:
                 return frame(("Response", "Error"), aid, ("Message", "Authentication failed"))
             return frame(
                 ("Response", "Success"), aid, ("Message", "Authentication accepted")
-            ) + frame(("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted"))
+            ) + frame(
+                ("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted")
+            )
         if name == "Ping":
             return frame(("Response", "Success"), aid, ("Ping", "Pong"), ("Timestamp", "1.0"))
         if name == "Originate":
             return frame(("Response", "Success"), aid, ("Message", "Originate successfully queued"))
         if name == "CoreShowChannels":
             return frame(
-                ("Response", "Success"), aid, ("EventList", "start"),
+                ("Response", "Success"),
+                aid,
+                ("EventList", "start"),
                 ("Message", "Channels will follow"),
             ) + frame(
-                ("Event", "CoreShowChannelsComplete"), aid, ("EventList", "Complete"),
+                ("Event", "CoreShowChannelsComplete"),
+                aid,
+                ("EventList", "Complete"),
                 ("ListItems", "0"),
             )
         if name == "Logoff":

@@ -43,7 +43,9 @@ def segments(path: Path) -> Iterator[Segment]:
 
 
 def received(path: Path, connection: str = "ami") -> bytes:
-    return b"".join(s.payload for s in segments(path) if s.direction == "<" and s.connection == connection)
+    return b"".join(
+        s.payload for s in segments(path) if s.direction == "<" and s.connection == connection
+    )
 
 
 def sent_headers(path: Path, connection: str = "ami") -> list[dict[str, str]]:

@@ -67,7 +67,8 @@ async def contacts(args: argparse.Namespace, console: Console) -> int:
 
 
 async def _import(args: argparse.Namespace, console: Console) -> int:
-    from dialer.contacts.importer import ImportFileError, import_file
+    from dialer.contacts.importer import import_file
+    from dialer.contacts.sources import ContactFileError
 
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
@@ -82,7 +83,7 @@ async def _import(args: argparse.Namespace, console: Console) -> int:
                 phone_column=args.phone_column,
                 reject_path=reject_path,
             )
-        except ImportFileError as exc:
+        except ContactFileError as exc:
             raise CliError(str(exc)) from exc
     console.print(
         f"{args.file}: {result.rows_read} rows read, {result.inserted} new contacts, "
@@ -90,10 +91,10 @@ async def _import(args: argparse.Namespace, console: Console) -> int:
         f"-> list {args.list_name!r}",
         highlight=False,
     )
-    for row in result.rejected_rows[:10]:
+    for row in result.rejects[:10]:
         console.print(f"  row {row.row_number}: {row.reason}", highlight=False)
     if result.rejected:
-        more = result.rejected - min(10, len(result.rejected_rows))
+        more = result.rejected - min(10, len(result.rejects))
         if more > 0:
             console.print(f"  ... and {more} more", highlight=False)
         console.print(f"rejected rows written to {result.reject_path}", highlight=False)

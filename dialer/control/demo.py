@@ -111,7 +111,7 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
         console.print(
             f"imported {result.inserted} contacts ({result.merged} duplicate merged, "
             f"{result.rejected} rows rejected: "
-            + "; ".join(f"row {r.row_number} {r.reason}" for r in result.rejected_rows[:3])
+            + "; ".join(f"row {r.row_number} {r.reason}" for r in result.rejects[:3])
             + ")",
             highlight=False,
         )

@@ -54,24 +54,28 @@ def split_inside_character(data: bytes, text: str) -> tuple[bytes, bytes]:
 
 def test_panoramisk_defect_cyrillic_split_across_reads_is_lost() -> None:
     class Factory:
-        events: list[Message] = []
+        def __init__(self) -> None:
+            self.events: list[Message] = []
 
         def dispatch(self, message: Message) -> None:
             self.events.append(message)
 
     protocol = AMIProtocol()
     protocol.connection_made(transport=None)
-    protocol.factory = Factory()
+    factory = Factory()
+    protocol.factory = factory
     protocol.encoding = "utf8"
     first, second = split_inside_character(CYRILLIC_EVENT, "Иван")
     protocol.data_received(first)
     protocol.data_received(second)
-    assert Factory.events[0]["CallerIDName"] != "Иван Петров"  # the bug we guard against
+    assert factory.events[0]["CallerIDName"] != "Иван Петров"  # the bug we guard against
 
 
 def test_given_cyrillic_split_mid_character_when_parsed_then_name_is_intact() -> None:
     parser = AmiStreamParser()
-    first, second = split_inside_character(b"Asterisk Call Manager/11.0.0\r\n" + CYRILLIC_EVENT, "Иван")
+    first, second = split_inside_character(
+        b"Asterisk Call Manager/11.0.0\r\n" + CYRILLIC_EVENT, "Иван"
+    )
     assert parser.feed(first) == []
     [event] = parser.feed(second)
     assert event["CallerIDName"] == "Иван Петров"
@@ -96,7 +100,9 @@ async def test_given_cyrillic_split_across_tcp_reads_when_received_then_event_is
 
 async def test_panoramisk_defect_originate_without_async_crashes_response_handling() -> None:
     action = Action({"Action": "Originate", "Channel": "Local/1@x"})
-    reply = Message({"Response": "Success", "ActionID": action.id, "Message": "Originate successfully queued"})
+    reply = Message(
+        {"Response": "Success", "ActionID": action.id, "Message": "Originate successfully queued"}
+    )
     with pytest.raises(KeyError):
         action.add_message(reply)
 
@@ -137,7 +143,9 @@ async def test_given_link_drops_with_originate_pending_when_reconnected_then_nev
     await client.connect()
     fake.drop_after_action = "Originate"
     with pytest.raises(AmiDisconnected):
-        await client.send_action([("Action", "Originate"), ("Channel", "Local/1@x"), ("Async", "true")])
+        await client.send_action(
+            [("Action", "Originate"), ("Channel", "Local/1@x"), ("Async", "true")]
+        )
     fake.drop_after_action = None
     await asyncio.wait_for(reconnected.wait(), 5)
     await client.send_action([("Action", "Ping")])
@@ -146,7 +154,9 @@ async def test_given_link_drops_with_originate_pending_when_reconnected_then_nev
     await client.close()
 
 
-async def test_given_close_when_link_was_up_then_no_reconnect_is_left_running(fake: FakeAmi) -> None:
+async def test_given_close_when_link_was_up_then_no_reconnect_is_left_running(
+    fake: FakeAmi,
+) -> None:
     client = AmiClient(settings(fake.port), on_event=lambda e: None)  # type: ignore[attr-defined]
     await client.connect()
     await client.close()
@@ -185,7 +195,9 @@ async def test_given_no_reply_when_action_sent_then_it_times_out(fake: FakeAmi) 
     await client.close()
 
 
-async def test_given_wrong_secret_when_connecting_then_auth_error_and_no_retry(fake: FakeAmi) -> None:
+async def test_given_wrong_secret_when_connecting_then_auth_error_and_no_retry(
+    fake: FakeAmi,
+) -> None:
     fake.secret = "other"
     client = AmiClient(settings(fake.port), on_event=lambda e: None)  # type: ignore[attr-defined]
     with pytest.raises(AmiAuthError, match="refused: Authentication failed"):

@@ -63,8 +63,9 @@ def _track(trace: str, seed: int) -> CallTracker:
             ):
                 continue
             uniqueid = message.get("Uniqueid", "")
-            if message.get("Event") == "OriginateResponse" or uniqueid.removesuffix(";2") == (
-                originate["ChannelId"]
+            if (
+                message.get("Event") == "OriginateResponse"
+                or uniqueid.removesuffix(";2") == (originate["ChannelId"])
             ):
                 tracker.apply(message, NOW)
     return tracker
@@ -96,7 +97,10 @@ def test_given_unknown_channel_technology_when_originated_async_then_failed_with
     tracker = CallTracker("attempt", foo.get("ChannelId", "none"))
     parser = AmiStreamParser()
     for message in parser.feed(received(path)):
-        if message.get("Event") == "OriginateResponse" and message.get("ActionID") == foo["ActionID"]:
+        if (
+            message.get("Event") == "OriginateResponse"
+            and message.get("ActionID") == foo["ActionID"]
+        ):
             tracker.apply(message, NOW)
     assert tracker.finished and tracker.no_channel
     assert tracker.outcome(NOW).outcome is Outcome.FAILED

@@ -1,0 +1,98 @@
+"""Fixtures for end-to-end runs: a simulated PBX on a free loopback port and a contact
+base in a real SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dialer.campaign.model import Campaign
+from dialer.simpbx import SimConfig, SimTiming, SimulatedPbx
+from dialer.store import open_store
+from dialer.store.base import ContactStore, NewContact
+
+SECRET = "test-secret"
+FAST = SimTiming(
+    ring=0.05,
+    no_answer_after=0.2,
+    message=0.1,
+    early_hangup_after=0.05,
+    operator_answer_delay=0.05,
+    talk=0.1,
+    abandon_patience=0.02,
+    login_failure_delay=0.05,
+)
+
+
+def numbers(count: int) -> list[str]:
+    """Valid Russian mobile numbers whose last digit cycles 0..9 (= simulated persona)."""
+    return [f"+7912{i:07d}" for i in range(count)]
+
+
+async def fill_list(store: ContactStore, list_name: str, count: int) -> list[str]:
+    nums = numbers(count)
+    await store.import_contacts(
+        list_name, [NewContact(number=n, name=f"Контакт {i}") for i, n in enumerate(nums)]
+    )
+    return nums
+
+
+def campaign_dict(port: int, list_name: str = "spring", **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "spring-promo",
+        "list": list_name,
+        "ami": {
+            "host": "127.0.0.1",
+            "port": port,
+            "username": "dialer",
+            "secret": SECRET,
+            "ping_interval": "1s",
+            "action_timeout": "2s",
+        },
+        "dial": {
+            "channel": "Local/{number}@dialer-test-callees",
+            "caller_id": '"Иван Петров" <+74950000000>',
+            "ring_timeout": "15s",
+        },
+        "pacing": {"max_channels": 40, "calls_per_second": 200},
+        "on_answer": {
+            "action": "play_and_queue",
+            "message": "hello-world",
+            "queue": "dialer-operators",
+            "queue_timeout": "2s",
+        },
+        "retry": {
+            "max_attempts": 3,
+            "busy": {"delay": "100ms", "max": 2},
+            "no_answer": {"delay": "100ms", "max": 1},
+            "congestion": {"delay": "100ms", "max": 2},
+            "failed": {"delay": "100ms", "max": 1},
+            "abandoned": {"delay": "100ms", "max": 1},
+        },
+    }
+    data.update(overrides)
+    return data
+
+
+def make_campaign(port: int, **overrides: Any) -> Campaign:
+    return Campaign.model_validate(campaign_dict(port, **overrides))
+
+
+@pytest.fixture
+async def pbx() -> AsyncIterator[SimulatedPbx]:
+    sim = SimulatedPbx(
+        SimConfig(port=0, secret=SECRET, channel_limit=500, operators=30, timing=FAST)
+    )
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[ContactStore]:
+    opened = await open_store(tmp_path / "dialer.db")
+    yield opened
+    await opened.close()
