@@ -110,6 +110,7 @@ class PbxLink:
             on_event=self._on_event,
             on_reconnected=self._reconcile,
             on_disconnected=self._on_disconnected,
+            wanted_events=TRACKED_EVENTS,
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._reconcile_lock = asyncio.Lock()
