@@ -221,8 +221,14 @@ async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
         operators=args.operators,
         personas=personas,
     )
-    pbx = SimulatedPbx(config)
-    await pbx.start()
+    try:
+        pbx = SimulatedPbx(config)
+    except ValueError as exc:  # an unknown persona name in the file or the list
+        raise CliError(str(exc)) from exc
+    try:
+        await pbx.start()
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
     console.print(pbx.describe(), highlight=False)
     stop = asyncio.Event()
     install_stop_handlers(stop)

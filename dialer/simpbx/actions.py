@@ -1,0 +1,254 @@
+"""The AMI actions that touch calls: Ping, Originate, Hangup and the three lists.
+
+Login, Logoff and Events belong to the session and live in server.py.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from .channels import UNKNOWN, format_duration, parse_caller_id, parse_dial_string
+from .core import OriginateRequest, PbxCore
+from .events import snapshot
+from .queues import IN_USE, NOT_IN_USE, SimQueue
+from .wire import Action, format_message, response
+
+MAX_UNIQUEID = 149  # AST_MAX_PUBLIC_UNIQUEID
+TRUE_WORDS = frozenset({"yes", "true", "y", "t", "1", "on"})  # ast_true()
+
+
+class Replier(Protocol):
+    def reply(self, data: bytes) -> None: ...
+
+    def block(self) -> None: ...
+
+    def unblock(self) -> None: ...
+
+
+def ping(action: Action) -> bytes:
+    return response(
+        action.action_id, "Success", ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")
+    )
+
+
+def error(action: Action, message: str) -> bytes:
+    return response(action.action_id, "Error", ("Message", message))
+
+
+def parse_variables(values: list[str]) -> dict[str, str]:
+    """`Variable:` headers, each possibly `A=1,B=2` (Asterisk splits on commas)."""
+    variables: dict[str, str] = {}
+    for header in values:
+        for item in header.split(","):
+            key, eq, value = item.partition("=")
+            if eq and key.strip():
+                variables[key.strip()] = value
+    return variables
+
+
+def parse_originate(action: Action) -> OriginateRequest | str:
+    """The request, or the error message Asterisk would send."""
+    dial_string = action.get("Channel").strip()
+    if not dial_string:
+        return "Channel not specified"
+    timeout_text = action.get("Timeout").strip()
+    priority_text = action.get("Priority").strip()
+    if timeout_text and (not timeout_text.isdigit()):
+        return "Invalid timeout"
+    if priority_text and not priority_text.isdigit():
+        return "Invalid priority"
+    channel_id = action.get("ChannelId").strip()
+    other_id = action.get("OtherChannelId").strip()
+    if len(channel_id) > MAX_UNIQUEID or len(other_id) > MAX_UNIQUEID:
+        return f"Uniqueid length exceeds maximum of {MAX_UNIQUEID}"
+    caller_id = action.get("CallerID")
+    cid_num, cid_name = parse_caller_id(caller_id)
+    return OriginateRequest(
+        action_id=action.action_id,
+        target=parse_dial_string(dial_string),
+        context=action.get("Context"),
+        exten=action.get("Exten"),
+        priority=int(priority_text or 1),
+        timeout_s=int(timeout_text or 30000) / 1000,
+        caller_id=caller_id,
+        cid_num=cid_num,
+        cid_name=cid_name,
+        variables=parse_variables(action.get_all("Variable")),
+        channel_id=channel_id,
+        other_channel_id=other_id,
+        is_async=action.get("Async").strip().lower() in TRUE_WORDS,
+    )
+
+
+def originate(core: PbxCore, action: Action, session: Replier) -> None:
+    request = parse_originate(action)
+    if isinstance(request, str):
+        session.reply(error(action, request))
+        return
+    if request.is_async:
+        session.reply(
+            response(action.action_id, "Success", ("Message", "Originate successfully queued"))
+        )
+        core.originate(request, None)
+        return
+
+    # Without Async the manager thread of this session waits for the outcome: later
+    # actions wait too, and events raised meanwhile arrive after the reply.
+    def finish(success: bool) -> None:
+        if success:
+            session.reply(
+                response(action.action_id, "Success", ("Message", "Originate successfully queued"))
+            )
+        else:
+            session.reply(error(action, "Originate failed"))
+        session.unblock()
+
+    session.block()
+    core.originate(request, finish)
+
+
+def hangup(core: PbxCore, action: Action, session: Replier) -> None:
+    name = action.get("Channel").strip()
+    if not name:
+        session.reply(error(action, "No channel specified"))
+        return
+    if name not in core.channels:
+        session.reply(error(action, "No such channel"))
+        return
+    cause_text = action.get("Cause").strip()
+    cause = int(cause_text) if cause_text.isdigit() else 0
+    session.reply(response(action.action_id, "Success", ("Message", "Channel Hungup")))
+    core.hangup_channel(name, cause)
+
+
+def _list_start(action: Action, message: str) -> bytes:
+    return response(action.action_id, "Success", ("EventList", "start"), ("Message", message))
+
+
+def _list_end(event: str, action: Action, items: int) -> bytes:
+    head: list[tuple[str, object]] = [("Event", event)]
+    if action.action_id:
+        head.append(("ActionID", action.action_id))
+    return format_message([*head, ("EventList", "Complete"), ("ListItems", items)])
+
+
+def core_show_channels(core: PbxCore, action: Action) -> bytes:
+    now = time.monotonic()
+    id_head: list[tuple[str, object]] = [("ActionID", action.action_id)] if action.action_id else []
+    parts = [_list_start(action, "Channels will follow")]
+    for ch in core.channels.values():
+        fields = [
+            ("Event", "CoreShowChannel"),
+            *id_head,
+            *snapshot(ch),
+            ("Application", ch.application),
+            ("ApplicationData", ch.app_data),
+            ("Duration", format_duration(now - ch.created)),
+            ("BridgeId", ch.bridge_id),
+        ]
+        parts.append(format_message(fields))
+    parts.append(_list_end("CoreShowChannelsComplete", action, len(parts) - 1))
+    return b"".join(parts)
+
+
+def _with_id(action: Action, event: str, fields: list[tuple[str, object]]) -> bytes:
+    """Queue list items carry the ActionID last, unlike CoreShowChannel."""
+    tail: list[tuple[str, object]] = [("ActionID", action.action_id)] if action.action_id else []
+    return format_message([("Event", event), *fields, *tail])
+
+
+def _queue_items(queue: SimQueue, action: Action) -> list[bytes]:
+    now, served = time.monotonic(), max(queue.completed, 1)
+    perf = (
+        100.0
+        if queue.abandoned == 0
+        else 100.0 * queue.completed / (queue.completed + queue.abandoned)
+    )
+    items = [
+        _with_id(
+            action,
+            "QueueParams",
+            [
+                ("Queue", queue.name),
+                ("Max", 0),
+                ("Strategy", "rrmemory"),
+                ("Calls", len(queue.waiting)),
+                ("Holdtime", int(queue.hold_total / served)),
+                ("TalkTime", int(queue.talk_total / served)),
+                ("Completed", queue.completed),
+                ("Abandoned", queue.abandoned),
+                ("ServiceLevel", 0),
+                ("ServicelevelPerf", f"{perf:.1f}"),
+                ("ServicelevelPerf2", f"{perf:.1f}"),
+                ("Weight", 0),
+            ],
+        )
+    ]
+    for op in queue.operators:
+        talking = op.entry is not None and op.entry.bridge_id != ""
+        member = [
+            ("Queue", queue.name),
+            ("Name", op.name),
+            ("Location", op.interface),
+            ("StateInterface", op.interface),
+            ("Membership", "static"),
+            ("Penalty", 0),
+            ("CallsTaken", op.calls_taken),
+            ("LastCall", op.last_call),
+            ("LastPause", 0),
+            ("LoginTime", op.login_time),
+            ("InCall", int(talking)),
+            ("Status", IN_USE if op.entry is not None else NOT_IN_USE),
+            ("Paused", 0),
+            ("PausedReason", ""),
+            ("Wrapuptime", 0),
+        ]
+        items.append(_with_id(action, "QueueMember", member))
+    for position, entry in enumerate(queue.waiting, start=1):
+        a = entry.call.a
+        caller = [
+            ("Queue", queue.name),
+            ("Position", position),
+            ("Channel", a.name),
+            ("Uniqueid", a.uniqueid),
+            ("CallerIDNum", a.cid_num),
+            ("CallerIDName", a.cid_name),
+            ("ConnectedLineNum", a.connected_num or UNKNOWN),
+            ("ConnectedLineName", a.connected_name or UNKNOWN),
+            ("Wait", int(now - entry.joined)),
+            ("Priority", 0),
+        ]
+        items.append(_with_id(action, "QueueEntry", caller))
+    return items
+
+
+def _selected(core: PbxCore, action: Action) -> list[SimQueue]:
+    wanted = action.get("Queue").strip()
+    return [q for name, q in core.queues.items() if not wanted or name == wanted]
+
+
+def queue_status(core: PbxCore, action: Action) -> bytes:
+    items = [item for q in _selected(core, action) for item in _queue_items(q, action)]
+    end = _list_end("QueueStatusComplete", action, len(items))
+    return b"".join([_list_start(action, "Queue status will follow"), *items, end])
+
+
+def queue_summary(core: PbxCore, action: Action) -> bytes:
+    now = time.monotonic()
+    items = []
+    for q in _selected(core, action):
+        free = sum(1 for op in q.operators if op.entry is None)
+        longest = max((int(now - e.joined) for e in q.waiting), default=0)
+        fields: list[tuple[str, object]] = [
+            ("Queue", q.name),
+            ("LoggedIn", len(q.operators)),
+            ("Available", free),
+            ("Callers", len(q.waiting)),
+            ("HoldTime", int(q.hold_total / max(q.completed, 1))),
+            ("TalkTime", int(q.talk_total / max(q.completed, 1))),
+            ("LongestHoldTime", longest),
+        ]
+        items.append(_with_id(action, "QueueSummary", fields))
+    end = _list_end("QueueSummaryComplete", action, len(items))
+    return b"".join([_list_start(action, "Queue summary will follow"), *items, end])

@@ -1,0 +1,348 @@
+"""One originated call, from Originate to the last Hangup, driven by loop timers.
+
+Channel `a` is the originated channel (Uniqueid X, the one the dialer tracks); `b` is the
+Local `;2` half (X;2) that runs the callee persona. A trunk call (PJSIP/, SIP/ ...) has
+only `a`, and the persona acts on it directly. Event orders follow the trace files; where
+reality races (OriginateResponse against the Hangups) the order is drawn from the seeded
+random generator so the dialer meets every order in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from . import events as ev
+from .channels import BUSY, DOWN, RING, RINGING, UP, Channel
+from .personas import ANSWERING, REJECTIONS, Rejection, dial_reason
+
+if TYPE_CHECKING:
+    from .config import CallRecord
+    from .core import OriginateRequest, PbxCore
+    from .queues import QueueEntry
+
+Step = Callable[[], None]
+SyncReply = Callable[[bool], None]
+
+
+class Phase(Enum):
+    DIALING = "dialing"
+    MESSAGE = "message"  # answered, Playback(DIALER_MESSAGE)
+    QUEUED = "queued"  # waiting in Queue()
+    TALKING = "talking"  # bridged with an operator
+    DONE = "done"
+
+
+class Call:
+    def __init__(
+        self,
+        core: PbxCore,
+        request: OriginateRequest,
+        persona: str,
+        record: CallRecord,
+        sync_reply: SyncReply | None,
+        over_limit: bool,
+    ) -> None:
+        self.core = core
+        self.request = request
+        self.persona = persona
+        self.record = record
+        self.over_limit = over_limit
+        self.phase = Phase.DIALING
+        self.queue_entry: QueueEntry | None = None
+        self._sync_reply = sync_reply
+        self._timers: list[asyncio.TimerHandle] = []
+        self.a, self.b = self._make_channels()
+
+    # ---- plumbing -------------------------------------------------------------------
+
+    def after(
+        self, delay: float, callback: Callable[..., None], *args: object
+    ) -> asyncio.TimerHandle:
+        handle = self.core.loop.call_later(max(delay, 0.0), callback, *args)
+        self._timers.append(handle)
+        return handle
+
+    def cancel_timers(self) -> None:
+        for handle in self._timers:
+            handle.cancel()
+        self._timers.clear()
+
+    def emit(self, name: str, builder: Callable[..., ev.Fields], *args: object) -> Step:
+        return lambda: self.core.emit(name, builder, *args)
+
+    def hangup_step(self, ch: Channel, cause: int) -> Step:
+        def step() -> None:
+            self.core.emit("Hangup", ev.hangup, ch, cause)
+            self.core.remove_channel(ch)
+            if ch is self.a:
+                self.record.cause = cause
+            elif ch is self.b:
+                self.record.other_cause = cause
+
+        return step
+
+    def soft_hangup(self, ch: Channel) -> Step:
+        return self.emit("SoftHangupRequest", ev.hangup_request, ch, ev.SOFTHANGUP_EXPLICIT)
+
+    def hangup_request(self, ch: Channel, cause: int) -> Step:
+        return self.emit("HangupRequest", ev.hangup_request, ch, cause)
+
+    @staticmethod
+    def run(steps: Sequence[Step | None]) -> None:
+        for step in steps:
+            if step is not None:
+                step()
+
+    def _make_channels(self) -> tuple[Channel, Channel | None]:
+        req, namer = self.request, self.core.namer
+        target = req.target
+        uid = req.channel_id or namer.next_uniqueid()
+        if target.is_local:
+            context = target.host or "default"
+            name = namer.next_name(f"Local/{target.number}@{context}")
+            a = Channel(f"{name};1", uid, uid, DOWN, context, target.number)
+            b_uid = req.other_channel_id or (
+                f"{uid};2" if req.channel_id else namer.next_uniqueid()
+            )
+            b = Channel(f"{name};2", b_uid, uid, RING, context, target.number)
+            return a, b
+        peer = target.host or target.number
+        a = Channel(namer.next_name(f"{target.tech}/{peer}"), uid, uid, DOWN, "default", "s")
+        return a, None
+
+    # ---- start and the callee's answer or refusal -----------------------------------
+
+    def start(self) -> None:
+        a, b, req = self.a, self.b, self.request
+        channels = [a] if b is None else [a, b]
+        for ch in channels:
+            self.core.add_channel(ch, self)
+            self.core.emit("Newchannel", ev.channel, ch)
+        for ch in channels:  # the Originate's CallerID is applied after both exist
+            ch.set_caller(req.cid_num, req.cid_name)
+            self.core.emit("NewCallerid", ev.new_callerid, ch)
+            ch.set_connected(req.cid_num, req.cid_name)
+            self.core.emit("NewConnectedLine", ev.channel, ch)
+        if self.persona == "failed":  # no route: like Originate to a missing extension
+            self._finish_failure(
+                [self.hangup_step(b, 0) if b else None, self.hangup_step(a, 0)], 0, "failed"
+            )
+            return
+        if b is not None:
+            self.core.emit("LocalBridge", ev.local_bridge, a, b, True)
+        resource = f"{req.target.number}@{b.context}" if b is not None else req.target.resource
+        self.core.emit("DialBegin", ev.dial, None, a, "DialString", resource)
+        if self.over_limit:  # an overloaded trunk refuses at once
+            self._reject(REJECTIONS["congestion"])
+            return
+        a.state = RINGING
+        self.core.emit("Newstate", ev.channel, a)
+        self.core.emit("DialState", ev.dial, None, a, "DialStatus", "RINGING")
+        self._schedule_callee()
+
+    def _schedule_callee(self) -> None:
+        timing, timeout = self.core.timing, self.request.timeout_s
+        if self.persona == "no_answer":
+            give_up = timing.no_answer_after
+            self.after(timeout if give_up is None else min(give_up, timeout), self._no_answer)
+        elif timing.ring >= timeout:
+            self.after(timeout, self._no_answer)
+        elif self.persona in ANSWERING:
+            self.after(timing.ring, self._answer)
+        else:
+            self.after(timing.ring, self._reject, REJECTIONS[self.persona])
+
+    def _originate_result(self, success: bool, reason: int) -> Step:
+        def step() -> None:
+            self.record.reason = None if self._sync_reply else reason
+            if self._sync_reply is not None:
+                self._sync_reply(success)
+                return
+            req = self.request
+            self.core.emit(
+                "OriginateResponse",
+                ev.originate_response,
+                req.action_id,
+                "Success" if success else "Failure",
+                self.a.name if success else req.target.dial_string,
+                req.context,
+                req.exten,
+                reason,
+                self.a.uniqueid,
+                req.cid_num or "<unknown>",
+                req.cid_name or "<unknown>",
+            )
+
+        return step
+
+    def _finish_failure(self, steps: list[Step | None], reason: int, result: str) -> None:
+        live = [step for step in steps if step is not None]
+        live.insert(self.core.rng.randint(0, len(live)), self._originate_result(False, reason))
+        self.record.result = result
+        self.run(live)
+        self.done()
+
+    def _reject(self, rejection: Rejection) -> None:
+        a, b = self.a, self.b
+        status = ("DialEnd", ev.dial, None, a, "DialStatus", rejection.dial_status)
+        if b is None:
+            steps: list[Step | None] = [
+                self.emit(*status),
+                self.hangup_step(a, rejection.trunk_cause),
+            ]
+            self._finish_failure(steps, rejection.trunk_reason, rejection.result)
+            return
+        cause_a, cause_b = rejection.local_causes
+        if rejection.indication:
+            b.state = BUSY
+            steps = [
+                self.emit("Newstate", ev.channel, b),
+                self.emit(*status),
+                self.hangup_request(b, 0),
+                self.soft_hangup(b),
+                self.hangup_step(b, cause_b),
+                self.hangup_step(a, cause_a),
+            ]
+        else:
+            steps = [
+                self.soft_hangup(b),
+                self.hangup_request(a, cause_a),
+                self.hangup_step(b, cause_b),
+                self.emit(*status),
+                self.hangup_step(a, cause_a),
+            ]
+        self._finish_failure(steps, rejection.local_reason, rejection.result)
+
+    def _no_answer(self) -> None:
+        a, b = self.a, self.b
+        if b is None:
+            self._finish_failure([self.hangup_step(a, 19)], 3, "no_answer")
+            return
+        steps: list[Step | None] = [
+            self.hangup_request(b, 19),
+            self.soft_hangup(b),
+            self.hangup_step(a, 19),
+            self.hangup_step(b, 19),
+        ]
+        self._finish_failure(steps, 3, "no_answer")
+
+    def _answer(self) -> None:
+        a, b, req = self.a, self.b, self.request
+        a.state = UP
+        steps: list[Step] = [self.emit("Newstate", ev.channel, a)]
+        if b is not None:
+            b.state = UP
+            steps.insert(0, self.emit("Newstate", ev.channel, b))
+        steps.append(self.emit("DialEnd", ev.dial, None, a, "DialStatus", "ANSWER"))
+        # Mostly after DialEnd; sometimes before `;1` goes Up (2 of 10 in the traces).
+        late = self.core.rng.random() < 0.8
+        steps.insert(len(steps) if late else len(steps) - 2, self._originate_result(True, 4))
+        self.run(steps)
+        self.phase = Phase.MESSAGE
+        self.record.answered = time.time()
+        a.goto(req.context, req.exten, req.priority)
+        a.run("Playback", req.variables.get("DIALER_MESSAGE", ""))
+        if b is not None:
+            b.run("Wait", "60")
+        timing = self.core.timing
+        self.after(timing.message, self._message_done)
+        if self.persona == "early_hangup":
+            self.after(timing.early_hangup_after, self.callee_hangup, 16)
+
+    # ---- the answered side (context dialer-answered) ---------------------------------
+
+    def _message_done(self) -> None:
+        queue = self.request.variables.get("DIALER_QUEUE", "").strip()
+        if not queue:
+            self.record.result = "answered"
+            self.hangup_a_side(16)
+            self.done()
+            return
+        self.record.queue = queue
+        self.core.queue(queue).join(self, self.request.queue_timeout_s)
+
+    def _a_side_steps(self, cause: int) -> list[Step | None]:
+        a, b = self.a, self.b
+        return [
+            self.soft_hangup(a),
+            self.hangup_request(b, cause) if b else None,
+            self.hangup_step(a, cause),
+            self.soft_hangup(b) if b else None,
+            self.hangup_step(b, cause) if b else None,
+        ]
+
+    def hangup_a_side(self, cause: int) -> None:
+        """The dialplan (or the dialer's Hangup action) hangs up X; the `;2` half follows."""
+        self.run(self._a_side_steps(cause))
+
+    def callee_hangup(self, cause: int = 16) -> None:
+        """The person hangs up (or the dialer hangs up X;2): the far side ends first."""
+        a, b = self.a, self.b
+        if self.phase is Phase.DONE:
+            return
+        if self.phase is Phase.TALKING and self.queue_entry is not None:
+            self.queue_entry.queue.caller_hangup_in_talk(self.queue_entry, cause)
+            return
+        head: list[Step | None] = [
+            self.soft_hangup(b) if b else None,
+            self.hangup_request(a, cause),
+        ]
+        if self.phase is Phase.QUEUED and self.queue_entry is not None:
+            self.run([*head, self.hangup_step(b, cause) if b else None])
+            self.queue_entry.queue.caller_left(self.queue_entry)
+            self.record.result = "abandoned"
+            self.run([self.soft_hangup(a), self.hangup_step(a, cause)])
+        else:
+            self.record.result = self.record.result or "answered"
+            self.run(
+                [
+                    *head,
+                    self.soft_hangup(a),
+                    self.hangup_step(a, cause),
+                    self.hangup_step(b, cause) if b else None,
+                ]
+            )
+        self.done()
+
+    def hangup_by_action(self, ch: Channel, cause: int) -> None:
+        """The Hangup action on one of this call's channels."""
+        if self.phase is Phase.DONE:
+            return
+        entry = self.queue_entry
+        if entry is not None and ch in entry.member_legs():
+            entry.queue.member_leg_hungup(entry, cause)
+            return
+        if ch is self.b:
+            if self.phase is Phase.DIALING:
+                self._cancel_dial(cause)
+            else:
+                self.callee_hangup(cause)
+            return
+        if self.phase is Phase.DIALING:
+            self._cancel_dial(cause)
+        elif self.phase is Phase.TALKING and entry is not None:
+            entry.queue.caller_hangup_in_talk(entry, cause)
+        else:
+            if self.phase is Phase.QUEUED and entry is not None:
+                entry.queue.caller_left(entry)
+                self.record.result = "abandoned"
+            else:
+                self.record.result = self.record.result or "answered"
+            self.hangup_a_side(cause)
+            self.done()
+
+    def _cancel_dial(self, cause: int) -> None:
+        """Hangup action before the answer: the dial ends, Reason from the cause."""
+        self._finish_failure(self._a_side_steps(cause), dial_reason(cause), "no_answer")
+
+    def done(self) -> None:
+        if self.phase is Phase.DONE:
+            return
+        self.phase = Phase.DONE
+        self.cancel_timers()
+        self.record.ended = time.time()
+        self.core.call_ended(self)

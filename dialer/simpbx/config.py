@@ -1,0 +1,77 @@
+"""Settings of the simulated PBX and the records it keeps for tests and the demo."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SimTiming:
+    """Durations in seconds; tests scale them down to a few tens of milliseconds."""
+
+    ring: float = 1.0  # before answer / busy / congestion indication
+    no_answer_after: float | None = None  # None = ring until the Originate Timeout
+    message: float = 2.0  # length of the played message (DIALER_MESSAGE)
+    early_hangup_after: float = 1.0
+    operator_answer_delay: float = 1.0  # queue member rings this long before answering
+    talk: float = 3.0  # operator talk time
+    abandon_patience: float = 0.5  # queue_abandon hangs up this long after joining the queue
+    login_failure_delay: float = 1.0  # real Asterisk answers a wrong secret ~1 s late
+    queue_patience: float = 60.0  # any other caller gives up waiting in the queue after this
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = pick a free port; read SimulatedPbx.port after start()
+    username: str = "dialer"
+    secret: str = field(default="dialer", repr=False)  # never printed or logged
+    channel_limit: int = 200  # originated calls up at once; past it: congestion
+    operators: int = 2  # simulated operators per queue (any queue name is accepted)
+    personas: Mapping[str, str] = field(default_factory=dict)  # E.164 number -> persona
+    timing: SimTiming = SimTiming()
+    # Event classes sent, like manager.conf `read =`; dialplan/cdr/security are left out
+    # on purpose: a real Asterisk would send them too, but the dialer ignores them.
+    read_classes: frozenset[str] = frozenset({"system", "call", "agent", "user"})
+    seed: int | None = None  # seeds the OriginateResponse-vs-Hangup order shuffle
+
+
+@dataclass(frozen=True)
+class OriginateRecord:
+    """One Originate the simulator accepted, as the dialer sent it."""
+
+    action_id: str
+    channel_id: str  # the ChannelId header ("" when the dialer sent none)
+    number: str
+    dial_string: str
+    persona: str
+    time: float  # epoch seconds when the action arrived
+    context: str = ""
+    exten: str = ""
+    timeout_ms: int = 30000
+    caller_id: str = ""
+    variables: Mapping[str, str] = field(default_factory=dict)
+    is_async: bool = True
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """The fate of one originated call, keyed by the Uniqueid of its first channel."""
+
+    channel_id: str
+    number: str
+    persona: str
+    dial_string: str
+    # "answered", "busy", "no_answer", "congestion", "invalid_number", "failed",
+    # "transferred", "abandoned"; None while the call is still up.
+    result: str | None = None
+    cause: int | None = None  # Hangup Cause of the originated channel (Uniqueid X)
+    other_cause: int | None = None  # Hangup Cause of X;2 (Local only)
+    reason: int | None = None  # OriginateResponse Reason (None for a synchronous Originate)
+    queue: str = ""
+    queue_status: str = ""  # TIMEOUT when Queue() timed out
+    over_limit: bool = False  # refused as congestion because channel_limit was reached
+    started: float = 0.0
+    answered: float | None = None
+    ended: float | None = None

@@ -1,0 +1,305 @@
+"""The AMI TCP server of the simulated PBX: sessions, login, action dispatch, fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from . import actions
+from .config import CallRecord, OriginateRecord, SimConfig
+from .core import PbxCore
+from .personas import BY_LAST_DIGIT, check_personas
+from .wire import BANNER, Action, ActionReader, format_message, response
+
+log = logging.getLogger("dialer.simpbx")
+
+TRUE_WORDS, FALSE_WORDS = actions.TRUE_WORDS, frozenset({"no", "false", "n", "f", "0", "off"})
+UNAUTHENTICATED_OK = frozenset({"login", "logoff", "challenge"})
+
+
+def event_mask(text: str, allowed: frozenset[str]) -> frozenset[str]:
+    """The `Events:` header of Login / `EventMask:` of Events, limited to `read=`."""
+    value = text.strip().lower()
+    if not value or value in TRUE_WORDS or value.isdigit():
+        return allowed
+    if value in FALSE_WORDS:
+        return frozenset()
+    return allowed & {part.strip() for part in value.split(",")}
+
+
+class AmiSession(asyncio.Protocol):
+    """One AMI client. Writes made in one loop iteration leave in one send."""
+
+    def __init__(self, pbx: SimulatedPbx) -> None:
+        self.pbx = pbx
+        self.transport: asyncio.Transport | None = None
+        self.authenticated = False
+        self.event_classes: frozenset[str] = frozenset()
+        self.frozen = False
+        self._reader = ActionReader()
+        self._blocked = False  # a synchronous Originate or a failed Login is pending
+        self._pending: deque[Action] = deque()
+        self._held: list[bytes] = []
+        self._out: list[bytes] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._login_timer: asyncio.TimerHandle | None = None
+        self._handlers: dict[str, Callable[[Action], None]] = {
+            "login": self._login,
+            "logoff": self._logoff,
+            "events": self._events,
+            "ping": lambda a: self.reply(actions.ping(a)),
+            "originate": lambda a: actions.originate(self.pbx.core, a, self),
+            "hangup": lambda a: actions.hangup(self.pbx.core, a, self),
+            "coreshowchannels": lambda a: self.reply(actions.core_show_channels(self.pbx.core, a)),
+            "queuestatus": lambda a: self.reply(actions.queue_status(self.pbx.core, a)),
+            "queuesummary": lambda a: self.reply(actions.queue_summary(self.pbx.core, a)),
+        }
+
+    # ---- transport --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.pbx.sessions.add(self)
+        log.debug(
+            "simulated PBX: AMI client connected from %s", transport.get_extra_info("peername")
+        )
+        self.reply(BANNER)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pbx.sessions.discard(self)
+        self._pending.clear()  # like Asterisk, unread actions of a dead session never run
+        self._held.clear()
+        if self._login_timer is not None:
+            self._login_timer.cancel()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        for action in self._reader.feed(data):
+            if self._blocked:
+                self._pending.append(action)
+            else:
+                self._handle(action)
+
+    def reply(self, data: bytes) -> None:
+        if self.frozen or self.transport is None or self.transport.is_closing():
+            return
+        self._out.append(data)
+        if self._flush_handle is None:
+            self._flush_handle = self.pbx.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        if self._out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self._out))
+        self._out.clear()
+
+    def close(self) -> None:
+        """Send what is queued, then close (Logoff, failed Login)."""
+        self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        self._out.clear()
+        self._pending.clear()
+        self._held.clear()
+        if self.transport is not None:
+            self.transport.abort()
+        self.pbx.sessions.discard(self)
+
+    def set_frozen(self, frozen: bool) -> None:
+        if self.transport is None:
+            return
+        self.frozen = frozen
+        if frozen:
+            self._out.clear()
+            self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
+
+    def send_event(self, event_class: str, data: bytes) -> None:
+        if event_class not in self.event_classes:
+            return
+        if self._blocked:
+            self._held.append(data)
+        else:
+            self.reply(data)
+
+    def block(self) -> None:
+        self._blocked = True
+
+    def unblock(self) -> None:
+        self._blocked = False
+        if self.transport is None or self.transport.is_closing():
+            return
+        held, self._held = self._held, []
+        for data in held:
+            self.reply(data)
+        while self._pending and not self._blocked:
+            self._handle(self._pending.popleft())
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def _handle(self, action: Action) -> None:
+        name = action.name.strip()
+        key = name.lower()
+        if not name:
+            self.reply(actions.error(action, "Missing action in request"))
+        elif not self.authenticated and key not in UNAUTHENTICATED_OK:
+            self.reply(actions.error(action, "Permission denied"))
+        elif key in self._handlers:
+            self._handlers[key](action)
+        else:
+            message = (
+                f"Invalid/unknown command: {name}. "
+                "Use Action: ListCommands to show available commands."
+            )
+            self.reply(actions.error(action, message))
+
+    def _login(self, action: Action) -> None:
+        config = self.pbx.config
+        if self.authenticated:
+            self.reply(response(action.action_id, "Success", ("Message", "Already authenticated")))
+            return
+        if action.get("Username") != config.username or action.get("Secret") != config.secret:
+            log.info("simulated PBX: failed AMI login for user %r", action.get("Username"))
+            self.block()  # Asterisk answers a wrong secret about a second late, then hangs up
+            self._login_timer = self.pbx.loop.call_later(
+                config.timing.login_failure_delay, self._login_failed, action
+            )
+            return
+        self.authenticated = True
+        self.event_classes = event_mask(action.get("Events"), config.read_classes)
+        self.reply(response(action.action_id, "Success", ("Message", "Authentication accepted")))
+        if "system" in self.event_classes:
+            uptime = int(self.pbx.loop.time() - self.pbx.started_at)
+            fields = [("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime)]
+            self.reply(
+                format_message([*fields, ("LastReload", uptime), ("Status", "Fully Booted")])
+            )
+
+    def _login_failed(self, action: Action) -> None:
+        self._login_timer = None
+        self.reply(actions.error(action, "Authentication failed"))
+        self.close()
+
+    def _logoff(self, action: Action) -> None:
+        self.reply(response(action.action_id, "Goodbye", ("Message", "Thanks for all the fish.")))
+        self.close()
+
+    def _events(self, action: Action) -> None:
+        self.event_classes = event_mask(action.get("EventMask"), self.pbx.config.read_classes)
+        state = "On" if self.event_classes else "Off"
+        self.reply(response(action.action_id, "Success", ("Events", state)))
+
+
+class SimulatedPbx:
+    """A SIMULATED Asterisk: speaks real AMI over TCP, with scripted callees and operators."""
+
+    def __init__(self, config: SimConfig) -> None:
+        check_personas(config.personas)
+        self.config = config
+        self.sessions: set[AmiSession] = set()
+        self._server: asyncio.Server | None = None
+        self._port = config.port
+        self._core: PbxCore | None = None
+        self._stopped = False
+        self.started_at = 0.0
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self.core.loop
+
+    @property
+    def core(self) -> PbxCore:
+        if self._core is None:
+            raise RuntimeError("SimulatedPbx.start() has not run")
+        return self._core
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._core = PbxCore(self.config, self, loop)
+        self.started_at = loop.time()
+        self._server = await loop.create_server(
+            lambda: AmiSession(self), self.config.host, self.config.port, reuse_address=True
+        )
+        self._port = int(self._server.sockets[0].getsockname()[1])
+        log.info("%s", self.describe())
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    async def stop(self) -> None:
+        if self._stopped or self._server is None:
+            return
+        self._stopped = True
+        self.core.shutdown()
+        self._server.close()
+        for session in list(self.sessions):
+            session.abort()
+        await self._server.wait_closed()
+        log.info("simulated PBX on port %s stopped", self.port)
+
+    def drop_connections(self) -> None:
+        """Cut every AMI socket at once; calls go on and their events are lost meanwhile."""
+        for session in list(self.sessions):
+            session.abort()
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Keep open sockets open but silent both ways (a half-open link). What would have
+        been sent meanwhile is lost; actions wait in the socket until unfrozen."""
+        for session in list(self.sessions):
+            session.set_frozen(frozen)
+
+    # ---- EventSink ----------------------------------------------------------------------
+
+    def wants(self, event_class: str) -> bool:
+        return any(s.authenticated and event_class in s.event_classes for s in self.sessions)
+
+    def publish(self, event_class: str, data: bytes) -> None:
+        for session in self.sessions:
+            if session.authenticated:
+                session.send_event(event_class, data)
+
+    # ---- what tests and the demo read ----------------------------------------------------
+
+    @property
+    def originates(self) -> list[OriginateRecord]:
+        return self.core.originates
+
+    @property
+    def calls(self) -> dict[str, CallRecord]:
+        return self.core.calls
+
+    @property
+    def max_concurrent(self) -> int:
+        return self.core.max_concurrent
+
+    def describe(self) -> str:
+        digits: dict[str, list[str]] = {}
+        for digit, persona in sorted(BY_LAST_DIGIT.items()):
+            digits.setdefault(persona, []).append(digit)
+        rules = ", ".join(f"{'/'.join(d)} {p}" for p, d in digits.items())
+        explicit = len(self.config.personas)
+        return (
+            f"SIMULATED PBX (not a real Asterisk) on {self.config.host}:{self.port}, AMI user "
+            f"{self.config.username!r}; callee persona by last digit: {rules}; "
+            f"{explicit} number(s) mapped explicitly; {self.config.operators} operator(s) per "
+            f"queue; channel limit {self.config.channel_limit}"
+        )
+
+
+async def serve_forever(config: SimConfig) -> None:
+    """Run the simulated PBX until cancelled (`dialer simulate-pbx`)."""
+    pbx = SimulatedPbx(config)
+    await pbx.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await pbx.stop()
