@@ -70,7 +70,7 @@ async def live_progress(
 
 
 def run_summary(snapshot: RunSnapshot) -> Table:
-    table = Table(title=f"Run of {snapshot.campaign}: {snapshot.state}")
+    table = Table(title=f"Run of {snapshot.campaign}: {snapshot.state}", min_width=60)
     table.add_column("attempt outcome")
     table.add_column("attempts", justify="right")
     for name, count in snapshot.outcomes.most_common():

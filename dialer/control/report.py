@@ -68,7 +68,10 @@ def summary_table(campaign_name: str, lines: Sequence[ContactReport]) -> Table:
         for line in lines
     )
     attempts = sum(line.attempts for line in lines)
-    table = Table(title=f"Campaign {campaign_name}: {len(lines)} contacts, {attempts} attempts")
+    table = Table(
+        title=f"Campaign {campaign_name}: {len(lines)} contacts, {attempts} attempts",
+        min_width=60,
+    )
     table.add_column("contact result")
     table.add_column("contacts", justify="right")
     table.add_column("share", justify="right")

@@ -113,6 +113,7 @@ class CampaignRunner:
         closer = asyncio.create_task(self._close_calls(), name="attempt-closer")
         try:
             await self._adopt_open_attempts(now)
+            self.snapshot.state = "dialing"
             finished = await self._dial_until_done(stop)
             self.snapshot.state = "draining"
             await self._drain()
