@@ -1,0 +1,13 @@
+# Asterisk for the dialer: a public image plus the English prompts and hold music.
+# andrius/asterisk:22 is a widely used image (Asterisk 22 LTS, Debian); any Asterisk
+# 20 or newer image works the same way. It is built without sound files, so
+# Playback(hello-world) and the queue's hold music would be silent: add them here.
+FROM andrius/asterisk:22
+
+ADD https://downloads.asterisk.org/pub/telephony/sounds/asterisk-core-sounds-en-gsm-current.tar.gz /tmp/core-sounds.tar.gz
+ADD https://downloads.asterisk.org/pub/telephony/sounds/asterisk-moh-opsound-gsm-current.tar.gz /tmp/moh.tar.gz
+RUN mkdir -p /var/lib/asterisk/sounds/en /var/lib/asterisk/moh \
+    && tar -xzf /tmp/core-sounds.tar.gz -C /var/lib/asterisk/sounds/en \
+    && tar -xzf /tmp/moh.tar.gz -C /var/lib/asterisk/moh \
+    && rm /tmp/core-sounds.tar.gz /tmp/moh.tar.gz \
+    && chown -R asterisk:asterisk /var/lib/asterisk/sounds /var/lib/asterisk/moh
