@@ -9,7 +9,10 @@ import codecs
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+# The real banner is `Asterisk Call Manager/11.0.0`; clients read the version after the
+# slash. The suffix tells a person looking at the socket (telnet, a capture) that this is
+# not a real Asterisk, without changing what a client parses up to the version.
+BANNER = b"Asterisk Call Manager/11.0.0 (SIMULATED PBX)\r\n"
 
 
 def format_message(fields: Iterable[tuple[str, object]]) -> bytes:

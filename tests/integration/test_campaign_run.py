@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from dialer.control.app import run_campaign
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.simpbx import SimulatedPbx
@@ -104,3 +106,23 @@ async def test_given_one_attempt_per_contact_when_run_then_failures_are_final_as
     assert finals[("1", Outcome.BUSY)] == 4
     assert finals[("3", Outcome.CONGESTION)] == 4
     assert finals[("4", Outcome.INVALID_NUMBER)] == 4
+
+
+@pytest.mark.parametrize(("channels", "rate"), [(4, 200), (40, 20)])
+async def test_given_pacing_limits_when_run_then_pbx_never_sees_more_calls_or_a_faster_rate(
+    pbx: SimulatedPbx, store: ContactStore, channels: int, rate: int
+) -> None:
+    await fill_list(store, "spring", 60)
+    campaign = make_campaign(
+        pbx.port,
+        pacing={"max_channels": channels, "calls_per_second": rate},
+        retry={"max_attempts": 1},
+    )
+    await run_campaign(campaign, store, SECRET, asyncio.Event())
+    assert 1 <= pbx.max_concurrent <= channels
+    times = sorted(o.time for o in pbx.originates)
+    assert len(times) == 60
+    # The token bucket holds one second of calls: no one-second window sees more than
+    # the rate plus that burst (and one more for timestamps taken at the far end).
+    busiest = max(sum(1 for t in times[i:] if t < start + 1.0) for i, start in enumerate(times))
+    assert busiest <= 2 * rate + 1

@@ -45,7 +45,8 @@ async def test_banner_login_and_fullybooted_match_asterisk() -> None:
         reply = await client.login()
         booted = await client.wait_event("FullyBooted")
         await client.close()
-    assert client.banner == b"Asterisk Call Manager/11.0.0\r\n"
+    # Asterisk's banner, plus a label a person reading the socket cannot miss.
+    assert client.banner == b"Asterisk Call Manager/11.0.0 (SIMULATED PBX)\r\n"
     assert (
         reply.raw
         == b"Response: Success\r\nActionID: login-1\r\nMessage: Authentication accepted\r\n\r\n"
