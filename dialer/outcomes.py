@@ -18,6 +18,7 @@ class Outcome(StrEnum):
     FAILED = "failed"
     TRANSFERRED = "transferred"
     ABANDONED = "abandoned"  # answered, sent to the operators' queue, never reached one
+    MACHINE = "machine"  # answered by an answering machine (AMD), not a person
     UNKNOWN = "unknown"  # fate lost (AMI dropped and reconciliation found nothing)
 
     @property

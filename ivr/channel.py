@@ -1,0 +1,68 @@
+"""The seam between the IVR interpreter and a live call.
+
+The interpreter only ever talks to a `CallChannel`; the FastAGI adapter (ivr.fastagi)
+implements it over a real Asterisk (or the simulated PBX), and tests implement it in
+memory. Every method raises CallerHungUp once the caller has gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+class CallerHungUp(Exception):
+    """The caller hung up (AGI `HANGUP`, `511`, `result=-1` on a dead channel, EOF)."""
+
+
+class ChannelError(Exception):
+    """The PBX refused a command (`510`, `520` usage, unexpected reply)."""
+
+
+@dataclass(frozen=True)
+class PlayResult:
+    digit: str | None = None  # a key pressed during playback, when keys may interrupt
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    path: Path  # the file Asterisk wrote (without extension handling: path as given + .wav)
+    ended_by: str  # "silence", "timeout", "dtmf", "hangup"
+    duration_ms: int | None = None
+
+
+class CallChannel(Protocol):
+    @property
+    def variables(self) -> dict[str, str]:
+        """Headers Asterisk sent at the start (agi_* without the prefix) and the query
+        parameters of the AGI URL."""
+        ...
+
+    async def play(self, prompts: Sequence[str], interrupt_keys: str = "") -> PlayResult:
+        """Play Asterisk sound names one after the other; stop at a key in interrupt_keys."""
+        ...
+
+    async def say_number(self, number: int, interrupt_keys: str = "") -> PlayResult: ...
+
+    async def say_digits(self, digits: str, interrupt_keys: str = "") -> PlayResult: ...
+
+    async def read_digits(
+        self, prompt: str | None, timeout_ms: int, max_digits: int
+    ) -> str:
+        """Play the prompt (may be None) and collect up to max_digits keys; '#' ends early.
+        Returns "" on timeout with no key."""
+        ...
+
+    async def record(
+        self, path: Path, max_ms: int, silence_s: int, beep: bool = False
+    ) -> RecordResult:
+        """Record the caller into `path` + ".wav" (8 kHz) until silence, timeout or '#'."""
+        ...
+
+    async def get_variable(self, name: str) -> str | None: ...
+
+    async def set_variable(self, name: str, value: str) -> None: ...
+
+    async def hangup(self) -> None: ...
