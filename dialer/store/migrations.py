@@ -1,0 +1,85 @@
+"""Schema of the SQLite contact store, as an ordered list of migrations.
+
+Migration N (1-based) takes a database from schema version N-1 to N. Never edit a
+migration that has shipped: add a new one at the end. dialer.store.sqlite applies the
+missing ones inside one write transaction when it opens a database.
+
+Times are REAL seconds since the epoch (UTC): compact, sortable, and readable in the
+sqlite3 shell with datetime(col, 'unixepoch').
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: lists, contacts, campaigns, per-campaign contact state, attempts.
+    """
+    CREATE TABLE lists (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        created_at  REAL NOT NULL
+    );
+
+    CREATE TABLE contacts (
+        id          INTEGER PRIMARY KEY,
+        list_id     INTEGER NOT NULL REFERENCES lists(id),
+        number      TEXT NOT NULL,              -- E.164
+        name        TEXT,
+        timezone    TEXT,                       -- IANA name
+        fields      TEXT NOT NULL DEFAULT '{}', -- JSON object of custom columns
+        dead        INTEGER NOT NULL DEFAULT 0, -- number known not to exist
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL,
+        UNIQUE (list_id, number)
+    );
+
+    CREATE TABLE campaigns (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        list_id     INTEGER NOT NULL REFERENCES lists(id),
+        state       TEXT NOT NULL DEFAULT 'new',
+        created_at  REAL NOT NULL,
+        config      TEXT                        -- JSON, optional
+    );
+
+    CREATE TABLE campaign_contacts (
+        campaign_id     INTEGER NOT NULL REFERENCES campaigns(id),
+        contact_id      INTEGER NOT NULL REFERENCES contacts(id),
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'dialing', 'done')),
+        next_due_at     REAL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_outcome    TEXT,
+        last_cause      INTEGER,
+        final_outcome   TEXT,
+        last_attempt_at REAL,
+        PRIMARY KEY (campaign_id, contact_id)
+    ) WITHOUT ROWID;
+
+    -- lease_due: pending rows of one campaign, oldest due first, ties by contact id.
+    CREATE INDEX campaign_contacts_due
+        ON campaign_contacts (campaign_id, status, next_due_at, contact_id);
+    -- finish_attempt marking a number dead retires it in the other campaigns.
+    CREATE INDEX campaign_contacts_contact ON campaign_contacts (contact_id);
+
+    CREATE TABLE attempts (
+        id           TEXT PRIMARY KEY,          -- attempt uuid, also sent to the PBX
+        campaign_id  INTEGER NOT NULL REFERENCES campaigns(id),
+        contact_id   INTEGER NOT NULL REFERENCES contacts(id),
+        number       TEXT NOT NULL,             -- as dialled
+        started_at   REAL NOT NULL,
+        answered_at  REAL,
+        ended_at     REAL,                      -- NULL while the attempt is open
+        outcome      TEXT,
+        cause        INTEGER,
+        reason       INTEGER,
+        detail       TEXT NOT NULL DEFAULT '',
+        answers      TEXT NOT NULL DEFAULT '{}' -- JSON object
+    );
+
+    -- outcome counts per contact (lease_due, recover) and per campaign (progress).
+    CREATE INDEX attempts_contact ON attempts (campaign_id, contact_id, outcome);
+    -- recover() and the one-open-attempt-per-contact check of start_attempt().
+    CREATE INDEX attempts_open ON attempts (campaign_id, contact_id) WHERE ended_at IS NULL;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
