@@ -84,8 +84,15 @@ def contacts_table(lines: Sequence[ContactReport], limit: int | None) -> Table:
     shown = lines if limit is None else lines[:limit]
     title = "Contacts" if len(shown) == len(lines) else f"Contacts (first {len(shown)})"
     table = Table(title=title)
-    for column in ("number", "name", "status", "attempts", "last outcome", "final", "next due"):
-        table.add_column(column)
+    # The number is what an operator acts on: never truncated or wrapped.
+    table.add_column("number", no_wrap=True, min_width=12)
+    table.add_column("name", ratio=1, min_width=10, no_wrap=True, overflow="ellipsis")
+    table.add_column("status", no_wrap=True)
+    table.add_column("tries", justify="right", no_wrap=True)
+    # When done, the last outcome is the contact's final result.
+    table.add_column("last outcome", no_wrap=True)
+    table.add_column("next due", no_wrap=True, min_width=11)
+    table.caption = "times in UTC"
     for line in shown:
         row = report_row(line)
         table.add_row(
@@ -94,8 +101,7 @@ def contacts_table(lines: Sequence[ContactReport], limit: int | None) -> Table:
             row["status"],
             str(row["attempts"]),
             row["last_outcome"],
-            row["final_outcome"],
-            row["next_due_at"][:19],
+            line.next_due_at.strftime("%m-%d %H:%M") if line.next_due_at else "",
         )
     return table
 
