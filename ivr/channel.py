@@ -48,9 +48,7 @@ class CallChannel(Protocol):
 
     async def say_digits(self, digits: str, interrupt_keys: str = "") -> PlayResult: ...
 
-    async def read_digits(
-        self, prompt: str | None, timeout_ms: int, max_digits: int
-    ) -> str:
+    async def read_digits(self, prompt: str | None, timeout_ms: int, max_digits: int) -> str:
         """Play the prompt (may be None) and collect up to max_digits keys; '#' ends early.
         Returns "" on timeout with no key."""
         ...

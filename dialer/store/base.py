@@ -91,6 +91,12 @@ class NextStep:
     due_at: datetime | None = None
     final_outcome: Outcome | None = None  # set when DONE
     mark_dead: bool = False  # invalid number: flag the contact in the base itself
+    # The caller asked not to be called again: the number joins the do-not-call list at
+    # once and is retired from every campaign.
+    opt_out: bool = False
+    # Contact fields the call set (lead temperature, disposition, custom fields),
+    # merged into the contact's fields.
+    set_fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ class ContactReport:
     last_attempt_at: datetime | None
     dead: bool
     fields: Mapping[str, str]
+    do_not_call: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,16 @@ class ContactStore(Protocol):
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
         """After a restart: DIALING contacts with no open attempt go back to PENDING (due
         now); attempts still open are returned for reconciliation."""
+        ...
+
+    # --- do-not-call --------------------------------------------------------------------
+    async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
+        """Add E.164 numbers to the do-not-call list and retire them from every campaign
+        at once. Returns how many were new."""
+        ...
+
+    async def do_not_call(self) -> list[tuple[str, datetime, str]]:
+        """The list: (number, added at, source), oldest first."""
         ...
 
     # --- reporting ----------------------------------------------------------------------

@@ -80,6 +80,15 @@ MIGRATIONS: tuple[str, ...] = (
     -- recover() and the one-open-attempt-per-contact check of start_attempt().
     CREATE INDEX attempts_open ON attempts (campaign_id, contact_id) WHERE ended_at IS NULL;
     """,
+    # 2: the do-not-call list, across lists and campaigns (opt-outs, regulators' lists).
+    """
+    CREATE TABLE do_not_call (
+        number      TEXT PRIMARY KEY,           -- E.164
+        added_at    REAL NOT NULL,
+        source      TEXT NOT NULL DEFAULT ''    -- e.g. "opt-out in campaign spring-promo"
+    ) WITHOUT ROWID;
+    CREATE INDEX contacts_number ON contacts (number);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -211,6 +211,13 @@ class SqliteStore:
                 " ON CONFLICT (campaign_id, contact_id) DO NOTHING",
                 (campaign_id, due, list_id),
             ).rowcount
+            db.execute(
+                "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
+                " WHERE campaign_id = ? AND status = 'pending' AND contact_id IN ("
+                "   SELECT c.id FROM contacts c JOIN do_not_call d ON d.number = c.number"
+                "   WHERE c.list_id = ?)",
+                (campaign_id, list_id),
+            )
             record = _campaign(db, "c.id = ?", (campaign_id,))
         log.info("campaign %s on list %s: %d contacts enrolled now", name, list_name, enrolled)
         assert record is not None
@@ -345,7 +352,28 @@ class SqliteStore:
             )
             if next_step.mark_dead:
                 _mark_dead(db, contact_id, ended)
+            if next_step.set_fields:
+                db.execute(
+                    "UPDATE contacts SET fields = json_patch(fields, ?), updated_at = ?"
+                    " WHERE id = ?",
+                    (_json(next_step.set_fields), ended, contact_id),
+                )
+            if next_step.opt_out:
+                (number,) = db.execute(
+                    "SELECT number FROM contacts WHERE id = ?", (contact_id,)
+                ).fetchone()
+                _add_do_not_call(db, [number], f"opt-out (attempt {result.attempt_id})", ended)
         return True
+
+    async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
+        with self._write() as db:
+            return _add_do_not_call(db, list(numbers), source, _ts(now))
+
+    async def do_not_call(self) -> list[tuple[str, datetime, str]]:
+        rows = self._db.execute(
+            "SELECT number, added_at, source FROM do_not_call ORDER BY added_at, number"
+        ).fetchall()
+        return [(r[0], _dt(r[1]), r[2]) for r in rows]
 
     async def release_lease(self, campaign_id: int, contact_id: int, due_at: datetime) -> None:
         with self._write() as db:
@@ -427,7 +455,8 @@ class SqliteStore:
             _require_campaign(db, campaign_id)
             rows = db.execute(
                 f"SELECT {_CONTACT_COLUMNS}, cc.status, cc.attempts, cc.last_outcome,"
-                " cc.last_cause, cc.final_outcome, cc.next_due_at, cc.last_attempt_at"
+                " cc.last_cause, cc.final_outcome, cc.next_due_at, cc.last_attempt_at,"
+                " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc"
                 " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
                 " WHERE cc.campaign_id = ? ORDER BY cc.contact_id",
                 (campaign_id,),
@@ -446,6 +475,7 @@ class SqliteStore:
                 final_outcome=_outcome(r["final_outcome"]),
                 next_due_at=_dt_or_none(r["next_due_at"]),
                 last_attempt_at=_dt_or_none(r["last_attempt_at"]),
+                do_not_call=bool(r["dnc"]),
             )
             for r in rows
         ]
@@ -623,6 +653,25 @@ def _outcome_counts(
         ):
             counts.setdefault(contact_id, {})[Outcome(outcome)] = count
     return counts
+
+
+def _add_do_not_call(db: sqlite3.Connection, numbers: list[str], source: str, now: float) -> int:
+    added = 0
+    for number in numbers:
+        added += db.execute(
+            "INSERT INTO do_not_call (number, added_at, source) VALUES (?, ?, ?)"
+            " ON CONFLICT (number) DO NOTHING",
+            (number, now, source),
+        ).rowcount
+    # Retired at once everywhere it still waits, so no campaign calls it again and none
+    # waits forever for a contact that may no longer be called.
+    db.executemany(
+        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
+        " WHERE status = 'pending'"
+        " AND contact_id IN (SELECT id FROM contacts WHERE number = ?)",
+        [(n,) for n in numbers],
+    )
+    return added
 
 
 def _mark_dead(db: sqlite3.Connection, contact_id: int, now: float) -> None:
