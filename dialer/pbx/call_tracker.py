@@ -8,26 +8,17 @@ was ever created).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from dialer.outcomes import Outcome
 from dialer.pbx.outcome_map import QueueFacts, answered_outcome, unanswered_outcome
 
-# The event names a tracker reacts to; everything else is dropped before routing.
-TRACKED_EVENTS = frozenset(
-    {
-        "OriginateResponse",
-        "Hangup",
-        "Newstate",
-        "QueueCallerJoin",
-        "QueueCallerAbandon",
-        "AgentConnect",
-        "UserEvent",
-    }
-)
 CHANNEL_STATE_UP = "6"
+# UserEvents our dialplan sends with AMD()'s verdict (AMDResult is the recorded traces').
+AMD_USER_EVENTS = frozenset({"DialerAMD", "AMDResult"})
 
 
 @dataclass(frozen=True)
@@ -62,38 +53,60 @@ class CallTracker:
         self.queue_connected = False
         self.queue_abandon_event = False
         self.queue_status: str | None = None
+        self.amd_status: str | None = None
+        self.amd_cause: str | None = None
 
     def apply(self, event: Mapping[str, str], now: datetime) -> None:
-        name = event.get("Event", "")
-        uniqueid = event.get("Uniqueid", "")
-        if name == "OriginateResponse":
-            self.response = event.get("Response", "")
-            self.reason = _int_or_none(event.get("Reason"))
-            self.no_channel = uniqueid in ("", "<unknown>")
-            if self.response == "Success" and self.answered_at is None:
-                self.answered_at = now
-        elif name == "Hangup":
-            cause = _int_or_none(event.get("Cause")) or 0
-            if uniqueid == self.channel_id:
-                self.cause = cause
-                self.hung_up_at = now
-            else:
-                self.cause_other_half = cause
-        elif name == "Newstate":
-            if (
-                uniqueid == self.channel_id
-                and event.get("ChannelState") == CHANNEL_STATE_UP
-                and self.answered_at is None
-            ):
-                self.answered_at = now
-        elif name == "QueueCallerJoin":
-            self.queue_joined = True
-        elif name == "AgentConnect":
-            self.queue_connected = True
-        elif name == "QueueCallerAbandon":
-            self.queue_abandon_event = True
-        elif name == "UserEvent" and event.get("UserEvent") == "DialerQueueResult":
+        handler = self._HANDLERS.get(event.get("Event", ""))
+        if handler is not None:
+            handler(self, event, now)
+
+    def _on_originate_response(self, event: Mapping[str, str], now: datetime) -> None:
+        self.response = event.get("Response", "")
+        self.reason = _int_or_none(event.get("Reason"))
+        self.no_channel = event.get("Uniqueid", "") in ("", "<unknown>")
+        if self.response == "Success" and self.answered_at is None:
+            self.answered_at = now
+
+    def _on_hangup(self, event: Mapping[str, str], now: datetime) -> None:
+        cause = _int_or_none(event.get("Cause")) or 0
+        if event.get("Uniqueid", "") == self.channel_id:
+            self.cause = cause
+            self.hung_up_at = now
+        else:
+            self.cause_other_half = cause
+
+    def _on_newstate(self, event: Mapping[str, str], now: datetime) -> None:
+        up = event.get("ChannelState") == CHANNEL_STATE_UP
+        if up and event.get("Uniqueid", "") == self.channel_id and self.answered_at is None:
+            self.answered_at = now
+
+    def _on_queue_join(self, event: Mapping[str, str], now: datetime) -> None:
+        self.queue_joined = True
+
+    def _on_agent_connect(self, event: Mapping[str, str], now: datetime) -> None:
+        self.queue_connected = True
+
+    def _on_queue_abandon(self, event: Mapping[str, str], now: datetime) -> None:
+        self.queue_abandon_event = True
+
+    def _on_user_event(self, event: Mapping[str, str], now: datetime) -> None:
+        kind = event.get("UserEvent")
+        if kind == "DialerQueueResult":
             self.queue_status = event.get("QueueStatus") or None
+        elif kind in AMD_USER_EVENTS:
+            self.amd_status = event.get("AMDStatus") or None
+            self.amd_cause = event.get("AMDCause") or None
+
+    _HANDLERS: ClassVar[dict[str, Callable[[CallTracker, Mapping[str, str], datetime], None]]] = {
+        "OriginateResponse": _on_originate_response,
+        "Hangup": _on_hangup,
+        "Newstate": _on_newstate,
+        "QueueCallerJoin": _on_queue_join,
+        "AgentConnect": _on_agent_connect,
+        "QueueCallerAbandon": _on_queue_abandon,
+        "UserEvent": _on_user_event,
+    }
 
     @property
     def finished(self) -> bool:
@@ -112,7 +125,9 @@ class CallTracker:
                 abandon_event=self.queue_abandon_event,
                 queue_status=self.queue_status,
             )
-            outcome, queue_detail = answered_outcome(facts)
+            outcome, queue_detail = answered_outcome(facts, self.amd_status)
+            if outcome is Outcome.MACHINE and self.amd_cause:
+                queue_detail = f"answering machine ({self.amd_cause})"
             return CallOutcome(
                 outcome, self.reason, cause, self.answered_at, ended_at, detail or queue_detail
             )
@@ -126,3 +141,7 @@ class CallTracker:
         outage): the Hangup of the channel alone finishes the call."""
         if self.response is None:
             self.response = "Lost"
+
+
+# The event names a tracker reacts to; everything else is dropped before parsing.
+TRACKED_EVENTS = frozenset(CallTracker._HANDLERS)

@@ -78,8 +78,14 @@ class QueueFacts:
     queue_status: str | None = None  # QUEUESTATUS reported by the dialplan's UserEvent
 
 
-def answered_outcome(queue: QueueFacts) -> tuple[Outcome, str]:
-    """Outcome and a short detail for a call that was answered."""
+def answered_outcome(queue: QueueFacts, amd_status: str | None = None) -> tuple[Outcome, str]:
+    """Outcome and a short detail for a call that was answered.
+
+    `amd_status` is AMD()'s verdict as the dialplan reported it; the dialplan has already
+    resolved NOTSURE to HUMAN or MACHINE as the campaign asked, so only MACHINE counts.
+    """
+    if (amd_status or "").upper() == "MACHINE":
+        return Outcome.MACHINE, "answering machine"
     if queue.connected:
         return Outcome.TRANSFERRED, "operator connected"
     status = (queue.queue_status or "").upper()

@@ -36,7 +36,7 @@ EXPECTED = [
     ("queue-abandon.txt", Outcome.ABANDONED, 4, 16, "caller hung up in queue"),
     ("queue-timeout.txt", Outcome.ABANDONED, 4, 16, "queue timeout"),
     ("amd-human.txt", Outcome.ANSWERED, 4, 16, ""),
-    ("amd-machine.txt", Outcome.ANSWERED, 4, 16, ""),
+    ("amd-machine.txt", Outcome.MACHINE, 4, 16, "answering machine (LONGGREETING-1500-1500)"),
     ("fastagi-session.txt", Outcome.ANSWERED, 4, 16, ""),
 ]
 
@@ -142,3 +142,13 @@ def test_unanswered_outcome_table(
 )
 def test_answered_outcome_table(facts: QueueFacts, expected: Outcome) -> None:
     assert answered_outcome(facts)[0] is expected
+
+
+@pytest.mark.parametrize(
+    ("amd", "expected"),
+    [("MACHINE", Outcome.MACHINE), ("HUMAN", Outcome.ANSWERED), ("NOTSURE", Outcome.ANSWERED)],
+)
+def test_given_amd_verdict_when_answered_then_machine_only_for_machine(
+    amd: str, expected: Outcome
+) -> None:
+    assert answered_outcome(QueueFacts(), amd)[0] is expected
