@@ -16,10 +16,11 @@ from pydantic import ValidationError
 
 from dialer.campaign.ami_secret import resolve_ami_secret
 from dialer.campaign.errors import CampaignError, CampaignProblem
-from dialer.campaign.messages import explain
+from dialer.campaign.messages import explain, problem_at
 from dialer.campaign.model import Campaign
 from dialer.campaign.schema import campaign_json_schema
-from dialer.campaign.yaml_source import read_document
+from dialer.campaign.yaml_source import SourceDocument, read_document
+from ivr.script_check import check_script
 
 __all__ = [
     "CampaignError",
@@ -48,7 +49,8 @@ def load_campaign(path: Path | str) -> Campaign:
 
 
 def parse_campaign(text: str, file: str = "campaign.yaml") -> Campaign:
-    """Validate campaign YAML given as text; file only names it in messages."""
+    """Validate campaign YAML given as text; file names it in messages, and a relative
+    ivr.sounds_dir is taken from the directory of file."""
     doc = read_document(text, file)
     problems = list(doc.problems)
     try:
@@ -56,10 +58,24 @@ def parse_campaign(text: str, file: str = "campaign.yaml") -> Campaign:
     except ValidationError as exc:
         problems += [explain(error, doc, Campaign) for error in exc.errors()]
     else:
+        problems += _script_problems(campaign, doc)
         if not problems:
             return campaign
     # Duplicate keys are reported even when the values YAML kept happen to be valid.
     raise CampaignError(sorted(set(problems), key=_reading_order))
+
+
+def _script_problems(campaign: Campaign, doc: SourceDocument) -> list[CampaignProblem]:
+    """What only the whole IVR script shows: dangling steps, loops, missing prompts..."""
+    if campaign.ivr is None:
+        return []
+    sounds_dir = campaign.ivr.sounds_dir
+    if sounds_dir is not None and not sounds_dir.is_absolute():
+        sounds_dir = Path(doc.file).parent / sounds_dir
+    return [
+        problem_at(doc, found.path, found.message, on_key=found.at_key)
+        for found in check_script(campaign.ivr, sounds_dir)
+    ]
 
 
 def _reading_order(problem: CampaignProblem) -> tuple[int, int, str]:

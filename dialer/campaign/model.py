@@ -20,13 +20,17 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from dialer.campaign.durations import DURATION_HINT, format_duration, parse_duration
 from dialer.outcomes import Outcome
+from ivr.script import PATTERN_HINTS as IVR_PATTERN_HINTS
+from ivr.script import IvrScript
 
 # The canonical written form; parse_duration also tolerates spaces between the parts.
 DURATION_PATTERN = r"^\d+(\.\d+)?(ms|s|m|h|d)( ?\d+(\.\d+)?(ms|s|m|h|d))*$"
@@ -80,7 +84,11 @@ PATTERN_HINTS: dict[str, str] = {
     "(not starting with a digit, at most 64 characters)",
     _VAR_VALUE: "expected a channel variable value without line breaks, ',', '=' or '|' "
     "(at most 200 characters)",
+    **IVR_PATTERN_HINTS,
 }
+# Error type raised when on_answer.action is ivr and the file has no ivr: section; the
+# message is shown at on_answer.action, the line to change if the script was not meant.
+IVR_SCRIPT_MISSING = "ivr_script_missing"
 
 VariableName = Annotated[str, StringConstraints(pattern=_VAR_NAME)]
 VariableValue = Annotated[str, StringConstraints(pattern=_VAR_VALUE)]
@@ -230,6 +238,7 @@ class PacingSettings(Strict):
 class AnswerAction(StrEnum):
     PLAY_AND_HANGUP = "play_and_hangup"
     PLAY_AND_QUEUE = "play_and_queue"
+    IVR = "ivr"
 
 
 class OnAnswer(Strict):
@@ -238,7 +247,8 @@ class OnAnswer(Strict):
     action: AnswerAction = Field(
         AnswerAction.PLAY_AND_HANGUP,
         description="play_and_hangup: play the message and hang up; play_and_queue: play "
-        "the message, then put the call in the operators' queue",
+        "the message, then put the call in the operators' queue; ivr: run the script of "
+        "the ivr: section (message and queue are then not used)",
     )
     message: str = Field(
         "hello-world", pattern=_ASTERISK_NAME, description="Asterisk sound name played on answer"
@@ -313,3 +323,29 @@ class Campaign(Strict):
     pacing: PacingSettings = Field(PacingSettings(), description="how many calls and how fast")
     on_answer: OnAnswer = Field(OnAnswer(), description="what happens when a person answers")
     retry: RetrySettings = Field(RetrySettings(), description="when to call a contact again")
+    ivr: IvrScript | None = Field(
+        None,
+        validate_default=True,  # so that action ivr without this section is caught
+        description="the IVR script run on every answered call; needs on_answer.action: ivr",
+    )
+
+    @field_validator("ivr")
+    @classmethod
+    def _ivr_goes_with_action(
+        cls, value: IvrScript | None, info: ValidationInfo
+    ) -> IvrScript | None:
+        on_answer = info.data.get("on_answer")
+        if on_answer is None:  # on_answer itself is wrong, and reported there
+            return value
+        if on_answer.action is AnswerAction.IVR and value is None:
+            raise PydanticCustomError(
+                IVR_SCRIPT_MISSING,
+                "action ivr runs the script of an ivr: section, and there is none; "
+                "add ivr: with start: and steps:",
+            )
+        if value is not None and on_answer.action is not AnswerAction.IVR:
+            raise ValueError(
+                f"the ivr: script runs only with on_answer.action: ivr "
+                f"(on_answer.action is {on_answer.action})"
+            )
+        return value
