@@ -241,6 +241,35 @@ class AnswerAction(StrEnum):
     IVR = "ivr"
 
 
+class NotSure(StrEnum):
+    HUMAN = "human"
+    MACHINE = "machine"
+
+
+class AmdSettings(Strict):
+    """AMD() runs in the dialplan right after answer; its arguments come from here."""
+
+    enabled: bool = Field(False, description="run answering-machine detection")
+    initial_silence: Duration = Field(
+        timedelta(milliseconds=2500), description="silence before the greeting that means machine"
+    )
+    greeting: Duration = Field(
+        timedelta(milliseconds=1500), description="a greeting longer than this means machine"
+    )
+    after_greeting_silence: Duration = Field(
+        timedelta(milliseconds=800), description="silence after the greeting that means human"
+    )
+    total: Duration = Field(
+        timedelta(seconds=5), description="longest analysis; then the verdict is NOTSURE"
+    )
+    not_sure: NotSure = Field(NotSure.HUMAN, description="how to treat a NOTSURE verdict")
+    machine_message: str | None = Field(
+        None,
+        pattern=_ASTERISK_NAME,
+        description="sound left on an answering machine (after its beep); none: hang up",
+    )
+
+
 class OnAnswer(Strict):
     """What happens when a person answers."""
 
@@ -260,6 +289,11 @@ class OnAnswer(Strict):
         timedelta(seconds=30),
         gt=timedelta(0),
         description="longest wait in the queue before the call counts as abandoned",
+    )
+
+    amd: AmdSettings = Field(
+        default_factory=lambda: AmdSettings(),
+        description="answering-machine detection (Asterisk AMD()) before the message or script",
     )
 
     @model_validator(mode="after")
@@ -294,6 +328,10 @@ class RetrySettings(Strict):
         RetryRule(delay=timedelta(minutes=30), max=1),
         description="the call failed for another reason (or its fate was lost)",
     )
+    machine: RetryRule = Field(
+        RetryRule(delay=timedelta(hours=4), max=1),
+        description="an answering machine took the call (with on_answer.amd enabled)",
+    )
     abandoned: RetryRule = Field(
         RetryRule(delay=timedelta(hours=72), max=1),
         description="answered and queued, but no operator took the call in time",
@@ -308,7 +346,20 @@ class RetrySettings(Strict):
             Outcome.FAILED: self.failed,
             Outcome.UNKNOWN: self.failed,
             Outcome.ABANDONED: self.abandoned,
+            Outcome.MACHINE: self.machine,
         }.get(outcome)
+
+
+class FastAgiSettings(Strict):
+    """Where the dialer's FastAGI server listens for answered calls (action ivr)."""
+
+    host: str = Field("127.0.0.1", pattern=_HOST, description="address to listen on")
+    port: int = Field(4573, ge=0, le=65535, description="port to listen on (0: any free port)")
+    advertise: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9.:\[\]-]{1,255}$",
+        description="host:port Asterisk connects to (agi://<advertise>/ivr); default host:port",
+    )
 
 
 class Campaign(Strict):
@@ -323,6 +374,9 @@ class Campaign(Strict):
     pacing: PacingSettings = Field(PacingSettings(), description="how many calls and how fast")
     on_answer: OnAnswer = Field(OnAnswer(), description="what happens when a person answers")
     retry: RetrySettings = Field(RetrySettings(), description="when to call a contact again")
+    fastagi: FastAgiSettings = Field(
+        FastAgiSettings(), description="the FastAGI server that runs the IVR script"
+    )
     ivr: IvrScript | None = Field(
         None,
         validate_default=True,  # so that action ivr without this section is caught

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 
-from dialer.campaign.model import Campaign
+from dialer.campaign.model import AnswerAction, Campaign
+from dialer.engine.ivr_calls import IvrCalls
 from dialer.engine.runner import CampaignRunner, RunSnapshot
 from dialer.pbx.ami_client import AmiConnectionSettings
 from dialer.pbx.link import CallEnded, PbxLink, utc_now
@@ -26,6 +28,45 @@ def ami_settings_of(campaign: Campaign, secret: str) -> AmiConnectionSettings:
     )
 
 
+@contextlib.asynccontextmanager
+async def ivr_service(
+    campaign: Campaign, store: ContactStore, clock: Callable[[], datetime]
+) -> AsyncIterator[tuple[IvrCalls | None, str | None]]:
+    """The FastAGI server and the IVR service for a campaign with `action: ivr`
+    (nothing otherwise). Yields the service and the address Asterisk should dial."""
+    script = campaign.ivr
+    if campaign.on_answer.action is not AnswerAction.IVR or script is None:
+        yield None, None
+        return
+    from ivr.fastagi import FastAgiServer  # imported only for IVR campaigns
+
+    recognizer = None
+    if script.speech is not None:
+        from ivr.speech import VoskRecognizer  # loads the Vosk library: IVR speech only
+
+        recognizer = VoskRecognizer(
+            {script.language: script.speech.model_dir},
+            threshold=script.speech.confidence,
+            setting="ivr.speech.model_dir",
+        )
+        # A missing or broken model stops the start, not the first answered call.
+        await recognizer.warm_up()
+
+    async def opt_out(number: str, attempt_id: str) -> None:
+        await store.add_do_not_call(
+            [number], f"opt-out in campaign {campaign.name} (attempt {attempt_id})", clock()
+        )
+
+    calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out)
+    settings = campaign.fastagi
+    server = FastAgiServer(calls.handle, host=settings.host, port=settings.port)
+    await server.start()
+    try:
+        yield calls, settings.advertise or f"{settings.host}:{server.port}"
+    finally:
+        await server.stop()
+
+
 async def run_campaign(
     campaign: Campaign,
     store: ContactStore,
@@ -37,17 +78,28 @@ async def run_campaign(
 ) -> RunSnapshot:
     """Connect to Asterisk, run the campaign until done or stopped, disconnect.
 
-    Raises AmiConnectError / AmiAuthError before dialling anything if AMI is unusable.
+    Raises AmiConnectError / AmiAuthError before dialling anything if AMI is unusable,
+    OSError if the FastAGI port is taken.
     """
     ended: asyncio.Queue[CallEnded] = asyncio.Queue()
-    link = PbxLink(ami_settings_of(campaign, secret), on_call_ended=ended.put_nowait, clock=clock)
-    await link.start()
-    try:
-        runner = CampaignRunner(
-            campaign, store, link, ended, clock=clock, drain_timeout=drain_timeout
+    async with ivr_service(campaign, store, clock) as (ivr_calls, agi_address):
+        link = PbxLink(
+            ami_settings_of(campaign, secret), on_call_ended=ended.put_nowait, clock=clock
         )
-        if on_started is not None:
-            on_started(runner)
-        return await runner.run(stop)
-    finally:
-        await link.close()
+        await link.start()
+        try:
+            runner = CampaignRunner(
+                campaign,
+                store,
+                link,
+                ended,
+                clock=clock,
+                drain_timeout=drain_timeout,
+                ivr=ivr_calls,
+                agi_address=agi_address,
+            )
+            if on_started is not None:
+                on_started(runner)
+            return await runner.run(stop)
+        finally:
+            await link.close()

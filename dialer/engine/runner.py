@@ -11,16 +11,18 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from dialer.campaign.model import AnswerAction, Campaign
+from dialer.engine.ivr_calls import IvrCalls
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.pbx.link import CallEnded, DialRequest
 from dialer.policy.pacing import FixedPacer
 from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
 from dialer.store.base import AttemptResult, ContactStore, LeasedContact, NextStep, Progress
+from ivr.interpreter import IvrResult
 
 log = logging.getLogger("dialer.engine")
 
@@ -77,6 +79,62 @@ def next_step_of(decision: Decision, outcome: Outcome) -> NextStep:
     return NextStep(ContactStatus.PENDING, due_at=decision.retry_at)
 
 
+def answer_variables(campaign: Campaign, agi_address: str | None) -> dict[str, str]:
+    """Channel variables that tell asterisk-config's [dialer-answered] what to do."""
+    on_answer = campaign.on_answer
+    ivr = on_answer.action is AnswerAction.IVR
+    queue = on_answer.queue if on_answer.action is AnswerAction.PLAY_AND_QUEUE else None
+    variables = {
+        # With an IVR script the message and the queue come from the script.
+        "DIALER_MESSAGE": "" if ivr else on_answer.message,
+        "DIALER_QUEUE": queue or "",
+        "DIALER_QUEUE_TIMEOUT": str(int(on_answer.queue_timeout.total_seconds())),
+        "DIALER_AGI": agi_address if ivr and agi_address else "",
+    }
+    amd = on_answer.amd
+    if amd.enabled:
+        variables.update(
+            {
+                "DIALER_AMD": "1",
+                "DIALER_AMD_INITIAL_SILENCE": _ms(amd.initial_silence),
+                "DIALER_AMD_GREETING": _ms(amd.greeting),
+                "DIALER_AMD_AFTER_GREETING_SILENCE": _ms(amd.after_greeting_silence),
+                "DIALER_AMD_TOTAL": _ms(amd.total),
+                "DIALER_AMD_NOTSURE": amd.not_sure.value,
+                "DIALER_VM_MESSAGE": amd.machine_message or "",
+            }
+        )
+    return variables
+
+
+def _ms(value: timedelta) -> str:
+    return str(int(value.total_seconds() * 1000))
+
+
+def with_ivr_result(
+    step: NextStep, result: IvrResult, attempts_made: int, policy: RetryPolicy
+) -> NextStep:
+    """What the script collected changes the contact's next step: an opt-out ends it
+    (and lists the number), a callback the person asked for schedules the next call, and
+    the lead's temperature, disposition and fields are written to the contact."""
+    fields = dict(result.fields)
+    if result.temperature:
+        fields["temperature"] = result.temperature
+    if result.disposition:
+        fields["disposition"] = result.disposition
+    if result.optout:
+        return NextStep(
+            ContactStatus.DONE,
+            final_outcome=step.final_outcome,
+            opt_out=True,
+            set_fields=fields,
+            mark_dead=step.mark_dead,
+        )
+    if result.callback_at is not None and attempts_made < policy.max_attempts:
+        return NextStep(ContactStatus.PENDING, due_at=result.callback_at, set_fields=fields)
+    return replace(step, set_fields=fields)
+
+
 class CampaignRunner:
     def __init__(
         self,
@@ -87,6 +145,8 @@ class CampaignRunner:
         clock: Clock,
         drain_timeout: timedelta = timedelta(seconds=60),
         idle_poll: float = 1.0,
+        ivr: IvrCalls | None = None,
+        agi_address: str | None = None,
     ) -> None:
         self.campaign = campaign
         self._store = store
@@ -101,6 +161,8 @@ class CampaignRunner:
         self._originations: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._campaign_id: int | None = None
+        self._ivr = ivr
+        self._agi_address = agi_address
         self.snapshot = RunSnapshot(campaign.name)
 
     # --- public -------------------------------------------------------------------------
@@ -186,6 +248,8 @@ class CampaignRunner:
             # reconcile, never a second dial.
             await self._store.start_attempt(lease, attempt_id, now)
             self._in_flight[attempt_id] = lease
+            if self._ivr is not None:
+                self._ivr.expect(attempt_id, lease)
             request = self._dial_request(attempt_id, lease)
             task = asyncio.create_task(self._dialer.originate(request))
             self._originations.add(task)
@@ -197,13 +261,10 @@ class CampaignRunner:
 
     def _dial_request(self, attempt_id: str, lease: LeasedContact) -> DialRequest:
         c = self.campaign
-        queue = c.on_answer.queue if c.on_answer.action is AnswerAction.PLAY_AND_QUEUE else ""
         variables = {
             "DIALER_ATTEMPT": attempt_id,
             "DIALER_CAMPAIGN": c.name,
-            "DIALER_MESSAGE": c.on_answer.message,
-            "DIALER_QUEUE": queue or "",
-            "DIALER_QUEUE_TIMEOUT": str(int(c.on_answer.queue_timeout.total_seconds())),
+            **answer_variables(c, self._agi_address),
             **c.dial.variables,
         }
         return DialRequest(
@@ -258,6 +319,7 @@ class CampaignRunner:
         lease = self._in_flight.pop(ended.attempt_id, None)
         if lease is None:
             return  # not ours, or already closed
+        ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
         decision = decide(
             self._policy, ended.outcome, lease.attempts_made, lease.outcome_counts, self._clock()
         )
@@ -269,11 +331,16 @@ class CampaignRunner:
             reason=ended.reason,
             answered_at=ended.answered_at,
             detail=ended.detail,
+            answers=ivr_result.as_json() if ivr_result is not None else {},
         )
-        if await self._store.finish_attempt(result, next_step_of(decision, ended.outcome)):
+        step = next_step_of(decision, ended.outcome)
+        if ivr_result is not None:
+            step = with_ivr_result(step, ivr_result, lease.attempts_made + 1, self._policy)
+        decision_final = step.status is ContactStatus.DONE
+        if await self._store.finish_attempt(result, step):
             self.snapshot.closed += 1
             self.snapshot.outcomes[ended.outcome.value] += 1
-            if decision.final:
+            if decision_final:
                 self.snapshot.done += 1
                 self.snapshot.pending = max(0, self.snapshot.pending - 1)
         self.snapshot.in_flight = len(self._in_flight)

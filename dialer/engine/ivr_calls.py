@@ -1,0 +1,116 @@
+"""Runs the campaign's IVR script on each answered call that Asterisk hands to our FastAGI
+server, and keeps each call's result until the engine closes the attempt.
+
+Asterisk connects with `agi://<dialer>/ivr?attempt=<attempt id>`; the attempt id ties the
+session to the contact the engine leased. The result is kept, not written: the attempt is
+closed once, by the engine, when the call's Hangup arrives (which Asterisk sends only
+after our server has closed the FastAGI socket, so the result is always there first).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from dialer.store.base import LeasedContact
+from ivr.channel import CallChannel
+from ivr.interpreter import CallContext, IvrResult, Recognizer, run_script
+from ivr.script import IvrScript
+
+log = logging.getLogger("dialer.engine.ivr")
+
+OptOut = Callable[[str, str], Awaitable[None]]  # (number, attempt id)
+
+
+class IvrCalls:
+    def __init__(
+        self,
+        campaign: str,
+        script: IvrScript,
+        recognizer: Recognizer | None,
+        clock: Callable[[], datetime],
+        opt_out: OptOut,
+    ) -> None:
+        self._campaign = campaign
+        self._script = script
+        self._recognizer = recognizer
+        self._clock = clock
+        self._opt_out = opt_out
+        self._expected: dict[str, LeasedContact] = {}
+        self._results: dict[str, IvrResult] = {}
+        self.sessions = 0
+        self.unknown_sessions = 0
+
+    def expect(self, attempt_id: str, lease: LeasedContact) -> None:
+        self._expected[attempt_id] = lease
+
+    def take_result(self, attempt_id: str) -> IvrResult | None:
+        """The script's result for a call that has ended (None if no script ran)."""
+        self._expected.pop(attempt_id, None)
+        return self._results.pop(attempt_id, None)
+
+    async def handle(self, session: CallChannel) -> None:
+        """FastAGI handler: one answered call."""
+        attempt_id = session.variables.get("attempt") or await session.get_variable(
+            "DIALER_ATTEMPT"
+        )
+        lease = self._expected.get(attempt_id or "")
+        if attempt_id is None or lease is None:
+            # Not a call of this campaign (or of this process): do not guess.
+            self.unknown_sessions += 1
+            log.warning("ivr.unknown_call", extra={"attempt": attempt_id or "?"})
+            await session.hangup()
+            return
+        self.sessions += 1
+        call = CallContext(
+            attempt_id=attempt_id,
+            number=lease.number,
+            campaign=self._campaign,
+            name=lease.name,
+            fields=lease.fields,
+            timezone=lease.timezone,
+        )
+        resume = session.variables.get("resume") or None
+
+        async def opted_out(ctx: CallContext) -> None:
+            await self._opt_out(ctx.number, ctx.attempt_id)
+
+        result = await run_script(
+            self._script,
+            session,
+            call,
+            self._recognizer,
+            self._clock,
+            start_at=resume,
+            on_optout=opted_out,
+        )
+        earlier = self._results.get(attempt_id)
+        self._results[attempt_id] = result if earlier is None else _merge(earlier, result)
+        log.info(
+            "ivr.script_ended",
+            extra={
+                "attempt": attempt_id,
+                "ended_by": str(result.ended_by),
+                "steps": len(result.steps),
+            },
+        )
+
+
+def _merge(first: IvrResult, then: IvrResult) -> IvrResult:
+    """A call that came back from the queue runs the transfer's on_no_answer step in a
+    second session: keep what the first one collected."""
+    merged = IvrResult(
+        answers={**first.answers, **then.answers},
+        survey={**first.survey, **then.survey},
+        temperature=then.temperature or first.temperature,
+        disposition=then.disposition or first.disposition,
+        fields={**first.fields, **then.fields},
+        callback_at=then.callback_at or first.callback_at,
+        optout=first.optout or then.optout,
+        transfer=first.transfer,
+        steps=[*first.steps, *then.steps],
+        ended_by=then.ended_by,
+        error=then.error or first.error,
+    )
+    return merged
