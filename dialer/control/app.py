@@ -15,6 +15,10 @@ from dialer.pbx.link import CallEnded, PbxLink, utc_now
 from dialer.store.base import ContactStore
 
 
+class CampaignStartError(Exception):
+    """The campaign cannot start: a prompt file, the speech model, the FastAGI port."""
+
+
 def ami_settings_of(campaign: Campaign, secret: str) -> AmiConnectionSettings:
     ami = campaign.ami
     return AmiConnectionSettings(
@@ -39,28 +43,42 @@ async def ivr_service(
         yield None, None
         return
     from ivr.fastagi import FastAgiServer  # imported only for IVR campaigns
+    from ivr.prompt_files import prepare_script_prompts
+    from ivr.prompts import PromptError
 
+    try:
+        # Converted before the first call: a broken file stops the start, not a call.
+        playable = await asyncio.to_thread(prepare_script_prompts, script)
+    except PromptError as exc:
+        raise CampaignStartError(f"prompt file: {exc}") from exc
     recognizer = None
     if script.speech is not None:
-        from ivr.speech import VoskRecognizer  # loads the Vosk library: IVR speech only
+        from ivr.speech import SpeechError, VoskRecognizer  # loads Vosk: speech only
 
         recognizer = VoskRecognizer(
             {script.language: script.speech.model_dir},
             threshold=script.speech.confidence,
             setting="ivr.speech.model_dir",
         )
-        # A missing or broken model stops the start, not the first answered call.
-        await recognizer.warm_up()
+        try:
+            await recognizer.warm_up()
+        except SpeechError as exc:
+            raise CampaignStartError(str(exc)) from exc
 
     async def opt_out(number: str, attempt_id: str) -> None:
         await store.add_do_not_call(
             [number], f"opt-out in campaign {campaign.name} (attempt {attempt_id})", clock()
         )
 
-    calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out)
+    calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable)
     settings = campaign.fastagi
     server = FastAgiServer(calls.handle, host=settings.host, port=settings.port)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as exc:
+        raise CampaignStartError(
+            f"FastAGI server cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+        ) from exc
     try:
         yield calls, settings.advertise or f"{settings.host}:{server.port}"
     finally:

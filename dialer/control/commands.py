@@ -19,7 +19,7 @@ from dialer.campaign.loader import load_campaign
 from dialer.campaign.model import Campaign
 from dialer.campaign.schema import campaign_json_schema
 from dialer.control import report as report_view
-from dialer.control.app import run_campaign
+from dialer.control.app import CampaignStartError, run_campaign
 from dialer.control.cli import (
     EXIT_OK,
     EXIT_PBX,
@@ -173,6 +173,8 @@ async def execute_campaign(
         raise CliError(f"{exc} (is Asterisk running with AMI enabled?)", EXIT_PBX) from exc
     except CampaignAborted as exc:
         raise CliError(f"campaign aborted: {exc}", EXIT_PBX) from exc
+    except CampaignStartError as exc:
+        raise CliError(f"campaign {campaign.name!r} cannot start: {exc}") from exc
     console.print(run_summary(snapshot))
     if snapshot.state == "stopped":
         console.print("stopped before the end: run the same command again to resume")

@@ -10,12 +10,13 @@ after our server has closed the FastAGI socket, so the result is always there fi
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
 from dialer.store.base import LeasedContact
 from ivr.channel import CallChannel
 from ivr.interpreter import CallContext, IvrResult, Recognizer, run_script
+from ivr.prompt_files import PromptFilesChannel
 from ivr.script import IvrScript
 
 log = logging.getLogger("dialer.engine.ivr")
@@ -31,8 +32,10 @@ class IvrCalls:
         recognizer: Recognizer | None,
         clock: Callable[[], datetime],
         opt_out: OptOut,
+        playable: Mapping[str, str] | None = None,
     ) -> None:
         self._campaign = campaign
+        self._playable = playable or {}
         self._script = script
         self._recognizer = recognizer
         self._clock = clock
@@ -76,9 +79,10 @@ class IvrCalls:
         async def opted_out(ctx: CallContext) -> None:
             await self._opt_out(ctx.number, ctx.attempt_id)
 
+        channel = PromptFilesChannel(session, self._playable) if self._playable else session
         result = await run_script(
             self._script,
-            session,
+            channel,
             call,
             self._recognizer,
             self._clock,
