@@ -30,7 +30,9 @@ NAME_HEADERS = (
 )  # fmt: skip
 TIMEZONE_HEADERS = ("timezone", "tz", "timezonename", "часовойпояс")
 # Columns `dialer contacts export` adds: state of the base, not data to import again.
-_EXPORT_ONLY = re.compile(r"dead|.+\.(status|attempts|last_outcome|final_outcome|next_due_at)")
+_EXPORT_ONLY = re.compile(
+    r"dead|.+\.(status|attempts|last_outcome|final_outcome|next_due_at|answers)"
+)
 _SQUASH = re.compile(r"[\s_.\-]+")
 
 

@@ -23,7 +23,14 @@ from typing import IO, Any
 from dialer.store.base import CampaignRecord, ContactRecord, ContactReport, ContactStore, StoreError
 
 FORMATS = ("csv", "xlsx", "json")
-CAMPAIGN_COLUMNS = ("status", "attempts", "last_outcome", "final_outcome", "next_due_at")
+CAMPAIGN_COLUMNS = (
+    "status",
+    "attempts",
+    "last_outcome",
+    "final_outcome",
+    "next_due_at",
+    "answers",  # what the last call collected (IVR keys, transcript, survey...), as JSON
+)
 BASE_COLUMNS = ("number", "name", "timezone", "dead")
 
 
@@ -104,6 +111,7 @@ class _Table:
                     "last_outcome": report.last_outcome.value if report.last_outcome else None,
                     "final_outcome": report.final_outcome.value if report.final_outcome else None,
                     "next_due_at": _iso(report.next_due_at),
+                    "answers": dict(report.last_answers) or None,
                 },
             )
 
@@ -157,6 +165,8 @@ def _write_xlsx(table: _Table, out: Path | str | IO[Any]) -> None:
     sheet = workbook.create_sheet("contacts")
 
     def cell(value: Any) -> Any:
+        if isinstance(value, dict):
+            value = _text(value)
         if not isinstance(value, str):
             return value
         written = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
@@ -174,6 +184,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict):  # collected answers: one compact JSON cell
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return str(value)
 
 

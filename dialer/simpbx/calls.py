@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from enum import Enum
 from typing import TYPE_CHECKING
 
 from . import events as ev
 from .channels import BUSY, DOWN, RING, RINGING, UP, Channel
-from .personas import ANSWERING, REJECTIONS, Rejection, dial_reason
+from .dialplan import AnsweredDialplan, Phase
+from .personas import REJECTIONS, Rejection, answers, dial_reason
 
 if TYPE_CHECKING:
     from .config import CallRecord
@@ -26,14 +26,7 @@ if TYPE_CHECKING:
 
 Step = Callable[[], None]
 SyncReply = Callable[[bool], None]
-
-
-class Phase(Enum):
-    DIALING = "dialing"
-    MESSAGE = "message"  # answered, Playback(DIALER_MESSAGE)
-    QUEUED = "queued"  # waiting in Queue()
-    TALKING = "talking"  # bridged with an operator
-    DONE = "done"
+__all__ = ["Call", "Phase", "Step", "SyncReply"]
 
 
 class Call:
@@ -53,6 +46,9 @@ class Call:
         self.over_limit = over_limit
         self.phase = Phase.DIALING
         self.queue_entry: QueueEntry | None = None
+        # The channel variables of `;1`: the Originate's, then what AMD and the IVR set.
+        self.variables: dict[str, str] = dict(request.variables)
+        self.dialplan = AnsweredDialplan(self)
         self._sync_reply = sync_reply
         self._timers: list[asyncio.TimerHandle] = []
         self.a, self.b = self._make_channels()
@@ -151,7 +147,7 @@ class Call:
             self.after(timeout if give_up is None else min(give_up, timeout), self._no_answer)
         elif timing.ring >= timeout:
             self.after(timeout, self._no_answer)
-        elif self.persona in ANSWERING:
+        elif answers(self.persona):
             self.after(timing.ring, self._answer)
         else:
             self.after(timing.ring, self._reject, REJECTIONS[self.persona])
@@ -242,28 +238,15 @@ class Call:
         late = self.core.rng.random() < 0.8
         steps.insert(len(steps) if late else len(steps) - 2, self._originate_result(True, 4))
         self.run(steps)
-        self.phase = Phase.MESSAGE
         self.record.answered = time.time()
         a.goto(req.context, req.exten, req.priority)
-        a.run("Playback", req.variables.get("DIALER_MESSAGE", ""))
         if b is not None:
             b.run("Wait", "60")
-        timing = self.core.timing
-        self.after(timing.message, self._message_done)
         if self.persona == "early_hangup":
-            self.after(timing.early_hangup_after, self.callee_hangup, 16)
+            self.after(self.core.timing.early_hangup_after, self.callee_hangup, 16)
+        self.dialplan.start()  # [dialer-answered]: AMD, IVR or message, queue
 
-    # ---- the answered side (context dialer-answered) ---------------------------------
-
-    def _message_done(self) -> None:
-        queue = self.request.variables.get("DIALER_QUEUE", "").strip()
-        if not queue:
-            self.record.result = "answered"
-            self.hangup_a_side(16)
-            self.done()
-            return
-        self.record.queue = queue
-        self.core.queue(queue).join(self, self.request.queue_timeout_s)
+    # ---- hanging up ------------------------------------------------------------------
 
     def _a_side_steps(self, cause: int) -> list[Step | None]:
         a, b = self.a, self.b
@@ -286,6 +269,13 @@ class Call:
             return
         if self.phase is Phase.TALKING and self.queue_entry is not None:
             self.queue_entry.queue.caller_hangup_in_talk(self.queue_entry, cause)
+            return
+        agi = self.dialplan.agi
+        if self.phase is Phase.AGI and agi is not None:
+            if not agi.gone.is_set():  # `;2` goes now; `;1` once the AGI socket closes
+                self.run([self.soft_hangup(b) if b else None, self.hangup_request(a, cause)])
+                self.run([self.hangup_step(b, cause) if b else None])
+                agi.channel_gone("caller", cause)
             return
         head: list[Step | None] = [
             self.soft_hangup(b) if b else None,
@@ -322,8 +312,11 @@ class Call:
             else:
                 self.callee_hangup(cause)
             return
+        agi = self.dialplan.agi
         if self.phase is Phase.DIALING:
             self._cancel_dial(cause)
+        elif self.phase is Phase.AGI and agi is not None:
+            agi.channel_gone("action", cause)  # the Hangup events wait for the socket
         elif self.phase is Phase.TALKING and entry is not None:
             entry.queue.caller_hangup_in_talk(entry, cause)
         else:
@@ -344,5 +337,7 @@ class Call:
             return
         self.phase = Phase.DONE
         self.cancel_timers()
+        if self.dialplan.agi is not None:
+            self.dialplan.agi.close()
         self.record.ended = time.time()
         self.core.call_ended(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,13 @@ class SimTiming:
     abandon_patience: float = 0.5  # queue_abandon hangs up this long after joining the queue
     login_failure_delay: float = 1.0  # real Asterisk answers a wrong secret ~1 s late
     queue_patience: float = 60.0  # any other caller gives up waiting in the queue after this
+    amd: float = 2.6  # AMD() decides this long after answer (2.6 s in amd-*.txt)
+    prompt: float = 1.0  # one IVR prompt: STREAM FILE, SAY ..., GET DATA's file, EXEC Playback
+    keypress: float = 0.3  # a scripted key comes this long into a prompt or a wait
+    record: float = 2.0  # RECORD FILE: the answer plus the silence that ends it
+    # Waits for a key that never comes (silent callers, GET DATA / WAIT FOR DIGIT
+    # timeouts) last as long as the command asks; a number here caps them for tests.
+    silence_cap: float | None = None
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,8 @@ class SimConfig:
     # on purpose: a real Asterisk would send them too, but the dialer ignores them.
     read_classes: frozenset[str] = frozenset({"system", "call", "agent", "user"})
     seed: int | None = None  # seeds the OriginateResponse-vs-Hangup order shuffle
+    # Where `say:<name>` personas find <name>.wav, the audio RECORD FILE "records".
+    speech_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class CallRecord:
     persona: str
     dial_string: str
     # "answered", "busy", "no_answer", "congestion", "invalid_number", "failed",
-    # "transferred", "abandoned"; None while the call is still up.
+    # "transferred", "abandoned", "machine"; None while the call is still up.
     result: str | None = None
     cause: int | None = None  # Hangup Cause of the originated channel (Uniqueid X)
     other_cause: int | None = None  # Hangup Cause of X;2 (Local only)
@@ -75,3 +85,8 @@ class CallRecord:
     started: float = 0.0
     answered: float | None = None
     ended: float | None = None
+    amd_status: str = ""  # AMDSTATUS when DIALER_AMD=1 ran AMD()
+    agi_status: str = ""  # AGISTATUS when DIALER_AGI ran the IVR: SUCCESS/FAILURE/HANGUP
+    agi_commands: list[str] = field(default_factory=list)  # as the FastAGI server sent them
+    dtmf: str = ""  # keys the callee pressed
+    recordings: list[Path] = field(default_factory=list)  # files RECORD FILE wrote

@@ -68,6 +68,7 @@ class PbxCore:
         self._uniqueids: set[str] = set()
         self._live: set[Call] = set()
         self.queues: dict[str, SimQueue] = {}
+        self.agi_tasks: set[asyncio.Task[None]] = set()  # FastAGI sessions in progress
         self.originates: list[OriginateRecord] = []
         self.calls: dict[str, CallRecord] = {}
         self.up = 0
@@ -179,6 +180,8 @@ class PbxCore:
             call.cancel_timers()
             if call.queue_entry is not None:
                 call.queue_entry.cancel_timers()
+            if call.dialplan.agi is not None:
+                call.dialplan.agi.close()
         self._live.clear()
         self.channels.clear()
         self._owners.clear()

@@ -41,11 +41,16 @@ EVENT_CLASS = {
     "AgentRingNoAnswer": "agent",
     "QueueMemberStatus": "agent",
     "UserEvent": "user",
+    "DTMFBegin": "dtmf",
+    "DTMFEnd": "dtmf",
 }
 
 # SoftHangupRequest carries the soft-hangup flag, not a Q.850 cause: always
 # AST_SOFTHANGUP_EXPLICIT (16) in the traces.
 SOFTHANGUP_EXPLICIT = 16
+# The AGI HANGUP command soft-hangs-up with AST_SOFTHANGUP_EXPLICIT proper (0x20): a real
+# Asterisk 22 shows `SoftHangupRequest ... Cause: 32` on `;1` at once.
+SOFTHANGUP_AGI = 32
 
 
 def frame(name: str, fields: Fields) -> bytes:
@@ -212,3 +217,9 @@ def bridge(bridge_id: str, num_channels: int, ch: Channel | None = None) -> Fiel
 
 def user_event(ch: Channel, name: str, *extra: tuple[str, object]) -> Fields:
     return [*snapshot(ch), ("UserEvent", name), *extra]
+
+
+def dtmf(ch: Channel, digit: str, end: bool) -> Fields:
+    """DTMFBegin / DTMFEnd: a callee's key appears on `;1` only, as `Received`."""
+    duration: Fields = [("DurationMs", 100)] if end else []
+    return [*snapshot(ch), ("Digit", digit), *duration, ("Direction", "Received")]

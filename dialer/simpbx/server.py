@@ -202,7 +202,7 @@ class SimulatedPbx:
     """A SIMULATED Asterisk: speaks real AMI over TCP, with scripted callees and operators."""
 
     def __init__(self, config: SimConfig) -> None:
-        check_personas(config.personas)
+        check_personas(config.personas, config.speech_dir)
         self.config = config
         self.sessions: set[AmiSession] = set()
         self._server: asyncio.Server | None = None
@@ -243,6 +243,8 @@ class SimulatedPbx:
         self._server.close()
         for session in list(self.sessions):
             session.abort()
+        # The FastAGI sessions were cancelled; let them close their sockets.
+        await asyncio.gather(*self.core.agi_tasks, return_exceptions=True)
         await self._server.wait_closed()
         log.info("simulated PBX on port %s stopped", self.port)
 

@@ -140,6 +140,8 @@ class ContactReport:
     dead: bool
     fields: Mapping[str, str]
     do_not_call: bool = False
+    # What the last closed attempt collected (IVR answers, survey, temperature...).
+    last_answers: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -456,7 +456,10 @@ class SqliteStore:
             rows = db.execute(
                 f"SELECT {_CONTACT_COLUMNS}, cc.status, cc.attempts, cc.last_outcome,"
                 " cc.last_cause, cc.final_outcome, cc.next_due_at, cc.last_attempt_at,"
-                " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc"
+                " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
+                " (SELECT a.answers FROM attempts a WHERE a.campaign_id = cc.campaign_id"
+                "  AND a.contact_id = cc.contact_id AND a.ended_at IS NOT NULL"
+                "  ORDER BY a.ended_at DESC LIMIT 1) AS last_answers"
                 " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
                 " WHERE cc.campaign_id = ? ORDER BY cc.contact_id",
                 (campaign_id,),
@@ -476,6 +479,7 @@ class SqliteStore:
                 next_due_at=_dt_or_none(r["next_due_at"]),
                 last_attempt_at=_dt_or_none(r["last_attempt_at"]),
                 do_not_call=bool(r["dnc"]),
+                last_answers=json.loads(r["last_answers"] or "{}"),
             )
             for r in rows
         ]

@@ -84,6 +84,7 @@ async def test_csv_has_base_columns_fields_and_campaign_columns(store: SqliteSto
         "spring.last_outcome",
         "spring.final_outcome",
         "spring.next_due_at",
+        "spring.answers",
     ]
     first = rows[0]
     assert (first["number"], first["name"]) == ("+79123456789", "Иванов Пётр")
@@ -119,6 +120,7 @@ async def test_json_nests_fields_and_campaigns(store: SqliteStore, tmp_path: Pat
                 "last_outcome": "busy",
                 "final_outcome": None,
                 "next_due_at": "2025-03-01T11:00:00+00:00",
+                "answers": None,
             }
         },
     }
@@ -146,6 +148,7 @@ async def test_campaign_option_limits_columns_to_that_campaign(store: SqliteStor
         "autumn.last_outcome",
         "autumn.final_outcome",
         "autumn.next_due_at",
+        "autumn.answers",
     ]
     with pytest.raises(StoreError, match="no campaign 'winter' on contact list 'clients'"):
         await export_list(store, "clients", io.StringIO(), "csv", campaign="winter")

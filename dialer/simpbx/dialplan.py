@@ -1,0 +1,194 @@
+"""[dialer-answered] after Answer(), step for step as asterisk-config/extensions.conf
+runs it on a real Asterisk: optional AMD (and the voicemail drop for machines), then the
+IVR over FastAGI or the plain message, then the optional queue, then Hangup.
+
+PRIORITY holds the priorities of the steps in that file; they show in the `Priority:`
+field of the UserEvents and in `agi_priority`, and tests/asterisk/test_dialplan_ivr.py
+checks them against the real dialplan.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from . import events as ev
+from .agi import AgiSession
+
+if TYPE_CHECKING:
+    from .calls import Call
+
+
+class Phase(Enum):
+    DIALING = "dialing"
+    AMD = "amd"  # answered, AMD() listening
+    MESSAGE = "message"  # answered, Playback(DIALER_MESSAGE or DIALER_VM_MESSAGE)
+    AGI = "agi"  # answered, the IVR runs over FastAGI
+    QUEUED = "queued"  # waiting in Queue()
+    TALKING = "talking"  # bridged with an operator
+    DONE = "done"
+
+
+PRIORITY = {
+    "amd": 4,
+    "amd_event": 5,
+    "agi": 9,
+    "message": 11,
+    "queue_set": 14,  # the last Set() before Queue()
+    "hangup": 17,
+    "wait_for_silence": 19,
+    "vm_playback": 20,
+    "vm_hangup": 21,
+}
+AMD_DEFAULTS = {"greeting": 1500, "after_greeting_silence": 800, "total": 5000}  # amd.conf
+
+
+class AnsweredDialplan:
+    def __init__(self, call: Call) -> None:
+        self.call = call
+        self.variables = call.variables
+        self.agi: AgiSession | None = None
+
+    def var(self, name: str) -> str:
+        return self.variables.get(name, "").strip()
+
+    def _at(self, step: str, application: str, data: str = "") -> None:
+        """Put `;1` on a step of the dialplan (what its events then show)."""
+        a = self.call.a
+        a.priority, a.application, a.app_data = PRIORITY[step], application, data
+
+    def start(self) -> None:
+        if self.var("DIALER_AMD") == "1":
+            self._amd()
+        else:
+            self._human()
+
+    # ---- answering-machine detection ---------------------------------------------------
+
+    def _amd_setting(self, variable: str, key: str) -> int:
+        value = self.var(variable)
+        return int(value) if value.isdigit() else AMD_DEFAULTS[key]
+
+    def _amd(self) -> None:
+        self.call.phase = Phase.AMD
+        args = ",".join(
+            self.var(name)
+            for name in (
+                "DIALER_AMD_INITIAL_SILENCE",
+                "DIALER_AMD_GREETING",
+                "DIALER_AMD_AFTER_GREETING_SILENCE",
+                "DIALER_AMD_TOTAL",
+            )
+        )
+        self._at("amd", "AMD", args)
+        self.call.after(self.call.core.timing.amd, self._amd_done)
+
+    def amd_verdict(self) -> tuple[str, str]:
+        """AMDSTATUS and AMDCAUSE as app_amd formats them for this persona."""
+        persona = self.call.persona
+        if persona == "machine":  # a long greeting (amd-machine.txt)
+            greeting = self._amd_setting("DIALER_AMD_GREETING", "greeting")
+            return "MACHINE", f"LONGGREETING-{greeting}-{greeting}"
+        if persona == "silent":  # a real Asterisk: NOTSURE TOOLONG-4900 for a mute callee
+            total = self._amd_setting("DIALER_AMD_TOTAL", "total")
+            return "NOTSURE", f"TOOLONG-{total - 100}"
+        after = self._amd_setting("DIALER_AMD_AFTER_GREETING_SILENCE", "after_greeting_silence")
+        return "HUMAN", f"HUMAN-{after + 1}-{after}"  # "hello", then silence (amd-human.txt)
+
+    def _amd_done(self) -> None:
+        call = self.call
+        status, cause = self.amd_verdict()
+        self.variables["AMDSTATUS"], self.variables["AMDCAUSE"] = status, cause
+        call.record.amd_status = status
+        self._at("amd_event", "UserEvent", f"DialerAMD,AMDStatus: {status},AMDCause: {cause}")
+        call.core.emit(
+            "UserEvent",
+            ev.user_event,
+            call.a,
+            "DialerAMD",
+            ("AMDStatus", status),
+            ("AMDCause", cause),
+            ("Attempt", self.var("DIALER_ATTEMPT")),
+        )
+        notsure_machine = status == "NOTSURE" and self.var("DIALER_AMD_NOTSURE") == "machine"
+        if status == "MACHINE" or notsure_machine:
+            self._machine()
+        else:
+            self._human()
+
+    def _machine(self) -> None:
+        """Leave DIALER_VM_MESSAGE after the greeting, or hang up at once."""
+        call = self.call
+        call.record.result = "machine"
+        message = self.var("DIALER_VM_MESSAGE")
+        if not message:
+            self._hangup()
+            return
+        call.phase = Phase.MESSAGE
+        self._at("vm_playback", "Playback", message)
+        call.after(call.core.timing.message, self._hangup, "vm_hangup")
+
+    # ---- a person: the IVR or the message ----------------------------------------------
+
+    def _human(self) -> None:
+        call, address = self.call, self.var("DIALER_AGI")
+        if address:
+            script = f"ivr?attempt={self.var('DIALER_ATTEMPT')}"
+            self.agi = AgiSession(call, address, script, PRIORITY["agi"], self._agi_ended)
+            call.phase = Phase.AGI
+            self._at("agi", "AGI", self.agi.url)
+            self.agi.start()
+            return
+        call.phase = Phase.MESSAGE
+        self._at("message", "Playback", self.var("DIALER_MESSAGE"))
+        call.after(call.core.timing.message, self.queue_step)
+
+    def _agi_ended(self, session: AgiSession) -> None:
+        """The FastAGI server closed the socket (or was never reached)."""
+        call = self.call
+        self.variables["AGISTATUS"] = session.status
+        if call.phase is not Phase.AGI:  # the simulator stopped meanwhile
+            return
+        a, b = call.a, call.b
+        if session.ended_by == "caller":  # `;2` is gone already; now `;1` (the trace)
+            call.run([call.soft_hangup(a), call.hangup_step(a, session.cause)])
+        elif session.ended_by == "ivr":  # AGI HANGUP: no cause is set, both show 0
+            call.run(
+                [
+                    call.soft_hangup(a),
+                    call.hangup_request(b, 0) if b else None,
+                    call.soft_hangup(b) if b else None,
+                    call.hangup_step(b, 0) if b else None,
+                    call.hangup_step(a, 0),
+                ]
+            )
+        elif session.ended_by == "action":
+            call.hangup_a_side(session.cause)
+        else:  # SUCCESS, or FAILURE (server unreachable): the dialplan goes on
+            self.queue_step()
+            return
+        call.record.result = call.record.result or "answered"
+        call.done()
+
+    # ---- the queue, then Hangup() ------------------------------------------------------
+
+    def queue_step(self) -> None:
+        call = self.call
+        queue = self.var("DIALER_QUEUE")
+        if not queue:
+            self._hangup()
+            return
+        call.record.queue = queue
+        self._at("queue_set", "Set", f"__DIALER_CAMPAIGN={self.var('DIALER_CAMPAIGN')}")
+        try:
+            timeout = float(self.var("DIALER_QUEUE_TIMEOUT") or 0)
+        except ValueError:
+            timeout = 0.0
+        call.core.queue(queue).join(call, timeout)
+
+    def _hangup(self, step: str = "hangup") -> None:
+        call = self.call
+        self._at(step, "Hangup")
+        call.record.result = call.record.result or "answered"
+        call.hangup_a_side(16)
+        call.done()
