@@ -22,6 +22,7 @@ from dialer.control.cli import EXIT_OK, CliError
 from dialer.control.commands import execute_campaign
 from dialer.simpbx import SimConfig, SimTiming, SimulatedPbx
 from dialer.store import open_store
+from dialer.store.base import NewContact
 
 DEMO_SECRET = "demo-secret"  # the simulator's own login; nothing real is behind it
 DEMO_LIST = "demo"
@@ -81,6 +82,78 @@ def demo_campaign(port: int) -> Campaign:
     )
 
 
+KEYPAD_LIST = "demo-keypad"
+# How the keypad campaign's callees behave, in shares of the list (simulated personas).
+KEYPAD_PERSONAS = (
+    ("press:1", 35),  # interested: hot lead, transferred to an operator
+    ("press:2", 30),  # not interested: cold
+    ("press:7,1", 5),  # a wrong key first, then 1
+    ("press:9", 5),  # "do not call me again"
+    ("silent", 15),  # never presses anything
+    ("hangup_mid_prompt", 5),
+    ("machine", 5),  # an answering machine
+)
+
+
+def keypad_personas(count: int) -> dict[str, str]:
+    """Numbers of the keypad list, each with its persona, in the shares above."""
+    weights = [persona for persona, share in KEYPAD_PERSONAS for _ in range(share)]
+    return {f"+7913{i:07d}": weights[i % len(weights)] for i in range(count)}
+
+
+def keypad_campaign(port: int) -> Campaign:
+    """The keypad mode: a message, press 1 for an operator, 2 if not interested, 9 to stop
+    calls. Prompts are Asterisk's own sound names (the simulator plays any name)."""
+    return Campaign.model_validate(
+        {
+            "name": "demo-keypad",
+            "list": KEYPAD_LIST,
+            "ami": {"host": "127.0.0.1", "port": port, "username": "dialer", "secret": DEMO_SECRET},
+            "dial": {"channel": "Local/{number}@dialer-test-callees", "ring_timeout": "15s"},
+            "pacing": {"max_channels": 60, "calls_per_second": 40},
+            "on_answer": {
+                "action": "ivr",
+                "queue_timeout": "5s",
+                "amd": {"enabled": True, "machine_message": "vm-goodbye"},
+            },
+            "fastagi": {"host": "127.0.0.1", "port": 0},
+            "retry": {"max_attempts": 2, "machine": {"delay": "1s", "max": 1}},
+            "ivr": {
+                "start": "offer",
+                "steps": {
+                    "offer": {
+                        "kind": "menu",
+                        "prompt": "demo-offer",
+                        "keys": {"1": "interested", "2": "not_interested", "9": "stop"},
+                        "timeout": "1s",
+                        "retries": 1,
+                        "invalid_prompt": "option-is-invalid",
+                        "on_timeout": "goodbye",
+                    },
+                    "interested": {
+                        "kind": "set",
+                        "temperature": "hot",
+                        "disposition": "interested",
+                        "next": "to_operator",
+                    },
+                    "to_operator": {
+                        "kind": "transfer",
+                        "queue": "dialer-operators",
+                        "max_wait": "5s",
+                    },
+                    "not_interested": {
+                        "kind": "set",
+                        "temperature": "cold",
+                        "next": "goodbye",
+                    },
+                    "stop": {"kind": "optout", "confirm_prompt": "vm-goodbye"},
+                    "goodbye": {"kind": "hangup", "prompt": "vm-goodbye"},
+                },
+            },
+        }
+    )
+
+
 async def run_demo(args: argparse.Namespace, console: Console) -> int:
     from dialer.contacts.importer import import_file
 
@@ -93,9 +166,13 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
     console.print(
         Panel.fit(
             "[bold]DEMO against a SIMULATED PBX[/] - no Asterisk, no real calls.\n"
-            "Callee behaviour comes from the number's last digit: 0/8 answer, 1 busy,\n"
-            "2/9 no answer, 3 congestion, 4 invalid, 5 hangs up early, 6 waits for an\n"
-            "operator, 7 gives up in the queue. Rings and retry delays are compressed.",
+            "1. play-and-queue: a message, then the operators' queue. Callee behaviour\n"
+            "   comes from the number's last digit: 0/8 answer, 1 busy, 2/9 no answer,\n"
+            "   3 congestion, 4 invalid, 5 hangs up early, 6 waits for an operator,\n"
+            "   7 gives up in the queue.\n"
+            "2. keypad IVR: press 1 for an operator (hot lead), 2 if not interested\n"
+            "   (cold), 9 to stop calls; answering machines detected.\n"
+            "Rings, prompts and retry delays are compressed.",
             title="dialer demo",
         )
     )
@@ -115,6 +192,11 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
             + ")",
             highlight=False,
         )
+        personas = keypad_personas(max(10, args.contacts // 3))
+        await store.import_contacts(
+            KEYPAD_LIST,
+            [NewContact(number=n, name="Демо Клиент") for n in personas],
+        )
         timing = SimTiming(
             ring=0.4,
             no_answer_after=2.0,
@@ -123,30 +205,42 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
             operator_answer_delay=0.5,
             talk=1.5,
             abandon_patience=0.3,
+            prompt=0.5,
+            amd=0.8,
         )
         pbx = SimulatedPbx(
-            SimConfig(port=0, secret=DEMO_SECRET, channel_limit=100, operators=20, timing=timing)
+            SimConfig(
+                port=0,
+                secret=DEMO_SECRET,
+                channel_limit=100,
+                operators=20,
+                timing=timing,
+                personas=personas,
+            )
         )
         await pbx.start()
         console.print(pbx.describe(), highlight=False)
+        code = EXIT_OK
         try:
-            code = await execute_campaign(
-                demo_campaign(pbx.port),
-                store,
-                DEMO_SECRET,
-                console,
-                progress=not args.no_progress,
-            )
+            for campaign in (demo_campaign(pbx.port), keypad_campaign(pbx.port)):
+                console.rule(f"campaign {campaign.name}")
+                code = await execute_campaign(
+                    campaign,
+                    store,
+                    DEMO_SECRET,
+                    console,
+                    progress=not args.no_progress,
+                )
+                lines = await report_view.load_report(store, campaign.name)
+                report_view.print_report(console, campaign.name, lines, limit=0)
         finally:
             await pbx.stop()
-        lines = await report_view.load_report(store, "demo")
     finally:
         await store.close()
-    report_view.print_report(console, "demo", lines, limit=0)
     console.print(
         f"contact base: {db_path}\n"
-        f"see every contact: dialer --db {db_path} report demo --limit 1000\n"
-        f"export the list:   dialer --db {db_path} contacts export --list {DEMO_LIST}",
+        f"every contact: dialer --db {db_path} report demo-keypad --limit 1000\n"
+        f"export a list: dialer --db {db_path} contacts export --list {KEYPAD_LIST}",
         highlight=False,
     )
-    return code if code != EXIT_OK else EXIT_OK
+    return code

@@ -96,6 +96,9 @@ def summary_table(campaign_name: str, lines: Sequence[ContactReport]) -> Table:
     table.add_column("share", justify="right")
     for key, count in by_final.most_common():
         table.add_row(key, str(count), f"{100 * count / max(1, len(lines)):.1f}%")
+    opted_out = sum(1 for line in lines if line.do_not_call)
+    if opted_out:
+        table.caption = f"{opted_out} contact(s) on the do-not-call list"
     return table
 
 

@@ -182,3 +182,16 @@ async def test_given_finished_campaign_when_reported_then_csv_and_json_have_ever
     assert code == 0 and "Campaign spring-promo: 30 contacts" in out
     code, _, err = await run_dialer("--db", str(db), "report", "nope")
     assert code == 2 and "no campaign named 'nope'" in err
+
+
+async def test_given_fresh_machine_when_demo_runs_then_both_campaigns_finish_and_report(
+    tmp_path: Path,
+) -> None:
+    code, out, err = await run_dialer(
+        "--db", str(tmp_path / "demo.db"), "demo", "--contacts", "30", "--no-progress"
+    )
+    assert code == 0, err
+    assert "SIMULATED PBX" in out
+    assert "Run of demo: finished" in out and "Run of demo-keypad: finished" in out
+    assert "Campaign demo-keypad: 10 contacts" in out
+    assert "Leads (temperature set by the script)" in out
