@@ -20,6 +20,7 @@ import contextlib
 import inspect
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,8 +143,12 @@ class AgiSession:
         *,
         hangup_grace: float = DEFAULT_HANGUP_GRACE,
         hangup_confirm: float = DEFAULT_HANGUP_CONFIRM,
+        on_turnaround: Callable[[float], None] | None = None,
     ) -> None:
         self.headers = headers
+        # Dialler-side latency: from a reply's arrival to our next command (seconds).
+        self._on_turnaround = on_turnaround
+        self._replied_at: float | None = None
         self.script, self.params = split_script(headers)
         self.last_reply: AgiReply | None = None  # e.g. `endpos` of the last STREAM FILE
         self.commands_sent = 0
@@ -226,6 +231,7 @@ class AgiSession:
                 if item is HANGUP:
                     self._mark_hung_up("HANGUP line")
                 elif isinstance(item, AgiReply):
+                    self._replied_at = time.monotonic()
                     self._replies.put_nowait(item)
         except (ValueError, ConnectionError) as exc:  # ValueError: a line over the limit
             log.warning(
@@ -256,6 +262,8 @@ class AgiSession:
             )
             self._writer.write(line.encode() + b"\n")
             self.commands_sent += 1
+            if self._on_turnaround is not None and self._replied_at is not None:
+                self._on_turnaround(time.monotonic() - self._replied_at)
             try:
                 await self._writer.drain()
                 reply = await self._next_reply(line)
@@ -433,8 +441,10 @@ class FastAgiServer:
         hangup_grace: float = DEFAULT_HANGUP_GRACE,
         hangup_confirm: float = DEFAULT_HANGUP_CONFIRM,
         stop_timeout: float = 5.0,
+        on_turnaround: Callable[[float], None] | None = None,
     ) -> None:
         self.sessions_served = 0  # connections whose handler has finished
+        self._on_turnaround = on_turnaround  # see AgiSession: a latency metric hook
         self._handler = handler
         self._host = host
         self._port = port
@@ -501,6 +511,7 @@ class FastAgiServer:
                 headers,
                 hangup_grace=self._hangup_grace,
                 hangup_confirm=self._hangup_confirm,
+                on_turnaround=self._on_turnaround,
             )
             conn.handler_task = asyncio.create_task(
                 self._run(conn.session), name=f"agi-handler-{conn.session.uniqueid}"

@@ -34,7 +34,10 @@ def ami_settings_of(campaign: Campaign, secret: str) -> AmiConnectionSettings:
 
 @contextlib.asynccontextmanager
 async def ivr_service(
-    campaign: Campaign, store: ContactStore, clock: Callable[[], datetime]
+    campaign: Campaign,
+    store: ContactStore,
+    clock: Callable[[], datetime],
+    agi_turnaround: Callable[[float], None] | None = None,
 ) -> AsyncIterator[tuple[IvrCalls | None, str | None]]:
     """The FastAGI server and the IVR service for a campaign with `action: ivr`
     (nothing otherwise). Yields the service and the address Asterisk should dial."""
@@ -72,7 +75,9 @@ async def ivr_service(
 
     calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable)
     settings = campaign.fastagi
-    server = FastAgiServer(calls.handle, host=settings.host, port=settings.port)
+    server = FastAgiServer(
+        calls.handle, host=settings.host, port=settings.port, on_turnaround=agi_turnaround
+    )
     try:
         await server.start()
     except OSError as exc:
@@ -93,14 +98,16 @@ async def run_campaign(
     on_started: Callable[[CampaignRunner], None] | None = None,
     clock: Callable[[], datetime] = utc_now,
     drain_timeout: timedelta = timedelta(seconds=60),
+    agi_turnaround: Callable[[float], None] | None = None,
 ) -> RunSnapshot:
     """Connect to Asterisk, run the campaign until done or stopped, disconnect.
 
     Raises AmiConnectError / AmiAuthError before dialling anything if AMI is unusable,
-    OSError if the FastAGI port is taken.
+    CampaignStartError if a prompt, the speech model or the FastAGI port is not usable.
+    `agi_turnaround` receives every FastAGI reply-to-next-command delay (seconds).
     """
     ended: asyncio.Queue[CallEnded] = asyncio.Queue()
-    async with ivr_service(campaign, store, clock) as (ivr_calls, agi_address):
+    async with ivr_service(campaign, store, clock, agi_turnaround) as (ivr_calls, agi_address):
         link = PbxLink(
             ami_settings_of(campaign, secret), on_call_ended=ended.put_nowait, clock=clock
         )
