@@ -45,13 +45,6 @@ class OriginateRequest:
     other_channel_id: str = ""
     is_async: bool = True
 
-    @property
-    def queue_timeout_s(self) -> float:
-        try:
-            return float(self.variables.get("DIALER_QUEUE_TIMEOUT", "") or 0)
-        except ValueError:
-            return 0.0
-
 
 class PbxCore:
     def __init__(self, config: SimConfig, sink: EventSink, loop: asyncio.AbstractEventLoop) -> None:

@@ -149,19 +149,10 @@ class AnsweredDialplan:
         self.variables["AGISTATUS"] = session.status
         if call.phase is not Phase.AGI:  # the simulator stopped meanwhile
             return
-        a, b = call.a, call.b
         if session.ended_by == "caller":  # `;2` is gone already; now `;1` (the trace)
-            call.run([call.soft_hangup(a), call.hangup_step(a, session.cause)])
-        elif session.ended_by == "ivr":  # AGI HANGUP: no cause is set, both show 0
-            call.run(
-                [
-                    call.soft_hangup(a),
-                    call.hangup_request(b, 0) if b else None,
-                    call.soft_hangup(b) if b else None,
-                    call.hangup_step(b, 0) if b else None,
-                    call.hangup_step(a, 0),
-                ]
-            )
+            call.run([call.soft_hangup(call.a), call.hangup_step(call.a, session.cause)])
+        elif session.ended_by == "ivr":  # AGI HANGUP sets no cause: both halves show 0
+            call.hangup_a_side(0)
         elif session.ended_by == "action":
             call.hangup_a_side(session.cause)
         else:  # SUCCESS, or FAILURE (server unreachable): the dialplan goes on

@@ -8,6 +8,7 @@ early when the caller hangs up, which is what makes a command answer `result=-1`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import wave
@@ -163,7 +164,12 @@ class CalleeLine:
             duration = self.silence(max_ms)
         start = self._loop.time()
         if not await self.sleep(duration):
-            return Recorded(hungup=True, elapsed=self._loop.time() - start)
+            # Asterisk keeps what it recorded before the hangup (a caller's message).
+            elapsed = self._loop.time() - start
+            with contextlib.suppress(OSError):
+                write_silence(path, elapsed)
+                self.call.record.recordings.append(path)
+            return Recorded(hungup=True, elapsed=elapsed)
         assert duration is not None
         name = self.speech.pop(0) if self.speech else None
         try:

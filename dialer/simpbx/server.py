@@ -292,8 +292,9 @@ class SimulatedPbx:
         return (
             f"SIMULATED PBX (not a real Asterisk) on {self.config.host}:{self.port}, AMI user "
             f"{self.config.username!r}; callee persona by last digit: {rules}; "
-            f"{explicit} number(s) mapped explicitly; {self.config.operators} operator(s) per "
-            f"queue; channel limit {self.config.channel_limit}"
+            f"{explicit} number(s) mapped explicitly (IVR callers: press:<keys>, "
+            f"say:<names>); {self.config.operators} operator(s) per queue; channel limit "
+            f"{self.config.channel_limit}; FastAGI client for DIALER_AGI, AMD for DIALER_AMD"
         )
 
 
