@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--personas-from-list", help="take personas from this list's 'persona' field")
     sim.add_argument("--channel-limit", type=int, default=200)
     sim.add_argument("--operators", type=int, default=2)
+    sim.add_argument(
+        "--speech-dir", type=Path, help="folder of <name>.wav answers for say:<name> personas"
+    )
     return parser
 
 

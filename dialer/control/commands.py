@@ -222,6 +222,7 @@ async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
         channel_limit=args.channel_limit,
         operators=args.operators,
         personas=personas,
+        speech_dir=args.speech_dir,
     )
     try:
         pbx = SimulatedPbx(config)
@@ -242,7 +243,7 @@ async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
 def _read_personas_file(path: Path) -> dict[str, str]:
     import csv
 
-    from dialer.simpbx import PERSONAS
+    from dialer.simpbx.personas import is_valid_persona
 
     personas: dict[str, str] = {}
     try:
@@ -250,10 +251,11 @@ def _read_personas_file(path: Path) -> dict[str, str]:
             for line_no, row in enumerate(csv.reader(handle), start=1):
                 if not row or row[0].strip().lower() in ("number", "phone"):
                     continue
-                if len(row) < 2 or row[1].strip() not in PERSONAS:
+                if len(row) < 2 or not is_valid_persona(row[1].strip()):
                     raise CliError(
-                        f"{path}:{line_no}: expected 'number,persona' with persona one of "
-                        f"{', '.join(PERSONAS)}"
+                        f"{path}:{line_no}: expected 'number,persona': a persona name "
+                        "(answer, busy, no_answer, ..., machine) or press:<keys> / "
+                        "say:<names> (quote values with commas)"
                     )
                 personas[row[0].strip()] = row[1].strip()
     except OSError as exc:

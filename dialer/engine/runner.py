@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from dialer.campaign.model import AnswerAction, Campaign
+from dialer.campaign.model import AnswerAction, Campaign, NotSure
 from dialer.engine.ivr_calls import IvrCalls
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.pbx.link import CallEnded, DialRequest
@@ -277,6 +277,8 @@ class CampaignRunner:
             ring_timeout=c.dial.ring_timeout,
             caller_id=c.dial.caller_id,
             variables=variables,
+            amd_not_sure_is_machine=c.on_answer.amd.enabled
+            and c.on_answer.amd.not_sure is NotSure.MACHINE,
         )
 
     async def _sleep_or_wake(self, stop: asyncio.Event, seconds: float) -> None:

@@ -39,9 +39,10 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 class CallTracker:
-    def __init__(self, attempt_id: str, channel_id: str) -> None:
+    def __init__(self, attempt_id: str, channel_id: str, not_sure_is_machine: bool = False) -> None:
         self.attempt_id = attempt_id
         self.channel_id = channel_id
+        self.not_sure_is_machine = not_sure_is_machine
         self.response: str | None = None  # OriginateResponse "Success" / "Failure"
         self.reason: int | None = None
         self.no_channel = False  # OriginateResponse with Uniqueid <unknown>
@@ -125,7 +126,9 @@ class CallTracker:
                 abandon_event=self.queue_abandon_event,
                 queue_status=self.queue_status,
             )
-            outcome, queue_detail = answered_outcome(facts, self.amd_status)
+            outcome, queue_detail = answered_outcome(
+                facts, self.amd_status, self.not_sure_is_machine
+            )
             if outcome is Outcome.MACHINE and self.amd_cause:
                 queue_detail = f"answering machine ({self.amd_cause})"
             return CallOutcome(

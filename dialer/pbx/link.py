@@ -64,6 +64,7 @@ class DialRequest:
     ring_timeout: timedelta
     caller_id: str = ""
     variables: Mapping[str, str] = field(default_factory=dict)
+    amd_not_sure_is_machine: bool = False  # how an AMD NOTSURE verdict counts
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ class PbxLink:
             return
         action_id = f"orig-{request.attempt_id}"
         tracked = _Tracked(
-            CallTracker(request.attempt_id, request.attempt_id),
+            CallTracker(request.attempt_id, request.attempt_id, request.amd_not_sure_is_machine),
             action_id,
             now,
             now + request.ring_timeout + timedelta(seconds=30),

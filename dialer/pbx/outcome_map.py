@@ -78,13 +78,16 @@ class QueueFacts:
     queue_status: str | None = None  # QUEUESTATUS reported by the dialplan's UserEvent
 
 
-def answered_outcome(queue: QueueFacts, amd_status: str | None = None) -> tuple[Outcome, str]:
+def answered_outcome(
+    queue: QueueFacts, amd_status: str | None = None, not_sure_is_machine: bool = False
+) -> tuple[Outcome, str]:
     """Outcome and a short detail for a call that was answered.
 
-    `amd_status` is AMD()'s verdict as the dialplan reported it; the dialplan has already
-    resolved NOTSURE to HUMAN or MACHINE as the campaign asked, so only MACHINE counts.
+    `amd_status` is AMD()'s own verdict as the dialplan reported it (MACHINE, HUMAN,
+    NOTSURE); the campaign decides what NOTSURE counts as, as the dialplan did.
     """
-    if (amd_status or "").upper() == "MACHINE":
+    verdict = (amd_status or "").upper()
+    if verdict == "MACHINE" or (verdict == "NOTSURE" and not_sure_is_machine):
         return Outcome.MACHINE, "answering machine"
     if queue.connected:
         return Outcome.TRANSFERRED, "operator connected"

@@ -143,13 +143,6 @@ class AbandonLedger:
     def counts(self, now: float) -> dict[str, WindowCounts]:
         return {name: window.counts(now) for name, window in self.windows.items()}
 
-    def headroom(self, now: float, target: float) -> float:
-        """Abandons still allowed before the tightest window reaches `target`."""
-        return min(c.headroom(target) for c in self.counts(now).values())
-
-    def worst_rate(self, now: float) -> float:
-        return max(c.rate for c in self.counts(now).values())
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": LEDGER_VERSION,

@@ -1,13 +1,31 @@
-"""How many calls to place now. Pure: the caller passes the monotonic time in seconds.
+"""How many calls to place now. Pure: the caller passes the time in seconds.
 
-This slice has one mode, `fixed`: at most `max_channels` calls up at once and at most
-`calls_per_second` new calls per second (a token bucket holding one second of calls, so
-a burst never exceeds the configured rate over any one-second window by more than that).
+`Pacer` is what the engine asks of every pacing mode. This module holds `fixed`: at most
+`max_channels` calls up at once and at most `calls_per_second` new calls per second (a
+token bucket holding one second of calls, so a burst never exceeds the configured rate
+over any one-second window by more than that). The modes paced by operators
+(progressive, power, predictive) are in `dialer.policy.predictive`; they use a
+`FixedPacer` as their channel and rate limit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Pacer(Protocol):
+    def allowance(self, now: float, in_flight: int) -> int:
+        """Calls that may be placed right now (`in_flight`: calls of the campaign up)."""
+        ...
+
+    def placed(self, count: int) -> None:
+        """`count` calls were just placed."""
+        ...
+
+    def seconds_until_next_token(self) -> float:
+        """How long until `allowance` may grow without any event (when to ask again)."""
+        ...
 
 
 @dataclass

@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from statistics import NormalDist
 from typing import Any
@@ -32,6 +32,8 @@ from dialer.policy.pacing import FixedPacer
 RECHECK_S = 0.5  # talk ends grow likely between events: ask again this often
 AMD_ALLOWANCE_S = 5.0  # answering-machine detection after the answer takes at most this
 ESTIMATE_Z = 1.0  # standard errors of the estimated lead yield the plan allows for
+PRESSURE_FROM = 0.85  # share of the abandon target from which the margin grows ...
+PRESSURE_GAIN = 15.0  # ... by this much per unit of share (+1.5 at 95% of the target)
 
 
 class OperatorState(StrEnum):
@@ -73,10 +75,65 @@ class Estimate:
         self.value += (sample - self.value) * count / self.weight
         self.samples += count
 
+    def observe_all(self, samples: list[float]) -> None:
+        self.observe(sum(samples) / len(samples), len(samples))
+
     def relative_variance(self) -> float:
         """Squared relative standard error of a proportion estimated this way."""
         p = min(max(self.value, 0.01), 1.0)
         return (1.0 - p) / (p * self.weight)
+
+
+@dataclass
+class Durations:
+    """How long something takes, as a histogram of 1 s bins up to `longest_s`.
+
+    Weighted like `Estimate` (older samples fade) and started from an exponential prior
+    worth `prior_weight` samples. Beside the mean it tells the share still going on at a
+    given age: ring times are far from memoryless (almost nobody answers in the first two
+    seconds, unanswered calls ring to the timeout), and a burst of calls placed together
+    is only judged right with their real shape.
+    """
+
+    prior_mean: float
+    longest_s: float
+    memory: float = 500.0
+    prior_weight: float = 2.0
+    samples: int = 0
+    _bins: list[float] = field(init=False)
+    _tails: list[float] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        shape = [math.exp(-(i + 0.5) / self.prior_mean) for i in range(math.ceil(self.longest_s))]
+        self._bins = [self.prior_weight * w / sum(shape) for w in shape]
+
+    @property
+    def value(self) -> float:
+        return sum((i + 0.5) * w for i, w in enumerate(self._bins)) / sum(self._bins)
+
+    def observe_all(self, samples: list[float]) -> None:
+        fade = (1.0 - 1.0 / self.memory) ** len(samples)
+        self._bins = [w * fade for w in self._bins]
+        last = len(self._bins) - 1
+        for sample in samples:
+            self._bins[min(max(int(sample), 0), last)] += 1.0
+        self.samples += len(samples)
+        self._tails = None
+
+    def survival(self, age: float) -> float:
+        """Share of the durations longer than `age`."""
+        if self._tails is None:
+            tails = [0.0] * (len(self._bins) + 1)
+            for i in range(len(self._bins) - 1, -1, -1):
+                tails[i] = tails[i + 1] + self._bins[i]
+            self._tails = tails
+        if age <= 0.0:
+            return 1.0
+        i = int(age)
+        if i >= len(self._bins):
+            return 0.0
+        inside = self._bins[i] * (1.0 - (age - i))
+        return (self._tails[i + 1] + inside) / self._tails[0]
 
 
 def _share(prior: float) -> Estimate:
@@ -89,10 +146,10 @@ class Estimates:
     """What the pacers learn. The priors say every call yields a lead, so with no data the
     predictive pacer dials about one call per free operator (progressive) and learns."""
 
+    ring_s: Durations  # placed -> person on the line
+    miss_s: Durations  # placed -> over with no person
     person: Estimate = field(default_factory=lambda: _share(1.0))  # P(a person answers)
     transfer: Estimate = field(default_factory=lambda: _share(1.0))  # P(lead | person)
-    ring_s: Estimate = field(default_factory=lambda: Estimate(10.0))  # placed -> person
-    miss_s: Estimate = field(default_factory=lambda: Estimate(20.0))  # placed -> no person
     message_s: Estimate = field(default_factory=lambda: Estimate(15.0))  # person -> transfer
     talk_s: Estimate = field(default_factory=lambda: Estimate(180.0))
     wrap_s: Estimate = field(default_factory=lambda: Estimate(15.0))
@@ -130,14 +187,16 @@ class PacerSnapshot:
     """What a status display shows about a pacer."""
 
     mode: str
-    state: str  # progressive | power | predictive | guarded (dialling progressively)
+    # progressive | power | predictive; or, dialling progressively meanwhile, learning
+    # (too few calls settled yet) or guarded (abandon headroom under the reserve)
+    state: str
     dial_level: float  # calls that may still want an operator, per operator expected free
     operators: dict[str, int]
     calls: dict[str, int]
     estimates: dict[str, float]
-    margin: float  # predictive safety margin, in standard deviations
-    abandon_target: float
     abandon: dict[str, WindowCounts]  # "24h" and "30d"
+    margin: float | None = None  # predictive safety margin, in standard deviations
+    abandon_target: float | None = None
 
 
 class OperatorPacer:
@@ -169,11 +228,13 @@ class OperatorPacer:
         self.ledger = ledger if ledger is not None else AbandonLedger()
         self.connect_limit_s = connect_limit_s
         self.ring_settle_s = ring_timeout_s + AMD_ALLOWANCE_S
-        self.estimates = Estimates()
-        # Outcomes waiting to be learnt: a heap of (when, seq, estimate, [sum, count]), and
+        self.estimates = Estimates(
+            ring_s=Durations(10.0, self.ring_settle_s), miss_s=Durations(20.0, self.ring_settle_s)
+        )
+        # Outcomes waiting to be learnt: a heap of (when, seq, estimate name, samples), and
         # the same lists by (when, estimate name) to pool the samples of one batch.
-        self._later: list[tuple[float, int, Estimate, list[float]]] = []
-        self._pools: dict[tuple[float, int], list[float]] = {}
+        self._later: list[tuple[float, int, str, list[float]]] = []
+        self._pools: dict[tuple[float, str], list[float]] = {}
         self._seq = itertools.count()
         self._calls: dict[str, _Call] = {}
         self._stage_counts = dict.fromkeys(Stage, 0)
@@ -232,25 +293,27 @@ class OperatorPacer:
     def call_transfer(self, now: float, call_id: str) -> None:
         """The call reached the transfer point and waits for an operator."""
         call = self._calls.get(call_id)
-        if call is None or call.stage is not Stage.MESSAGE:
+        if call is None or call.stage in (Stage.QUEUED, Stage.CONNECTED):
             return
-        self._message_ended(now, call, transferred=True)
+        if call.stage is Stage.MESSAGE:  # else the answer event went missing: learn nothing
+            self._message_ended(now, call, transferred=True)
         self._move(call, Stage.QUEUED, now)
         self.ledger.record_transfer(now)
 
     def call_connected(self, now: float, call_id: str) -> None:
         """An operator took the call; a wait past the limit still counts as abandoned."""
         call = self._calls.get(call_id)
-        if call is None or call.stage is not Stage.QUEUED:
+        if call is None or call.stage is Stage.CONNECTED:
             return
-        waited = now - call.since
+        # Without the transfer event the wait is unknown: it is taken as in time.
+        waited = now - call.since if call.stage is Stage.QUEUED else 0.0
         self._move(call, Stage.CONNECTED, now)
         self._lead_settled(now, call, is_abandoned(waited, self.connect_limit_s, True))
 
     def call_abandoned(self, now: float, call_id: str) -> None:
         """The call left the queue without an operator (queue timeout or caller hung up)."""
         call = self._calls.get(call_id)
-        if call is None or call.stage is not Stage.QUEUED:
+        if call is None or call.stage is Stage.CONNECTED:
             return
         self._drop(call_id, call)
         self._lead_settled(now, call, True)
@@ -314,29 +377,20 @@ class OperatorPacer:
 
     def snapshot(self, now: float) -> PacerSnapshot:
         self._learn_due(now)
+        free = max(1, self.operators(OperatorState.AVAILABLE))
         return PacerSnapshot(
             mode=self.mode,
-            state=self._state_name(),
-            dial_level=round(self._dial_level(), 3),
-            operators={s.value: n for s, n in self._operator_counts.items()},
+            state=self.mode,
+            dial_level=round(self.waiting_for_operator / free, 3),
+            operators={
+                s.value: n
+                for s, n in self._operator_counts.items()
+                if s is not OperatorState.LOGGED_OUT  # forgotten once logged out
+            },
             calls={s.value: n for s, n in self._stage_counts.items()},
             estimates=self.estimates.as_dict(),
-            margin=round(self._margin_shown(), 3),
-            abandon_target=self._target_shown(),
             abandon=self.ledger.counts(now),
         )
-
-    def _state_name(self) -> str:
-        return self.mode
-
-    def _dial_level(self) -> float:
-        return self.waiting_for_operator / max(1, self.operators(OperatorState.AVAILABLE))
-
-    def _margin_shown(self) -> float:
-        return 0.0
-
-    def _target_shown(self) -> float:
-        return 0.0
 
     def _ahead_of_progressive(self) -> bool:
         return False
@@ -369,31 +423,29 @@ class OperatorPacer:
 
     def _ring_ended(self, now: float, call: _Call, person: bool) -> None:
         at = call.placed_at + self.ring_settle_s
-        self._learn_at(at, self.estimates.person, 1.0 if person else 0.0)
-        took = now - call.placed_at
-        self._learn_at(at, self.estimates.ring_s if person else self.estimates.miss_s, took)
+        self._learn_at(at, "person", 1.0 if person else 0.0)
+        self._learn_at(at, "ring_s" if person else "miss_s", now - call.placed_at)
 
     def _message_ended(self, now: float, call: _Call, transferred: bool) -> None:
         message = self.estimates.message_s
         at = call.since + max(2.0 * message.value, message.value + 20.0)
-        self._learn_at(at, self.estimates.transfer, 1.0 if transferred else 0.0)
+        self._learn_at(at, "transfer", 1.0 if transferred else 0.0)
         if transferred:
-            self._learn_at(at, message, now - call.since)
+            self._learn_at(at, "message_s", now - call.since)
 
-    def _learn_at(self, at: float, estimate: Estimate, sample: float) -> None:
-        key = (at, id(estimate))
-        pool = self._pools.get(key)
+    def _learn_at(self, at: float, estimate: str, sample: float) -> None:
+        pool = self._pools.get((at, estimate))
         if pool is None:
-            pool = self._pools[key] = [0.0, 0.0]
+            pool = self._pools[(at, estimate)] = []
             heapq.heappush(self._later, (at, next(self._seq), estimate, pool))
-        pool[0] += sample
-        pool[1] += 1
+        pool.append(sample)
 
     def _learn_due(self, now: float) -> None:
         while self._later and self._later[0][0] <= now:
-            at, _, estimate, (total, count) = heapq.heappop(self._later)
-            del self._pools[(at, id(estimate))]
-            estimate.observe(total / count, int(count))
+            at, _, name, samples = heapq.heappop(self._later)
+            del self._pools[(at, name)]
+            estimate: Estimate | Durations = getattr(self.estimates, name)
+            estimate.observe_all(samples)
 
 
 class ProgressivePacer(OperatorPacer):
@@ -428,6 +480,10 @@ class PredictiveSettings:
     aim: float = 0.75  # the margin loop aims at this share of the target
     lookahead: float = 0.5  # count operators freeing within this share of the lead time
     reserve: float = 1.0  # headroom, in abandoned calls, under which it dials progressively
+    # Calls that must have settled (rung out, and heard the message) before it dials ahead:
+    # a yield learnt from a handful of calls can be off by half.
+    learn_rings: int = 100
+    learn_messages: int = 30
     gain: float = 0.3  # margin added by one abandoned call
     min_margin: float = -2.0
     max_margin: float = 5.0
@@ -459,12 +515,12 @@ class PredictivePacer(OperatorPacer):
     `margin` is tuned by stochastic approximation on every settled lead that was placed
     predictively: up by `gain` on an abandoned call, down a little on a connected one, so
     it settles where the share of leads abandoned is `aim` x target (the target converted
-    from live-answered calls to leads). Two guards keep the regulators' windows safe
-    whatever the model gets wrong: as the worst window's rate passes 85% of the target
-    the margin grows, and while the headroom under the target is below `reserve`
-    abandoned calls (always so at the very start) it dials progressively, which cannot
-    abandon a call while operators stay logged in. It never places fewer calls than
-    progressive dialling would.
+    from live-answered calls to leads). It dials progressively, which cannot abandon a
+    call while operators stay logged in, until `learn_rings` and `learn_messages` calls
+    have settled, and whenever the headroom under the target in a window is below
+    `reserve` abandoned calls (so too at the very start). As the worst window's rate
+    passes 85% of the target the margin grows, slowing it down before the cap. It never
+    places fewer calls than progressive dialling would.
     """
 
     mode = "predictive"
@@ -479,7 +535,7 @@ class PredictivePacer(OperatorPacer):
         self.settings = settings or PredictiveSettings()
         super().__init__(limiter, ledger, self.settings.connect_limit_s, ring_timeout_s)
         self.margin = NormalDist().inv_cdf(1.0 - self._lead_target())
-        self._guarded = True
+        self._state = "learning"
         self._last_plan = Plan(0.0, 0.0, 0.0, 1.0, 0.0)
 
     def _lead_target(self) -> float:
@@ -489,9 +545,10 @@ class PredictivePacer(OperatorPacer):
 
     def _wanted(self, now: float) -> int:
         s = self.settings
-        self._guarded = self.ledger.headroom(now, s.abandon_target) < s.reserve
+        windows = self.ledger.counts(now).values()
+        self._state = self._state_now(min(w.headroom(s.abandon_target) for w in windows))
         progressive = self.progressive_gap()
-        if self._guarded:
+        if self._state != "predictive":
             return progressive
         plan = self._plan(now)
         self._last_plan = plan
@@ -501,14 +558,20 @@ class PredictivePacer(OperatorPacer):
             variance=plan.variance,
             per_call_mean=q * (1.0 + k),
             per_call_variance=q * (1.0 - q),
-            margin=self.margin + self._pressure(now),
+            margin=self.margin + self._pressure(max(w.rate for w in windows)),
         )
         return max(progressive, ahead)
 
-    def _pressure(self, now: float) -> float:
+    def _state_now(self, headroom: float) -> str:
+        s, e = self.settings, self.estimates
+        if e.person.samples < s.learn_rings or e.transfer.samples < s.learn_messages:
+            return "learning"
+        return "guarded" if headroom < s.reserve else "predictive"
+
+    def _pressure(self, worst_rate: float) -> float:
         """Extra margin as the worst window's abandon rate nears the target."""
-        share = self.ledger.worst_rate(now) / self.settings.abandon_target
-        return max(0.0, share - 0.85) * 15.0
+        share = worst_rate / self.settings.abandon_target
+        return max(0.0, share - PRESSURE_FROM) * PRESSURE_GAIN
 
     def _plan(self, now: float) -> Plan:
         e = self.estimates
@@ -537,20 +600,19 @@ class PredictivePacer(OperatorPacer):
         listening = self.calls(Stage.MESSAGE)
         demand = self.calls(Stage.QUEUED) + listening * p_lead
         variance = listening * p_lead * (1.0 - p_lead)
-        person, ring, miss = e.person.value, max(e.ring_s.value, 0.1), max(e.miss_s.value, 0.1)
+        person = e.person.value
         for placed_at, count in self._ringing_by_start.items():
             age = now - placed_at
-            # Odds that a call still ringing at this age ends with a person: answered calls
-            # leave ringing at rate 1/ring, the others at rate 1/miss.
-            yes = person * math.exp(-age / ring)
-            no = (1.0 - person) * math.exp(-age / miss)
+            # Odds that a call still ringing at this age ends with a person.
+            yes = person * e.ring_s.survival(age)
+            no = (1.0 - person) * e.miss_s.survival(age)
             p = p_lead * yes / (yes + no) if yes + no > 0.0 else 0.0
             demand += count * p
             variance += count * p * (1.0 - p)
         return demand, variance
 
     def _ahead_of_progressive(self) -> bool:
-        return not self._guarded
+        return self._state == "predictive"
 
     def _lead_settled(self, now: float, call: _Call, abandoned: bool) -> None:
         super()._lead_settled(now, call, abandoned)
@@ -561,17 +623,14 @@ class PredictivePacer(OperatorPacer):
         s = self.settings
         self.margin = min(s.max_margin, max(s.min_margin, self.margin + step))
 
-    def _state_name(self) -> str:
-        return "guarded" if self._guarded else "predictive"
-
-    def _dial_level(self) -> float:
-        return self.waiting_for_operator / max(1.0, self._last_plan.supply)
-
-    def _margin_shown(self) -> float:
-        return self.margin
-
-    def _target_shown(self) -> float:
-        return self.settings.abandon_target
+    def snapshot(self, now: float) -> PacerSnapshot:
+        return replace(
+            super().snapshot(now),
+            state=self._state,
+            dial_level=round(self.waiting_for_operator / max(1.0, self._last_plan.supply), 3),
+            margin=round(self.margin, 3),
+            abandon_target=self.settings.abandon_target,
+        )
 
 
 def calls_within(

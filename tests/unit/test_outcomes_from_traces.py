@@ -145,10 +145,16 @@ def test_answered_outcome_table(facts: QueueFacts, expected: Outcome) -> None:
 
 
 @pytest.mark.parametrize(
-    ("amd", "expected"),
-    [("MACHINE", Outcome.MACHINE), ("HUMAN", Outcome.ANSWERED), ("NOTSURE", Outcome.ANSWERED)],
+    ("amd", "not_sure_is_machine", "expected"),
+    [
+        ("MACHINE", False, Outcome.MACHINE),
+        ("HUMAN", False, Outcome.ANSWERED),
+        ("NOTSURE", False, Outcome.ANSWERED),
+        ("NOTSURE", True, Outcome.MACHINE),
+        ("HUMAN", True, Outcome.ANSWERED),
+    ],
 )
-def test_given_amd_verdict_when_answered_then_machine_only_for_machine(
-    amd: str, expected: Outcome
+def test_given_amd_verdict_when_answered_then_machine_as_the_campaign_counts_it(
+    amd: str, not_sure_is_machine: bool, expected: Outcome
 ) -> None:
-    assert answered_outcome(QueueFacts(), amd)[0] is expected
+    assert answered_outcome(QueueFacts(), amd, not_sure_is_machine)[0] is expected
