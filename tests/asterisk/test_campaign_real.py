@@ -80,3 +80,69 @@ async def test_given_every_test_persona_when_campaign_runs_on_real_asterisk_then
     by_digit = {a.number[-1]: a for a in attempts}
     assert by_digit["4"].cause == 1
     assert by_digit["2"].reason == 3 and by_digit["2"].cause == 19
+
+
+async def test_given_keypad_campaign_on_real_asterisk_when_callees_press_keys_then_leads_sorted(
+    real_asterisk: RealAsterisk, tmp_path: Path
+) -> None:
+    """The keypad IVR flow end to end: Asterisk's AGI() reaches our FastAGI server, the
+    callee's DTMF reaches GET DATA, a hot lead is queued to the test operators."""
+    store = await open_store(tmp_path / "dialer.db")
+    numbers = {"+79120000101": "1", "+79120000102": "2", "+79120000109": "9"}
+    await store.import_contacts("keypad", [NewContact(number=n) for n in numbers])
+    campaign = Campaign.model_validate(
+        {
+            "name": "real-keypad",
+            "list": "keypad",
+            "ami": real_asterisk.ami_settings(),
+            "dial": {"channel": "Local/{number}@dialer-test-keypad", "ring_timeout": "15s"},
+            "pacing": {"max_channels": 5, "calls_per_second": 5},
+            "on_answer": {"action": "ivr", "queue_timeout": "20s"},
+            "fastagi": {"host": "127.0.0.1", "port": 0},
+            "retry": {"max_attempts": 1},
+            "ivr": {
+                "start": "offer",
+                "steps": {
+                    "offer": {
+                        "kind": "menu",
+                        "prompt": "hello-world",
+                        "keys": {"1": "interested", "2": "not_interested", "9": "stop"},
+                        "timeout": "5s",
+                        "retries": 1,
+                        "on_timeout": "goodbye",
+                    },
+                    "interested": {"kind": "set", "temperature": "hot", "next": "operator"},
+                    "operator": {
+                        "kind": "transfer",
+                        "queue": "dialer-operators",
+                        "max_wait": "20s",
+                    },
+                    "not_interested": {"kind": "set", "temperature": "cold", "next": "goodbye"},
+                    "stop": {"kind": "optout", "confirm_prompt": "vm-goodbye"},
+                    "goodbye": {"kind": "hangup", "prompt": "vm-goodbye"},
+                },
+            },
+        }
+    )
+    try:
+        snapshot = await asyncio.wait_for(
+            run_campaign(campaign, store, real_asterisk.secret, asyncio.Event()), 90
+        )
+        record = await store.get_campaign("real-keypad")
+        assert record is not None
+        lines = {line.number: line for line in await store.contact_report(record.id)}
+        dnc = [n for n, _, _ in await store.do_not_call()]
+    finally:
+        await store.close()
+    assert snapshot.state == "finished"
+    got = {
+        n: (line.final_outcome, line.last_answers.get("temperature"), line.do_not_call)
+        for n, line in lines.items()
+    }
+    assert got == {
+        "+79120000101": (Outcome.TRANSFERRED, "hot", False),
+        "+79120000102": (Outcome.ANSWERED, "cold", False),
+        "+79120000109": (Outcome.ANSWERED, None, True),
+    }, real_asterisk.log_tail()
+    assert lines["+79120000101"].last_answers["answers"]["offer"]["keys"] == "1"
+    assert dnc == ["+79120000109"]
