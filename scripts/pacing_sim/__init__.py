@@ -1,0 +1,1 @@
+"""Seeded discrete-event simulation of one outbound campaign, for scripts/bench-pacing."""
