@@ -413,7 +413,10 @@ class _Run:
         if step.prompt:
             await self.channel.play([step.prompt])
         max_wait = max(1, round(step.max_wait.total_seconds()))
-        for variable, value in self._lead_variables(step.queue, max_wait).items():
+        variables = self._lead_variables(step.queue, max_wait)
+        # The dialplan re-enters the script at this step if nobody answers in time.
+        variables["DIALER_NO_ANSWER"] = step.on_no_answer or ""
+        for variable, value in variables.items():
             await self.channel.set_variable(variable, value)
         self.result.transfer = TransferRequest(step.queue, max_wait, step.on_no_answer)
         await self._end(EndedBy.TRANSFER)

@@ -34,11 +34,12 @@ PRIORITY = {
     "amd_event": 5,
     "agi": 9,
     "message": 11,
-    "queue_set": 14,  # the last Set() before Queue()
-    "hangup": 17,
-    "wait_for_silence": 19,
-    "vm_playback": 20,
-    "vm_hangup": 21,
+    "queue_set": 18,  # the last Set() before Queue()
+    "agi_resume": 23,  # the script's on_no_answer step, after Queue() came back
+    "hangup": 24,
+    "wait_for_silence": 26,
+    "vm_playback": 27,
+    "vm_hangup": 28,
 }
 AMD_DEFAULTS = {"greeting": 1500, "after_greeting_silence": 800, "total": 5000}  # amd.conf
 
@@ -142,6 +143,22 @@ class AnsweredDialplan:
         call.phase = Phase.MESSAGE
         self._at("message", "Playback", self.var("DIALER_MESSAGE"))
         call.after(call.core.timing.message, self.queue_step)
+
+    def queue_returned(self, status: str) -> None:
+        """Queue() came back with nobody to take the lead: resume the script at its
+        on_no_answer step if it named one, else Hangup()."""
+        self.variables["QUEUESTATUS"] = status
+        step, address = self.var("DIALER_NO_ANSWER"), self.var("DIALER_AGI")
+        if not (step and address):
+            self._hangup()
+            return
+        call = self.call
+        self.variables["DIALER_QUEUE"] = ""  # Set(DIALER_QUEUE=): never queued twice
+        script = f"ivr?attempt={self.var('DIALER_ATTEMPT')}&resume={step}"
+        self.agi = AgiSession(call, address, script, PRIORITY["agi_resume"], self._agi_ended)
+        call.phase = Phase.AGI
+        self._at("agi_resume", "AGI", self.agi.url)
+        self.agi.start()
 
     def _agi_ended(self, session: AgiSession) -> None:
         """The FastAGI server closed the socket (or was never reached)."""

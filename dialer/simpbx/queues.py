@@ -284,9 +284,8 @@ class SimQueue:
         if ringing:
             two = entry.member_legs()[1]
             call.run([call.soft_hangup(two), call.hangup_step(two, 0)])
-        call.hangup_a_side(16)
         self._release(entry)
-        call.done()
+        call.dialplan.queue_returned("TIMEOUT")
 
     def member_leg_hungup(self, entry: QueueEntry, cause: int) -> None:
         """The dialer's Hangup action on an operator leg."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,52 @@ async def test_given_amd_campaign_when_a_machine_answers_then_machine_outcome_an
     assert machine.last_answers == {}  # no script ran for a machine
     assert (human.final_outcome, human.attempts) == (Outcome.ANSWERED, 1)
     assert human.last_answers["temperature"] == "cold"
+
+
+async def test_given_no_operator_in_time_when_transfer_times_out_then_script_resumes_with_callback(
+    store: ContactStore,
+) -> None:
+    """The keypad example's transfer names on_no_answer: callback_later (a callback in
+    2h, then a closing prompt). With no operator logged in, the queue times out, the
+    dialplan re-enters the script there, and the contact is due again in two hours."""
+    personas = {"+79120000041": "press:1"}
+    await import_personas(store, "spring", personas)
+    campaign = example(
+        "campaign-keypad.yaml",
+        5038,
+        **{"ivr.steps.to_operator.max_wait": "1s", "retry.max_attempts": 2},
+    )
+    before = datetime.now(UTC)
+    pbx = SimulatedPbx(
+        SimConfig(port=0, secret=SECRET, operators=0, personas=personas, timing=TIMING)
+    )
+    await pbx.start()
+    stop = asyncio.Event()
+    record = None
+    try:
+        campaign = campaign.model_copy(
+            update={"ami": campaign.ami.model_copy(update={"port": pbx.port})}
+        )
+        run = asyncio.create_task(run_campaign(campaign, store, SECRET, stop))
+        # The contact waits two hours for its callback, so the run would not end by
+        # itself: stop it once the attempt is closed.
+        while True:
+            await asyncio.sleep(0.05)
+            record = await store.get_campaign(campaign.name)
+            attempts = await store.attempts(record.id) if record is not None else []
+            if attempts and all(a.ended_at is not None for a in attempts):
+                break
+        stop.set()
+        await asyncio.wait_for(run, 30)
+    finally:
+        await pbx.stop()
+    assert record is not None
+    [line] = await store.contact_report(record.id)
+    assert line.last_outcome is Outcome.ABANDONED
+    assert line.status is ContactStatus.PENDING
+    assert line.next_due_at is not None
+    assert (
+        timedelta(hours=1, minutes=59) < line.next_due_at - before < timedelta(hours=2, minutes=1)
+    )
+    assert line.last_answers["steps"][-2:] == ["callback_later", "sorry_busy"]
+    assert line.last_answers["temperature"] == "hot"

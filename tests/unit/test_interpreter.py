@@ -569,6 +569,7 @@ async def test_given_transfer_then_lead_data_is_set_as_channel_variables_and_scr
         "DIALER_ANSWERS": "offer=1;product=gold",
         "DIALER_QUEUE": "dialer-operators",
         "DIALER_QUEUE_TIMEOUT": "45",
+        "DIALER_NO_ANSWER": "later",  # the dialplan resumes here if nobody answers
     }
     assert channel.played() == ["dialer/connecting"]
     assert ("hangup",) not in channel.log  # the dialplan goes on to Queue()
@@ -626,7 +627,7 @@ async def test_keypad_example_runs_to_the_transfer() -> None:
 
     assert result.steps == ["greeting", "offer", "interested", "to_operator"]
     assert result.ended_by is EndedBy.TRANSFER
-    assert commands == 11  # 3 to greet, 1 menu, 1 prompt and 6 variables to transfer
+    assert commands == 12  # 3 to greet, 1 menu, 1 prompt and 7 variables to transfer
 
 
 @pytest.mark.parametrize("at", range(1, 12))
