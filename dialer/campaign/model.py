@@ -223,16 +223,55 @@ class DialSettings(Strict):
 
 class PacingMode(StrEnum):
     FIXED = "fixed"
+    PROGRESSIVE = "progressive"
+    POWER = "power"
+    PREDICTIVE = "predictive"
+
+
+RECALL_AFTER_ABANDON = timedelta(hours=72)  # Ofcom: no repeat call within 72 h
 
 
 class PacingSettings(Strict):
     """How many calls run at once and how fast new ones start."""
 
     mode: PacingMode = Field(
-        PacingMode.FIXED, description="fixed: keep up to max_channels calls in flight"
+        PacingMode.FIXED,
+        description="fixed: keep up to max_channels calls in flight; progressive: one call "
+        "per free operator; power: `ratio` calls per free operator; predictive: calls placed "
+        "ahead of operators becoming free, keeping abandoned calls under abandon_target",
     )
     max_channels: int = Field(10, ge=1, le=5000, description="simultaneous calls at most")
     calls_per_second: float = Field(5.0, gt=0, le=1000, description="new calls per second at most")
+    ratio: float = Field(1.5, ge=1.0, le=10.0, description="power mode: calls per free operator")
+    abandon_target: float = Field(
+        0.03,
+        gt=0.0,
+        le=0.03,
+        description="predictive: abandoned share of live-answered calls to stay under, per "
+        "rolling 24 h and 30 days (regulators cap it at 3%)",
+    )
+    connect_limit: Duration = Field(
+        timedelta(seconds=2),
+        gt=timedelta(0),
+        le=timedelta(seconds=60),
+        description="a person who should reach an operator and does not within this (after "
+        "the transfer point) is an abandoned call; paced modes queue the call this long",
+    )
+    compliance_message: str | None = Field(
+        None,
+        pattern=_ASTERISK_NAME,
+        description="sound played to a caller no operator took in time (identity and how to "
+        "opt out); paced modes need it",
+    )
+    operator_guaranteed: bool = Field(
+        False,
+        description="an operator is guaranteed when an abandoned number is called again "
+        "(otherwise it is not called again within 72 h)",
+    )
+
+    @property
+    def operator_paced(self) -> bool:
+        return self.mode is not PacingMode.FIXED
 
 
 class AnswerAction(StrEnum):
@@ -382,6 +421,36 @@ class Campaign(Strict):
         validate_default=True,  # so that action ivr without this section is caught
         description="the IVR script run on every answered call; needs on_answer.action: ivr",
     )
+
+    @model_validator(mode="after")
+    def _paced_campaigns_follow_the_rules(self) -> Campaign:
+        pacing = self.pacing
+        abandoned_recall = self.retry.abandoned.delay
+        if not pacing.operator_guaranteed and abandoned_recall < RECALL_AFTER_ABANDON:
+            raise PydanticCustomError(
+                "abandon_recall",
+                "retry.abandoned.delay is {delay}: an abandoned caller may not be called again "
+                "within 72h unless an operator is guaranteed (set pacing.operator_guaranteed: "
+                "true if one is)",
+                {"delay": format_duration(abandoned_recall)},
+            )
+        if pacing.operator_paced:
+            if self.on_answer.action is AnswerAction.PLAY_AND_HANGUP:
+                raise PydanticCustomError(
+                    "paced_without_queue",
+                    "pacing.mode {mode} paces calls to operators, but on_answer.action "
+                    "play_and_hangup never reaches one: use play_and_queue or ivr",
+                    {"mode": pacing.mode.value},
+                )
+            if not pacing.compliance_message:
+                raise PydanticCustomError(
+                    "compliance_message_missing",
+                    "pacing.mode {mode} needs pacing.compliance_message: the recorded "
+                    "identification played when no operator takes a call within "
+                    "connect_limit",
+                    {"mode": pacing.mode.value},
+                )
+        return self
 
     @field_validator("ivr")
     @classmethod

@@ -63,7 +63,9 @@ def demo_campaign(port: int) -> Campaign:
                 "caller_id": '"Demo Shop" <+74950000000>',
                 "ring_timeout": "15s",
             },
-            "pacing": {"max_channels": 60, "calls_per_second": 40},
+            # Retry delays are seconds, not days, in the demo: that needs an operator
+            # guaranteed on an abandoned caller's recall (72 h otherwise).
+            "pacing": {"max_channels": 60, "calls_per_second": 40, "operator_guaranteed": True},
             "on_answer": {
                 "action": "play_and_queue",
                 "message": "demo-offer",

@@ -45,7 +45,7 @@ async def test_given_every_test_persona_when_campaign_runs_on_real_asterisk_then
                 "caller_id": '"Иван Петров" <+74950000000>',
                 "ring_timeout": "15s",
             },
-            "pacing": {"max_channels": 10, "calls_per_second": 10},
+            "pacing": {"max_channels": 10, "calls_per_second": 10, "operator_guaranteed": True},
             "on_answer": {
                 "action": "play_and_queue",
                 "message": "hello-world",

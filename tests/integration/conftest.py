@@ -74,6 +74,9 @@ def campaign_dict(port: int, list_name: str = "spring", **overrides: Any) -> dic
         },
     }
     data.update(overrides)
+    # The test rules recall abandoned callers within 100 ms, which the campaign model
+    # allows only when an operator is guaranteed.
+    data["pacing"] = {"operator_guaranteed": True, **data["pacing"]}
     return data
 
 

@@ -308,7 +308,8 @@ def test_given_unknown_key_without_close_match_then_allowed_keys_are_listed() ->
 
     assert at(problem) == (8, 3, "pacing.speed")
     assert problem.message == (
-        "unknown key 'speed'; allowed keys here: mode, max_channels, calls_per_second"
+        "unknown key 'speed'; allowed keys here: mode, max_channels, calls_per_second, "
+        "ratio, abandon_target, connect_limit, compliance_message, operator_guaranteed"
     )
 
 
@@ -351,7 +352,7 @@ def test_given_unknown_key_without_close_match_then_allowed_keys_are_listed() ->
             8,
             9,
             "pacing.mode",
-            "expected 'fixed', got 'turbo'",
+            "expected 'fixed', 'progressive', 'power' or 'predictive', got 'turbo'",
         ),
         (
             "on_answer:\n  action: transfer\n",
@@ -373,7 +374,8 @@ def test_given_unknown_key_without_close_match_then_allowed_keys_are_listed() ->
             7,
             9,
             "pacing",
-            "expected a mapping of settings (mode, max_channels, calls_per_second) "
+            "expected a mapping of settings (mode, max_channels, calls_per_second, ratio, "
+            "abandon_target, connect_limit, compliance_message, operator_guaranteed) "
             "as indented 'key: value' lines, got '5'",
         ),
         (
