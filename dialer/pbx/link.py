@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from panoramisk.message import Message
 
@@ -81,6 +82,26 @@ class CallEnded:
 CallEndedHandler = Callable[[CallEnded], None]
 
 
+class Progress(StrEnum):
+    """Milestones of a call before it ends, for the pacer."""
+
+    ANSWERED = "answered"  # a person (or a machine) picked up
+    TRANSFER = "transfer"  # the call joined the operators' queue
+    CONNECTED = "connected"  # an operator took it
+    ABANDONED = "abandoned"  # it left the queue with no operator
+
+
+@dataclass(frozen=True)
+class CallProgress:
+    attempt_id: str
+    milestone: Progress
+    at: datetime
+
+
+ProgressHandler = Callable[[CallProgress], None]
+QueueEventHandler = Callable[[Message], None]
+
+
 @dataclass
 class _Tracked:
     tracker: CallTracker
@@ -99,8 +120,16 @@ class PbxLink:
         clock: Clock = utc_now,
         max_call_duration: timedelta = timedelta(hours=4),
         sweep_interval: float = 5.0,
+        on_progress: ProgressHandler | None = None,
+        on_queue_event: QueueEventHandler | None = None,
+        queue_events: frozenset[str] = frozenset(),
+        on_ready: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._on_call_ended = on_call_ended
+        self._on_progress = on_progress
+        self._on_queue_event = on_queue_event
+        self._queue_events = queue_events
+        self._on_ready = on_ready
         self._clock = clock
         self._max_call = max_call_duration
         self._sweep_interval = sweep_interval
@@ -111,7 +140,7 @@ class PbxLink:
             on_event=self._on_event,
             on_reconnected=self._reconcile,
             on_disconnected=self._on_disconnected,
-            wanted_events=TRACKED_EVENTS,
+            wanted_events=TRACKED_EVENTS | queue_events,
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._reconcile_lock = asyncio.Lock()
@@ -122,6 +151,8 @@ class PbxLink:
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         await self._client.connect()
+        if self._on_ready is not None:
+            await self._on_ready()
         self._ready.set()
         self._sweeper = asyncio.create_task(self._sweep(), name="pbx-sweeper")
 
@@ -227,8 +258,14 @@ class PbxLink:
         await self._reconcile()
 
     # --- events -------------------------------------------------------------------------
+    async def queue_status(self, queue: str) -> list[Message]:
+        """The items of a QueueStatus list for one queue (members, waiting callers)."""
+        return await self._client.send_list_action([("Action", "QueueStatus"), ("Queue", queue)])
+
     def _on_event(self, event: Message) -> None:
         name = event.get("Event")
+        if name in self._queue_events and self._on_queue_event is not None:
+            self._on_queue_event(event)
         if name not in TRACKED_EVENTS:
             return
         if name == "OriginateResponse":
@@ -241,7 +278,12 @@ class PbxLink:
         if tracked is None:
             return
         tracker = tracked.tracker
-        tracker.apply(event, self._clock())
+        before = _milestones(tracker)
+        now = self._clock()
+        tracker.apply(event, now)
+        if self._on_progress is not None:
+            for milestone in _milestones(tracker) - before:
+                self._on_progress(CallProgress(tracker.attempt_id, milestone, now))
         if tracker.answered_at is not None:
             tracked.deadline = tracker.answered_at + self._max_call
         if tracker.finished:
@@ -280,6 +322,10 @@ class PbxLink:
         """Ask Asterisk which of our channels still exist and settle the others."""
         try:
             await self._reconcile_calls()
+            if self._on_ready is not None:
+                await self._on_ready()  # e.g. re-read the queues: events were missed
+        except AmiError as exc:
+            log.warning("pbx.after_reconnect_failed", extra={"error": str(exc)})
         finally:
             if self._client.connected:
                 self._ready.set()
@@ -324,6 +370,19 @@ class PbxLink:
             now = self._clock()
             if self._client.connected and any(t.deadline <= now for t in self._calls.values()):
                 await self._reconcile()
+
+
+def _milestones(tracker: CallTracker) -> set[Progress]:
+    reached = set()
+    if tracker.answered_at is not None:
+        reached.add(Progress.ANSWERED)
+    if tracker.queue_joined:
+        reached.add(Progress.TRANSFER)
+    if tracker.queue_connected:
+        reached.add(Progress.CONNECTED)
+    if tracker.queue_abandon_event and not tracker.queue_connected:
+        reached.add(Progress.ABANDONED)
+    return reached
 
 
 def _variable(name: str, value: str) -> str:

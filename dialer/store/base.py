@@ -231,6 +231,23 @@ class ContactStore(Protocol):
         """The list: (number, added at, source), oldest first."""
         ...
 
+    # --- runtime state ------------------------------------------------------------------
+    async def save_runtime(
+        self,
+        campaign_id: int,
+        ledger: Mapping[str, object],
+        status: Mapping[str, object],
+        now: datetime,
+    ) -> None:
+        """Keep a running campaign's abandon ledger and status snapshot."""
+        ...
+
+    async def load_runtime(
+        self, campaign_id: int
+    ) -> tuple[dict[str, object], dict[str, object], datetime | None]:
+        """(ledger, status, saved at); empty dicts and None if never saved."""
+        ...
+
     # --- reporting ----------------------------------------------------------------------
     async def progress(self, campaign_id: int, now: datetime) -> Progress: ...
 

@@ -89,6 +89,16 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX contacts_number ON contacts (number);
     """,
+    # 3: what a running campaign keeps across restarts (the abandon ledger of the
+    # regulators' windows) and shows to `dialer status` (pacer state, operators).
+    """
+    CREATE TABLE campaign_runtime (
+        campaign_id INTEGER PRIMARY KEY REFERENCES campaigns(id),
+        ledger      TEXT NOT NULL DEFAULT '{}',  -- JSON: dialer.policy.abandon.AbandonLedger
+        status      TEXT NOT NULL DEFAULT '{}',  -- JSON: the last status snapshot
+        updated_at  REAL NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -369,6 +369,33 @@ class SqliteStore:
         with self._write() as db:
             return _add_do_not_call(db, list(numbers), source, _ts(now))
 
+    async def save_runtime(
+        self,
+        campaign_id: int,
+        ledger: Mapping[str, object],
+        status: Mapping[str, object],
+        now: datetime,
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO campaign_runtime (campaign_id, ledger, status, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE SET"
+                " ledger = excluded.ledger, status = excluded.status,"
+                " updated_at = excluded.updated_at",
+                (campaign_id, _json(ledger), _json(status), _ts(now)),
+            )
+
+    async def load_runtime(
+        self, campaign_id: int
+    ) -> tuple[dict[str, object], dict[str, object], datetime | None]:
+        row = self._db.execute(
+            "SELECT ledger, status, updated_at FROM campaign_runtime WHERE campaign_id = ?",
+            (campaign_id,),
+        ).fetchone()
+        if row is None:
+            return {}, {}, None
+        return json.loads(row[0]), json.loads(row[1]), _dt(row[2])
+
     async def do_not_call(self) -> list[tuple[str, datetime, str]]:
         rows = self._db.execute(
             "SELECT number, added_at, source FROM do_not_call ORDER BY added_at, number"

@@ -92,11 +92,26 @@ async def test_given_schema_1_database_when_opened_then_upgraded_keeping_data(
     db = sqlite3.connect(path)
     db.execute("DROP TABLE do_not_call")
     db.execute("DROP INDEX contacts_number")
+    db.execute("DROP TABLE campaign_runtime")
     db.execute("DELETE FROM schema_version WHERE version > 1")
     db.commit()
     db.close()
     store = await open_store(path)
-    assert SCHEMA_VERSION == 2
+    assert SCHEMA_VERSION >= 2
     assert len(await store.contacts("a")) == 3
     assert await store.add_do_not_call([NUMBERS[0]], "test", NOW) == 1
+    await store.close()
+
+
+async def test_given_runtime_saved_when_store_reopened_then_ledger_and_status_come_back(
+    tmp_path: Path,
+) -> None:
+    store, first, _ = await _two_campaigns(tmp_path / "d.db")
+    assert await store.load_runtime(first.id) == ({}, {}, None)
+    await store.save_runtime(first.id, {"version": 1, "w": [1, 2]}, {"mode": "predictive"}, NOW)
+    await store.save_runtime(first.id, {"version": 1, "w": [3]}, {"mode": "predictive"}, NOW)
+    await store.close()
+    store = await open_store(tmp_path / "d.db")
+    ledger, status, saved = await store.load_runtime(first.id)
+    assert (ledger, status, saved) == ({"version": 1, "w": [3]}, {"mode": "predictive"}, NOW)
     await store.close()
