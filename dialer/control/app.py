@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 
 from dialer.campaign.model import AnswerAction, Campaign
 from dialer.engine.ivr_calls import IvrCalls
+from dialer.engine.pacing_control import PacingControl
 from dialer.engine.runner import CampaignRunner, RunSnapshot
 from dialer.pbx.ami_client import AmiConnectionSettings
 from dialer.pbx.link import CallEnded, PbxLink, utc_now
+from dialer.pbx.queue_tracker import QueueTracker
 from dialer.store.base import ContactStore
 
 
@@ -107,9 +109,24 @@ async def run_campaign(
     `agi_turnaround` receives every FastAGI reply-to-next-command delay (seconds).
     """
     ended: asyncio.Queue[CallEnded] = asyncio.Queue()
+    pacing = PacingControl(campaign)
+
+    async def read_queues() -> None:
+        """Operators' states from Asterisk, at start and after every reconnect."""
+        items = []
+        for queue in sorted(pacing.queues):
+            items += await link.queue_status(queue)
+        pacing.load_queues(items)
+
     async with ivr_service(campaign, store, clock, agi_turnaround) as (ivr_calls, agi_address):
         link = PbxLink(
-            ami_settings_of(campaign, secret), on_call_ended=ended.put_nowait, clock=clock
+            ami_settings_of(campaign, secret),
+            on_call_ended=ended.put_nowait,
+            clock=clock,
+            on_progress=pacing.on_progress,
+            on_queue_event=pacing.on_queue_event,
+            queue_events=QueueTracker.EVENTS if pacing.operator_paced else frozenset(),
+            on_ready=read_queues if pacing.operator_paced else None,
         )
         await link.start()
         try:
@@ -122,6 +139,7 @@ async def run_campaign(
                 drain_timeout=drain_timeout,
                 ivr=ivr_calls,
                 agi_address=agi_address,
+                pacing=pacing,
             )
             if on_started is not None:
                 on_started(runner)

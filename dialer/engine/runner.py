@@ -13,13 +13,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from dialer.campaign.model import AnswerAction, Campaign, NotSure
 from dialer.engine.ivr_calls import IvrCalls
+from dialer.engine.pacing_control import PacingControl
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.pbx.link import CallEnded, DialRequest
-from dialer.policy.pacing import FixedPacer
 from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
 from dialer.store.base import AttemptResult, ContactStore, LeasedContact, NextStep, Progress
 from ivr.interpreter import IvrResult
@@ -62,6 +62,7 @@ class RunSnapshot:
     outcomes: Counter[str] = field(default_factory=Counter)
     next_due_at: datetime | None = None
     link_ready: bool = False
+    pacing: dict[str, Any] | None = None  # the pacer's status (mode, dial level, abandon)
 
 
 def retry_policy_of(campaign: Campaign) -> RetryPolicy:
@@ -147,6 +148,8 @@ class CampaignRunner:
         idle_poll: float = 1.0,
         ivr: IvrCalls | None = None,
         agi_address: str | None = None,
+        pacing: PacingControl | None = None,
+        status_interval: float = 2.0,
     ) -> None:
         self.campaign = campaign
         self._store = store
@@ -156,10 +159,12 @@ class CampaignRunner:
         self._drain_timeout = drain_timeout
         self._idle_poll = idle_poll
         self._policy = retry_policy_of(campaign)
-        self._pacer = FixedPacer(campaign.pacing.max_channels, campaign.pacing.calls_per_second)
         self._in_flight: dict[str, LeasedContact] = {}
         self._originations: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.pacing = pacing or PacingControl(campaign)
+        self.pacing.on_change = self._wake.set
+        self._status_interval = status_interval
         self._campaign_id: int | None = None
         self._ivr = ivr
         self._agi_address = agi_address
@@ -172,7 +177,10 @@ class CampaignRunner:
         record = await self._store.open_campaign(self.campaign.name, self.campaign.list, now)
         self._campaign_id = record.id
         await self._store.set_campaign_state(record.id, "running")
+        ledger, _, _ = await self._store.load_runtime(record.id)
+        self.pacing.restore(ledger)  # the abandon windows go on across restarts
         closer = asyncio.create_task(self._close_calls(), name="attempt-closer")
+        saver = asyncio.create_task(self._save_status(), name="status-saver")
         try:
             await self._adopt_open_attempts(now)
             self.snapshot.state = "dialing"
@@ -181,15 +189,48 @@ class CampaignRunner:
             await self._drain()
             state = "finished" if finished and not self._in_flight else "stopped"
         finally:
-            closer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await closer
+            for task in (closer, saver):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             for task in self._originations:
                 task.cancel()
         await self._store.set_campaign_state(record.id, state)
         await self._refresh_progress()
         self.snapshot.state = state
+        await self._write_status()
         return self.snapshot
+
+    async def _save_status(self) -> None:
+        """Keep the abandon ledger and a status snapshot in the store, for restarts
+        and for `dialer status` in another process."""
+        while True:
+            await asyncio.sleep(self._status_interval)
+            try:
+                await self._write_status()
+            except Exception:
+                log.exception("engine.status_save_failed")
+
+    async def _write_status(self) -> None:
+        assert self._campaign_id is not None
+        s = self.snapshot
+        self.snapshot.pacing = self.pacing.status()
+        status = {
+            "campaign": s.campaign,
+            "state": s.state,
+            "total": s.total,
+            "done": s.done,
+            "pending": s.pending,
+            "in_flight": s.in_flight,
+            "originated": s.originated,
+            "attempts_closed": s.closed,
+            "outcomes": dict(s.outcomes),
+            "link_ready": s.link_ready,
+            "pacing": s.pacing,
+        }
+        await self._store.save_runtime(
+            self._campaign_id, self.pacing.ledger(), status, self._clock()
+        )
 
     # --- dialling -----------------------------------------------------------------------
     async def _adopt_open_attempts(self, now: datetime) -> None:
@@ -221,7 +262,7 @@ class CampaignRunner:
             self.snapshot.link_ready = self._dialer.ready
             wait = self._idle_poll
             if self._dialer.ready:
-                allowance = self._pacer.allowance(time.monotonic(), len(self._in_flight))
+                allowance = self.pacing.allowance(len(self._in_flight))
                 placed = await self._place_calls(allowance) if allowance else 0
                 if allowance and placed < allowance:
                     progress = await self._refresh_progress()
@@ -231,9 +272,9 @@ class CampaignRunner:
                         until_due = (progress.next_due_at - self._clock()).total_seconds()
                         wait = min(wait, max(0.05, until_due))
                 elif placed:
-                    wait = self._pacer.seconds_until_next_token()
+                    wait = self.pacing.seconds_until_next()
                 elif len(self._in_flight) < self.campaign.pacing.max_channels:
-                    wait = min(wait, max(0.005, self._pacer.seconds_until_next_token()))
+                    wait = min(wait, max(0.005, self.pacing.seconds_until_next()))
                 # else: every channel is busy; a call ending wakes us up.
             await self._sleep_or_wake(stop, wait)
         return False
@@ -242,19 +283,21 @@ class CampaignRunner:
         assert self._campaign_id is not None
         now = self._clock()
         leases = await self._store.lease_due(self._campaign_id, now, allowance)
+        placed: list[str] = []
         for lease in leases:
             attempt_id = str(uuid.uuid4())
             # Recorded before the PBX hears of it: a crash now leaves an open attempt to
             # reconcile, never a second dial.
             await self._store.start_attempt(lease, attempt_id, now)
             self._in_flight[attempt_id] = lease
+            placed.append(attempt_id)
             if self._ivr is not None:
                 self._ivr.expect(attempt_id, lease)
             request = self._dial_request(attempt_id, lease)
             task = asyncio.create_task(self._dialer.originate(request))
             self._originations.add(task)
             task.add_done_callback(self._originations.discard)
-        self._pacer.placed(len(leases))
+        self.pacing.placed(placed)
         self.snapshot.originated += len(leases)
         self.snapshot.in_flight = len(self._in_flight)
         return len(leases)
@@ -321,6 +364,7 @@ class CampaignRunner:
         lease = self._in_flight.pop(ended.attempt_id, None)
         if lease is None:
             return  # not ours, or already closed
+        self.pacing.on_ended(ended.attempt_id, ended.outcome)
         ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
         decision = decide(
             self._policy, ended.outcome, lease.attempts_made, lease.outcome_counts, self._clock()
