@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="on Ctrl-C, how long to wait for calls in progress (default 60s)",
     )
 
+    stat = sub.add_parser("status", help="what a campaign is doing now: pacing, operators, abandon")
+    stat.add_argument("campaign_name", nargs="?", help="omit to list every campaign")
+    stat.add_argument("--format", choices=("table", "json"), default="table")
+
     rep = sub.add_parser("report", help="what happened to every contact of a campaign")
     rep.add_argument("campaign_name")
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -127,6 +131,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "schema": commands.schema,
         "run": commands.run,
         "report": commands.report,
+        "status": commands.status,
         "demo": commands.demo,
         "simulate-pbx": commands.simulate_pbx,
     }

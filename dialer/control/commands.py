@@ -181,15 +181,55 @@ async def execute_campaign(
     return EXIT_OK
 
 
+async def status(args: argparse.Namespace, console: Console) -> int:
+    from datetime import UTC, datetime
+
+    from dialer.control import status as status_view
+
+    async with opened_store(args) as store:
+        now = datetime.now(UTC)
+        if args.campaign_name is None:
+            rows = []
+            for record in await store.campaigns():
+                progress = await store.progress(record.id, now)
+                rows.append(
+                    (record.name, record.list_name, record.state, progress.total,
+                     progress.done, progress.pending)
+                )  # fmt: skip
+            if args.format == "json":
+                keys = ("campaign", "list", "state", "contacts", "final", "pending")
+                print_json([dict(zip(keys, row, strict=True)) for row in rows])
+            else:
+                console.print(status_view.campaigns_table(rows))
+            return EXIT_OK
+        record = await store.get_campaign(args.campaign_name)
+        if record is None:
+            raise CliError(f"no campaign named {args.campaign_name!r}")
+        _, saved, saved_at = await store.load_runtime(record.id)
+    if args.format == "json":
+        print_json({**saved, "saved_at": saved_at.isoformat() if saved_at else None})
+    else:
+        status_view.print_status(console, saved, saved_at, now)
+    return EXIT_OK
+
+
 async def report(args: argparse.Namespace, console: Console) -> int:
+    from dialer.control.status import abandon_table
+
     async with opened_store(args) as store:
         lines = await report_view.load_report(store, args.campaign_name)
+        record = await store.get_campaign(args.campaign_name)
+        assert record is not None  # load_report found it
+        _, saved, _ = await store.load_runtime(record.id)
     if args.format == "csv":
         report_view.write_csv(lines, sys.stdout)
     elif args.format == "json":
         report_view.write_json(lines, sys.stdout)
     else:
         report_view.print_report(console, args.campaign_name, lines, args.limit)
+        windows = abandon_table(saved.get("pacing") or {})
+        if windows is not None:
+            console.print(windows)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dialer.control.status import pacing_line
 from dialer.engine.runner import RunSnapshot
 
 
@@ -19,10 +20,12 @@ def _outcome_line(snapshot: RunSnapshot) -> str:
     link = "AMI up" if snapshot.link_ready else "AMI DOWN (reconnecting)"
     if snapshot.in_flight == 0 and snapshot.pending and snapshot.next_due_at is not None:
         link += f"  waiting: next retry due {snapshot.next_due_at:%Y-%m-%d %H:%M} UTC"
-    return (
+    text = (
         f"[bold]{snapshot.state}[/]  calls up {snapshot.in_flight}  originated "
         f"{snapshot.originated}  {link}\nattempts: " + (", ".join(parts) or "none yet")
     )
+    pacing = pacing_line(snapshot.pacing)
+    return f"{text}\n{pacing}" if pacing else text
 
 
 @contextlib.asynccontextmanager

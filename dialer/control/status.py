@@ -1,0 +1,102 @@
+"""`dialer status`: what a campaign is doing now (or did last), from the contact base.
+
+A running `dialer run` saves a status snapshot every two seconds (dialer.engine.runner),
+so this works from any terminal, with no connection to the running process.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+STALE_AFTER_S = 10.0
+
+
+def campaigns_table(rows: list[tuple[str, str, str, int, int, int]]) -> Table:
+    table = Table(title="Campaigns")
+    for column in ("campaign", "list", "state", "contacts", "final", "pending"):
+        table.add_column(
+            column, justify="right" if column in ("contacts", "final", "pending") else "left"
+        )
+    for name, list_name, state, total, done, pending in rows:
+        table.add_row(name, list_name, state, str(total), str(done), str(pending))
+    return table
+
+
+def print_status(
+    console: Console, status: dict[str, Any], saved_at: datetime | None, now: datetime
+) -> None:
+    if saved_at is None:
+        console.print("no status yet: the campaign has not run")
+        return
+    age = (now - saved_at).total_seconds()
+    state = status.get("state", "?")
+    if state in ("dialing", "draining", "starting") and age > STALE_AFTER_S:
+        state = f"{state} (no update for {age:.0f}s: the run has probably stopped)"
+    console.print(
+        f"[bold]{status.get('campaign')}[/]: {state}, saved {saved_at:%Y-%m-%d %H:%M:%S} UTC; "
+        f"{status.get('done', 0)} of {status.get('total', 0)} contacts final, "
+        f"{status.get('in_flight', 0)} calls up, {status.get('originated', 0)} originated",
+        highlight=False,
+    )
+    pacing = status.get("pacing") or {}
+    table = Table(title="Pacing", min_width=60)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key in ("mode", "state", "dial_level", "margin", "abandon_target", "callers_waiting"):
+        if pacing.get(key) is not None:
+            table.add_row(key.replace("_", " "), _fmt(pacing[key]))
+    for key in ("max_channels", "calls_per_second"):
+        if key in pacing:
+            table.add_row(key.replace("_", " "), _fmt(pacing[key]))
+    for group in ("operators", "calls", "estimates"):
+        for key, value in (pacing.get(group) or {}).items():
+            table.add_row(f"{group}: {key}", _fmt(value))
+    console.print(table)
+    windows = abandon_table(pacing)
+    if windows is not None:
+        console.print(windows)
+
+
+def abandon_table(pacing: dict[str, Any]) -> Table | None:
+    """Abandoned share of live-answered calls per regulators' window (paced modes)."""
+    abandon = pacing.get("abandon") or {}
+    if not abandon:
+        return None
+    table = Table(title="Abandoned calls (regulators' windows)", min_width=60)
+    for column in ("window", "live-answered", "abandoned", "rate", "target"):
+        table.add_column(column, justify="right")
+    target = pacing.get("abandon_target")
+    for window, counts in abandon.items():
+        table.add_row(
+            window,
+            str(counts.get("live", 0)),
+            str(counts.get("abandoned", 0)),
+            f"{100 * (counts.get('rate') or 0):.2f}%",
+            f"{100 * target:.1f}%" if target else "",
+        )
+    return table
+
+
+def pacing_line(pacing: dict[str, Any] | None) -> str:
+    """One line for the live display."""
+    if not pacing or "dial_level" not in pacing:
+        return ""
+    operators = pacing.get("operators") or {}
+    abandon = (pacing.get("abandon") or {}).get("24h") or {}
+    return (
+        f"pacing {pacing.get('mode')} ({pacing.get('state')}), dial level "
+        f"{_fmt(pacing.get('dial_level') or 0)}, operators "
+        + ", ".join(f"{k} {v}" for k, v in operators.items() if v)
+        + f"; abandoned 24h {100 * (abandon.get('rate') or 0):.2f}%"
+        f" of {abandon.get('live', 0)} live"
+    )
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return str(value)
