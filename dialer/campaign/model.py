@@ -442,6 +442,23 @@ class Campaign(Strict):
                     "play_and_hangup never reaches one: use play_and_queue or ivr",
                     {"mode": pacing.mode.value},
                 )
+            slow = [
+                name
+                for name, step in (self.ivr.steps.items() if self.ivr else ())
+                if getattr(step, "kind", "") == "transfer" and step.max_wait > pacing.connect_limit  # type: ignore[union-attr]
+            ]
+            if slow:
+                raise PydanticCustomError(
+                    "transfer_slower_than_connect_limit",
+                    "pacing.mode {mode}: transfer step(s) {steps} wait longer than "
+                    "pacing.connect_limit ({limit}); a caller no operator takes within the "
+                    "limit is an abandoned call: set their max_wait to at most {limit}",
+                    {
+                        "mode": pacing.mode.value,
+                        "steps": ", ".join(slow),
+                        "limit": format_duration(pacing.connect_limit),
+                    },
+                )
             if not pacing.compliance_message:
                 raise PydanticCustomError(
                     "compliance_message_missing",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 import uuid
 from collections import Counter
@@ -85,12 +86,20 @@ def answer_variables(campaign: Campaign, agi_address: str | None) -> dict[str, s
     on_answer = campaign.on_answer
     ivr = on_answer.action is AnswerAction.IVR
     queue = on_answer.queue if on_answer.action is AnswerAction.PLAY_AND_QUEUE else None
+    queue_timeout = on_answer.queue_timeout
+    pacing = campaign.pacing
+    if pacing.operator_paced:
+        # Regulators: an operator within connect_limit, or the compliance message.
+        queue_timeout = min(queue_timeout, pacing.connect_limit)
     variables = {
         # With an IVR script the message and the queue come from the script.
         "DIALER_MESSAGE": "" if ivr else on_answer.message,
         "DIALER_QUEUE": queue or "",
-        "DIALER_QUEUE_TIMEOUT": str(int(on_answer.queue_timeout.total_seconds())),
+        "DIALER_QUEUE_TIMEOUT": str(max(1, math.ceil(queue_timeout.total_seconds()))),
         "DIALER_AGI": agi_address if ivr and agi_address else "",
+        "DIALER_COMPLIANCE_MESSAGE": (pacing.compliance_message or "")
+        if pacing.operator_paced
+        else "",
     }
     amd = on_answer.amd
     if amd.enabled:

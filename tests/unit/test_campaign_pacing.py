@@ -53,3 +53,26 @@ def test_given_paced_mode_with_play_and_hangup_then_refused() -> None:
     text = BASE.replace("{action: play_and_queue, queue: ops}", "{action: play_and_hangup}")
     with pytest.raises(CampaignError, match="never reaches one"):
         parse_campaign(text + "pacing: {mode: progressive, compliance_message: id}\n")
+
+
+def test_given_ivr_transfer_waiting_longer_than_connect_limit_in_paced_mode_then_refused() -> None:
+    text = BASE.replace("{action: play_and_queue, queue: ops}", "{action: ivr}") + (
+        "pacing: {mode: predictive, compliance_message: id}\n"
+        "ivr:\n  start: t\n  steps:\n    t: {kind: transfer, queue: ops, max_wait: 30s}\n"
+    )
+    with pytest.raises(CampaignError, match=r"transfer step\(s\) t wait longer than"):
+        parse_campaign(text)
+    parse_campaign(text.replace("max_wait: 30s", "max_wait: 2s"))
+
+
+def test_given_paced_mode_then_queue_waits_connect_limit_and_compliance_message_is_sent() -> None:
+    from dialer.engine.runner import answer_variables
+
+    paced = parse_campaign(
+        BASE + "pacing: {mode: progressive, compliance_message: dialer/identify}\n"
+    )
+    fixed = parse_campaign(BASE)
+    assert answer_variables(paced, None)["DIALER_QUEUE_TIMEOUT"] == "2"
+    assert answer_variables(paced, None)["DIALER_COMPLIANCE_MESSAGE"] == "dialer/identify"
+    assert answer_variables(fixed, None)["DIALER_QUEUE_TIMEOUT"] == "30"
+    assert answer_variables(fixed, None)["DIALER_COMPLIANCE_MESSAGE"] == ""
