@@ -35,11 +35,12 @@ PRIORITY = {
     "agi": 9,
     "message": 11,
     "queue_set": 18,  # the last Set() before Queue()
-    "agi_resume": 23,  # the script's on_no_answer step, after Queue() came back
-    "hangup": 24,
-    "wait_for_silence": 26,
-    "vm_playback": 27,
-    "vm_hangup": 28,
+    "compliance": 21,  # the compliance message, after Queue() came back
+    "agi_resume": 24,  # the script's on_no_answer step, after Queue() came back
+    "hangup": 25,
+    "wait_for_silence": 27,
+    "vm_playback": 28,
+    "vm_hangup": 29,
 }
 AMD_DEFAULTS = {"greeting": 1500, "after_greeting_silence": 800, "total": 5000}  # amd.conf
 
@@ -145,9 +146,19 @@ class AnsweredDialplan:
         call.after(call.core.timing.message, self.queue_step)
 
     def queue_returned(self, status: str) -> None:
-        """Queue() came back with nobody to take the lead: resume the script at its
-        on_no_answer step if it named one, else Hangup()."""
+        """Queue() came back with nobody to take the lead: the compliance message if the
+        campaign set one, then the script's on_no_answer step if it named one, else
+        Hangup()."""
         self.variables["QUEUESTATUS"] = status
+        message = self.var("DIALER_COMPLIANCE_MESSAGE")
+        if message:
+            self.call.phase = Phase.MESSAGE
+            self._at("compliance", "Playback", message)
+            self.call.after(self.call.core.timing.message, self._after_queue)
+            return
+        self._after_queue()
+
+    def _after_queue(self) -> None:
         step, address = self.var("DIALER_NO_ANSWER"), self.var("DIALER_AGI")
         if not (step and address):
             self._hangup()
