@@ -6,12 +6,14 @@ the wire are kept identical to a real Asterisk 22 (see /work/shared/asterisk-tra
 """
 
 from .config import CallRecord, OriginateRecord, SimConfig, SimTiming
+from .members import MemberInfo
 from .personas import PERSONAS, is_valid_persona, persona_for
 from .server import SimulatedPbx, serve_forever
 
 __all__ = [
     "PERSONAS",
     "CallRecord",
+    "MemberInfo",
     "OriginateRecord",
     "SimConfig",
     "SimTiming",

@@ -1,6 +1,7 @@
-"""The AMI actions that touch calls: Ping, Originate, Hangup and the three lists.
+"""The AMI actions that touch calls: Ping, Originate, Hangup and CoreShowChannels.
 
-Login, Logoff and Events belong to the session and live in server.py.
+Login, Logoff and Events belong to the session and live in server.py; the queue actions
+in queue_actions.py.
 """
 
 from __future__ import annotations
@@ -8,10 +9,9 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from .channels import UNKNOWN, format_duration, parse_caller_id, parse_dial_string
+from .channels import format_duration, parse_caller_id, parse_dial_string
 from .core import OriginateRequest, PbxCore
 from .events import snapshot
-from .queues import IN_USE, NOT_IN_USE, SimQueue
 from .wire import Action, format_message, response
 
 MAX_UNIQUEID = 149  # AST_MAX_PUBLIC_UNIQUEID
@@ -122,11 +122,11 @@ def hangup(core: PbxCore, action: Action, session: Replier) -> None:
     core.hangup_channel(name, cause)
 
 
-def _list_start(action: Action, message: str) -> bytes:
+def list_start(action: Action, message: str) -> bytes:
     return response(action.action_id, "Success", ("EventList", "start"), ("Message", message))
 
 
-def _list_end(event: str, action: Action, items: int) -> bytes:
+def list_end(event: str, action: Action, items: int) -> bytes:
     head: list[tuple[str, object]] = [("Event", event)]
     if action.action_id:
         head.append(("ActionID", action.action_id))
@@ -136,7 +136,7 @@ def _list_end(event: str, action: Action, items: int) -> bytes:
 def core_show_channels(core: PbxCore, action: Action) -> bytes:
     now = time.monotonic()
     id_head: list[tuple[str, object]] = [("ActionID", action.action_id)] if action.action_id else []
-    parts = [_list_start(action, "Channels will follow")]
+    parts = [list_start(action, "Channels will follow")]
     for ch in core.channels.values():
         fields = [
             ("Event", "CoreShowChannel"),
@@ -148,107 +148,5 @@ def core_show_channels(core: PbxCore, action: Action) -> bytes:
             ("BridgeId", ch.bridge_id),
         ]
         parts.append(format_message(fields))
-    parts.append(_list_end("CoreShowChannelsComplete", action, len(parts) - 1))
+    parts.append(list_end("CoreShowChannelsComplete", action, len(parts) - 1))
     return b"".join(parts)
-
-
-def _with_id(action: Action, event: str, fields: list[tuple[str, object]]) -> bytes:
-    """Queue list items carry the ActionID last, unlike CoreShowChannel."""
-    tail: list[tuple[str, object]] = [("ActionID", action.action_id)] if action.action_id else []
-    return format_message([("Event", event), *fields, *tail])
-
-
-def _queue_items(queue: SimQueue, action: Action) -> list[bytes]:
-    now, served = time.monotonic(), max(queue.completed, 1)
-    perf = (
-        100.0
-        if queue.abandoned == 0
-        else 100.0 * queue.completed / (queue.completed + queue.abandoned)
-    )
-    items = [
-        _with_id(
-            action,
-            "QueueParams",
-            [
-                ("Queue", queue.name),
-                ("Max", 0),
-                ("Strategy", "rrmemory"),
-                ("Calls", len(queue.waiting)),
-                ("Holdtime", int(queue.hold_total / served)),
-                ("TalkTime", int(queue.talk_total / served)),
-                ("Completed", queue.completed),
-                ("Abandoned", queue.abandoned),
-                ("ServiceLevel", 0),
-                ("ServicelevelPerf", f"{perf:.1f}"),
-                ("ServicelevelPerf2", f"{perf:.1f}"),
-                ("Weight", 0),
-            ],
-        )
-    ]
-    for op in queue.operators:
-        talking = op.entry is not None and op.entry.bridge_id != ""
-        member = [
-            ("Queue", queue.name),
-            ("Name", op.name),
-            ("Location", op.interface),
-            ("StateInterface", op.interface),
-            ("Membership", "static"),
-            ("Penalty", 0),
-            ("CallsTaken", op.calls_taken),
-            ("LastCall", op.last_call),
-            ("LastPause", 0),
-            ("LoginTime", op.login_time),
-            ("InCall", int(talking)),
-            ("Status", IN_USE if op.entry is not None else NOT_IN_USE),
-            ("Paused", 0),
-            ("PausedReason", ""),
-            ("Wrapuptime", 0),
-        ]
-        items.append(_with_id(action, "QueueMember", member))
-    for position, entry in enumerate(queue.waiting, start=1):
-        a = entry.call.a
-        caller = [
-            ("Queue", queue.name),
-            ("Position", position),
-            ("Channel", a.name),
-            ("Uniqueid", a.uniqueid),
-            ("CallerIDNum", a.cid_num),
-            ("CallerIDName", a.cid_name),
-            ("ConnectedLineNum", a.connected_num or UNKNOWN),
-            ("ConnectedLineName", a.connected_name or UNKNOWN),
-            ("Wait", int(now - entry.joined)),
-            ("Priority", 0),
-        ]
-        items.append(_with_id(action, "QueueEntry", caller))
-    return items
-
-
-def _selected(core: PbxCore, action: Action) -> list[SimQueue]:
-    wanted = action.get("Queue").strip()
-    return [q for name, q in core.queues.items() if not wanted or name == wanted]
-
-
-def queue_status(core: PbxCore, action: Action) -> bytes:
-    items = [item for q in _selected(core, action) for item in _queue_items(q, action)]
-    end = _list_end("QueueStatusComplete", action, len(items))
-    return b"".join([_list_start(action, "Queue status will follow"), *items, end])
-
-
-def queue_summary(core: PbxCore, action: Action) -> bytes:
-    now = time.monotonic()
-    items = []
-    for q in _selected(core, action):
-        free = sum(1 for op in q.operators if op.entry is None)
-        longest = max((int(now - e.joined) for e in q.waiting), default=0)
-        fields: list[tuple[str, object]] = [
-            ("Queue", q.name),
-            ("LoggedIn", len(q.operators)),
-            ("Available", free),
-            ("Callers", len(q.waiting)),
-            ("HoldTime", int(q.hold_total / max(q.completed, 1))),
-            ("TalkTime", int(q.talk_total / max(q.completed, 1))),
-            ("LongestHoldTime", longest),
-        ]
-        items.append(_with_id(action, "QueueSummary", fields))
-    end = _list_end("QueueSummaryComplete", action, len(items))
-    return b"".join([_list_start(action, "Queue summary will follow"), *items, end])

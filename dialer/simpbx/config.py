@@ -16,7 +16,13 @@ class SimTiming:
     message: float = 2.0  # length of the played message (DIALER_MESSAGE)
     early_hangup_after: float = 1.0
     operator_answer_delay: float = 1.0  # queue member rings this long before answering
-    talk: float = 3.0  # operator talk time
+    talk: float = 3.0  # operator talk time (the mean when talk_spread > 0)
+    # 0 = every conversation lasts `talk`; > 0 = lognormal with this coefficient of
+    # variation (standard deviation / mean), drawn from a generator seeded by SimConfig.seed.
+    talk_spread: float = 0.0
+    # After a conversation (AgentComplete) a member takes no call for this long. Members
+    # report it, rounded up to whole seconds, as Wrapuptime (their own wrap-up time).
+    wrapup: float = 0.0
     abandon_patience: float = 0.5  # queue_abandon hangs up this long after joining the queue
     login_failure_delay: float = 1.0  # real Asterisk answers a wrong secret ~1 s late
     queue_patience: float = 60.0  # any other caller gives up waiting in the queue after this
@@ -36,13 +42,19 @@ class SimConfig:
     username: str = "dialer"
     secret: str = field(default="dialer", repr=False)  # never printed or logged
     channel_limit: int = 200  # originated calls up at once; past it: congestion
-    operators: int = 2  # simulated operators per queue (any queue name is accepted)
+    operators: int = 2  # operators logged in to each queue at start (0 allowed)
+    # Queues that exist from the start, with their operators (QueueStatus lists them before
+    # any call). Empty: any queue name exists once Queue() or an action names it. Given:
+    # QueueAdd/QueueRemove/QueuePause answer "No such queue" for other names.
+    queues: tuple[str, ...] = ()
+    # Members are Local/op<N>@<operator_context>/n named "Operator <N>".
+    operator_context: str = "operator-sim"
     personas: Mapping[str, str] = field(default_factory=dict)  # E.164 number -> persona
     timing: SimTiming = SimTiming()
     # Event classes sent, like manager.conf `read =`; dialplan/cdr/security are left out
     # on purpose: a real Asterisk would send them too, but the dialer ignores them.
     read_classes: frozenset[str] = frozenset({"system", "call", "agent", "user"})
-    seed: int | None = None  # seeds the OriginateResponse-vs-Hangup order shuffle
+    seed: int | None = None  # seeds the OriginateResponse-vs-Hangup shuffle and talk times
     # Where `say:<name>` personas find <name>.wav, the audio RECORD FILE "records".
     speech_dir: Path | None = None
 
@@ -89,4 +101,6 @@ class CallRecord:
     agi_status: str = ""  # AGISTATUS when DIALER_AGI ran the IVR: SUCCESS/FAILURE/HANGUP
     agi_commands: list[str] = field(default_factory=list)  # as the FastAGI server sent them
     dtmf: str = ""  # keys the callee pressed
+    talk_time: float | None = None  # drawn length of the conversation with an operator
+    operator: str = ""  # Interface of the queue member that took the call
     recordings: list[Path] = field(default_factory=list)  # files RECORD FILE wrote

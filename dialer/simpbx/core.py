@@ -53,6 +53,9 @@ class PbxCore:
         self.sink = sink
         self.loop = loop
         self.rng = random.Random(config.seed)
+        # Talk times have their own stream, so the other draws do not shift them.
+        seeded = config.seed is not None
+        self.talk_rng = random.Random(f"talk:{config.seed}") if seeded else random.Random()
         self.namer = ChannelNamer()
         self.started = time.time()
         self.stopped = False
@@ -66,6 +69,8 @@ class PbxCore:
         self.calls: dict[str, CallRecord] = {}
         self.up = 0
         self.max_concurrent = 0
+        for name in config.queues:
+            self.queue(name)
 
     def emit(self, name: str, builder: Callable[..., ev.Fields], *args: object) -> None:
         event_class = ev.EVENT_CLASS[name]
@@ -83,9 +88,18 @@ class PbxCore:
         self._uniqueids.discard(ch.uniqueid)
 
     def queue(self, name: str) -> SimQueue:
+        """The queue Queue() joins; created on first use, even past SimConfig.queues."""
         if name not in self.queues:
             self.queues[name] = SimQueue(self, name)
         return self.queues[name]
+
+    def find_queue(self, name: str) -> SimQueue | None:
+        """The queue an action or the Python API names: None if SimConfig.queues lists
+        the queues and not this one; any name exists when it lists none."""
+        for queue in self.queues.values():  # app_queue compares names case-insensitively
+            if queue.name.lower() == name.lower():
+                return queue
+        return None if self.config.queues else self.queue(name)
 
     def originate(self, request: OriginateRequest, sync_reply: SyncReply | None) -> None:
         target = request.target
@@ -176,6 +190,8 @@ class PbxCore:
             if call.dialplan.agi is not None:
                 call.dialplan.agi.close()
         self._live.clear()
+        for queue in self.queues.values():
+            queue.roster.shutdown()
         self.channels.clear()
         self._owners.clear()
         self._uniqueids.clear()

@@ -39,7 +39,10 @@ EVENT_CLASS = {
     "AgentConnect": "agent",
     "AgentComplete": "agent",
     "AgentRingNoAnswer": "agent",
-    "QueueMemberStatus": "agent",
+    "QueueMemberStatus": "agent",  # their fields: members.member_event
+    "QueueMemberAdded": "agent",
+    "QueueMemberRemoved": "agent",
+    "QueueMemberPause": "agent",
     "UserEvent": "user",
     "DTMFBegin": "dtmf",
     "DTMFEnd": "dtmf",
@@ -168,36 +171,6 @@ def agent(
         ("Interface", interface),
         ("MemberName", member_name),
         *extra,
-    ]
-
-
-def queue_member_status(
-    queue: str,
-    member_name: str,
-    interface: str,
-    calls_taken: int,
-    last_call: int,
-    login_time: int,
-    in_call: bool,
-    status: int,
-) -> Fields:
-    return [
-        ("Queue", queue),
-        ("MemberName", member_name),
-        ("Interface", interface),
-        ("StateInterface", interface),
-        ("Membership", "static"),
-        ("Penalty", 0),
-        ("CallsTaken", calls_taken),
-        ("LastCall", last_call),
-        ("LastPause", 0),
-        ("LoginTime", login_time),
-        ("InCall", int(in_call)),
-        ("Status", status),
-        ("Paused", 0),
-        ("PausedReason", ""),
-        ("Ringinuse", 0),
-        ("Wrapuptime", 0),
     ]
 
 

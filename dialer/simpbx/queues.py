@@ -1,13 +1,19 @@
 """Queue() with simulated operators: join, ring a free member, connect, talk, leave.
 
-Each queue has `SimConfig.operators` members `Local/opN@operator-sim/n`; a member is busy
-while ringing or talking (ringinuse=no). Callers are served first come, first served.
-Event orders follow queue-agent-connect, queue-abandon and queue-timeout in the traces.
+Each queue starts with `SimConfig.operators` static members `Local/opN@<operator_context>/n`;
+more log in and out through QueueAdd/QueueRemove or SimulatedPbx.login()/logout() (see
+members.py). A member is rung only when free: not ringing or talking (ringinuse=no), not
+paused, not in wrap-up. Callers join even with no member (joinempty=yes) and are served
+first come, first served, each by one member (lowest penalty, then idle the longest); a
+member that frees up takes the first waiting caller at once. Talk times are drawn per
+conversation (SimTiming.talk / talk_spread), wrap-up follows each one. Event
+orders follow queue-agent-connect, queue-abandon and queue-timeout in the traces.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,25 +22,45 @@ from typing import TYPE_CHECKING
 from . import events as ev
 from .calls import Phase
 from .channels import DOWN, RING, RINGING, UP, Channel
+from .members import Member, Roster
 
 if TYPE_CHECKING:
     from .calls import Call, Step
     from .core import PbxCore
 
-OPERATOR_CONTEXT = "operator-sim"
-IN_USE, NOT_IN_USE = 2, 1  # QueueMemberStatus Status (AST_DEVICE_*)
+SERVICE_LEVEL = 0  # queues.conf servicelevel (unset)
 
 
 @dataclass(slots=True)
-class Operator:
-    index: int
-    interface: str
-    name: str
-    login_time: int
-    calls_taken: int = 0
-    last_call: int = 0
-    released: float = 0.0  # monotonic; the longest-idle member is rung first
-    entry: QueueEntry | None = None  # the caller it rings or talks to
+class QueueStats:
+    """app_queue's running figures: hold and talk times are its exponential averages."""
+
+    holdtime: int = 0
+    talktime: int = 0
+    completed: int = 0
+    abandoned: int = 0
+    completed_in_sl: int = 0
+    abandoned_in_sl: int = 0
+
+    def connected(self, hold: int) -> None:  # recalc_holdtime()
+        first = self.completed + self.abandoned == 0
+        self.holdtime = hold if first else (3 * self.holdtime + hold) >> 2
+
+    def complete(self, hold: int, talk: int) -> None:  # update_queue()
+        self.completed += 1
+        self.completed_in_sl += hold <= SERVICE_LEVEL
+        first = self.completed == 1
+        self.talktime = talk if first else (3 * self.talktime + talk) >> 2
+
+    def abandon(self, hold: int) -> None:
+        self.abandoned += 1
+        self.abandoned_in_sl += hold <= SERVICE_LEVEL
+
+    def service_levels(self) -> tuple[float, float]:
+        done = self.completed + self.abandoned
+        sl = 100 * self.completed_in_sl / self.completed if self.completed else 0.0
+        both = self.completed_in_sl + self.abandoned_in_sl
+        return sl, (100 * both / done if done else 0.0)
 
 
 @dataclass(slots=True)
@@ -43,10 +69,11 @@ class QueueEntry:
     call: Call
     joined: float
     original_position: int
-    operator: Operator | None = None
+    operator: Member | None = None
     legs: tuple[Channel, Channel] | None = None
     ring_started: float = 0.0
     connected: float = 0.0
+    hold: int = 0  # whole seconds waited before the member answered
     bridge_id: str = ""
     timers: list[asyncio.TimerHandle] = field(default_factory=list)  # timeout, patience, talk
     ring_timer: asyncio.TimerHandle | None = None  # the ringing member answers
@@ -70,16 +97,12 @@ class SimQueue:
     def __init__(self, core: PbxCore, name: str) -> None:
         self.core = core
         self.name = name
-        now = int(time.time())
-        self.operators = [
-            Operator(n, f"Local/op{n}@{OPERATOR_CONTEXT}/n", f"Operator {n}", now)
-            for n in range(1, core.config.operators + 1)
-        ]
+        self.roster = Roster(core, name, self._dispatch_soon)
+        for n in range(1, core.config.operators + 1):
+            interface = self.roster.operator_interface(n)
+            self.roster.add(interface, f"Operator {n}", dynamic=False, announce=False)
         self.waiting: list[QueueEntry] = []
-        self.completed = 0
-        self.abandoned = 0
-        self.hold_total = 0.0
-        self.talk_total = 0.0
+        self.stats = QueueStats()
 
     # ---- joining and ringing ---------------------------------------------------------
 
@@ -105,27 +128,27 @@ class SimQueue:
         self.dispatch()
 
     def dispatch(self) -> None:
-        for entry in self.waiting:
+        for entry in list(self.waiting):
             if entry.operator is not None:
                 continue
-            free = [op for op in self.operators if op.entry is None]
-            if not free:
+            member = self.roster.pick()
+            if member is None:
                 return
-            self._ring(entry, min(free, key=lambda op: op.released))
+            self._ring(entry, member)
 
-    def _member_status(self, op: Operator, status: int, in_call: bool) -> None:
-        self.core.emit(
-            "QueueMemberStatus",
-            ev.queue_member_status,
-            self.name,
-            op.name,
-            op.interface,
-            op.calls_taken,
-            op.last_call,
-            op.login_time,
-            in_call,
-            status,
-        )
+    def _dispatch_soon(self) -> None:
+        # Later, so a ring does not cut into the events of whatever freed the member.
+        self.core.loop.call_soon(self._dispatch_if_running)
+
+    def _talk_time(self) -> float:
+        """`talk`, or a lognormal draw with mean `talk` and coefficient of variation
+        `talk_spread` from the seeded generator."""
+        mean, spread = self.core.timing.talk, self.core.timing.talk_spread
+        if spread <= 0 or mean <= 0:
+            return mean
+        sigma2 = math.log1p(spread * spread)
+        mu = math.log(mean) - sigma2 / 2
+        return self.core.talk_rng.lognormvariate(mu, math.sqrt(sigma2))
 
     def _agent_event(self, name: str, entry: QueueEntry, *extra: tuple[str, object]) -> None:
         assert entry.operator is not None and entry.legs is not None
@@ -134,17 +157,14 @@ class SimQueue:
             name, ev.agent, entry.call.a, entry.legs[0], self.name, op.interface, op.name, *extra
         )
 
-    def _ring(self, entry: QueueEntry, op: Operator) -> None:
+    def _ring(self, entry: QueueEntry, op: Member) -> None:
         core, a = self.core, entry.call.a
         op.entry, entry.operator = entry, op
-        name = core.namer.next_name(f"Local/op{op.index}@{OPERATOR_CONTEXT}")
-        exten = f"op{op.index}"
-        one = Channel(
-            f"{name};1", core.namer.next_uniqueid(), a.linkedid, DOWN, OPERATOR_CONTEXT, exten
-        )
-        two = Channel(
-            f"{name};2", core.namer.next_uniqueid(), a.linkedid, RING, OPERATOR_CONTEXT, exten
-        )
+        assert op.target is not None  # only Local members are ever free
+        exten, context = op.target
+        name = core.namer.next_name(f"Local/{exten}@{context}")
+        one = Channel(f"{name};1", core.namer.next_uniqueid(), a.linkedid, DOWN, context, exten)
+        two = Channel(f"{name};2", core.namer.next_uniqueid(), a.linkedid, RING, context, exten)
         entry.legs, entry.ring_started = (one, two), time.monotonic()
         for leg in (one, two):
             core.add_channel(leg, entry.call)
@@ -162,7 +182,7 @@ class SimQueue:
         one.set_connected(a.cid_num, a.cid_name)
         core.emit("NewConnectedLine", ev.channel, one)
         core.emit("DialState", ev.dial, a, one, "DialStatus", "RINGING")
-        self._member_status(op, IN_USE, False)
+        self.roster.status_changed(op)
         entry.ring_timer = entry.call.after(core.timing.operator_answer_delay, self._connect, entry)
 
     def _connect(self, entry: QueueEntry) -> None:
@@ -175,24 +195,26 @@ class SimQueue:
         core.emit("DialEnd", ev.dial, a, one, "DialStatus", "ANSWER")
         core.emit("MusicOnHoldStop", ev.channel, a)
         self._remove(entry)
-        hold, ring = now - entry.joined, now - entry.ring_started
-        self._agent_event("AgentConnect", entry, ("HoldTime", int(hold)), ("RingTime", int(ring)))
+        entry.hold, ring = int(now - entry.joined), int(now - entry.ring_started)
+        self.stats.connected(entry.hold)
+        self._agent_event("AgentConnect", entry, ("HoldTime", entry.hold), ("RingTime", ring))
         entry.bridge_id = str(uuid.uuid4())
         core.emit("BridgeCreate", ev.bridge, entry.bridge_id, 0)
         two.state = UP
         core.emit("Newstate", ev.channel, two)
-        self._member_status(entry.operator, IN_USE, True)
+        self.roster.status_changed(entry.operator)
         for count, ch in enumerate((one, a), start=1):
             ch.bridge_id = entry.bridge_id
             core.emit("BridgeEnter", ev.bridge, entry.bridge_id, count, ch)
-        self.hold_total += hold
         entry.connected = now
         call.phase = Phase.TALKING
-        call.record.result = "transferred"
+        talk = self._talk_time()
+        call.record.result, call.record.talk_time = "transferred", talk
+        call.record.operator = entry.operator.interface
         if call.persona == "queue_taken":  # the operator ends the conversation
-            entry.timers.append(call.after(core.timing.talk, self.agent_hangup, entry, 16))
+            entry.timers.append(call.after(talk, self.agent_hangup, entry, 16))
         else:
-            entry.timers.append(call.after(core.timing.talk, call.callee_hangup, 16))
+            entry.timers.append(call.after(talk, call.callee_hangup, 16))
 
     def _remove(self, entry: QueueEntry) -> None:
         position = self.waiting.index(entry) + 1
@@ -214,10 +236,8 @@ class SimQueue:
         op = entry.operator
         if op is None:
             return
-        op.entry, entry.operator, op.released = None, None, time.monotonic()
-        self._member_status(op, NOT_IN_USE, False)
-        # Later, so the next caller's ring does not cut into this caller's hangup events.
-        self.core.loop.call_soon(self._dispatch_if_running)
+        entry.operator = None
+        self.roster.call_over(op, talked=entry.bridge_id != "")
 
     def _dispatch_if_running(self) -> None:
         if not self.core.stopped:
@@ -246,7 +266,7 @@ class SimQueue:
             two = entry.member_legs()[1]
             call.run([call.soft_hangup(two), call.hangup_step(two, 0)])
         self._remove(entry)
-        self.abandoned += 1
+        self.stats.abandon(int(time.monotonic() - entry.joined))
         self._release(entry)
 
     def _abandon_event(self, entry: QueueEntry) -> None:
@@ -269,7 +289,7 @@ class SimQueue:
         self._abandon_event(entry)
         call.run([call.emit("MusicOnHoldStop", ev.channel, a)])
         self._remove(entry)
-        self.abandoned += 1
+        self.stats.abandon(int(time.monotonic() - entry.joined))
         call.record.result, call.record.queue_status = "abandoned", "TIMEOUT"
         attempt = call.request.variables.get("DIALER_ATTEMPT", "")
         a.run("UserEvent", "DialerQueueResult")
@@ -356,13 +376,10 @@ class SimQueue:
 
     def _complete(self, entry: QueueEntry, reason: str) -> None:
         assert entry.operator is not None
-        now = time.monotonic()
-        talk = now - entry.connected
+        talk = int(time.monotonic() - entry.connected)
         op = entry.operator
         op.calls_taken += 1
         op.last_call = int(time.time())
-        self.completed += 1
-        self.talk_total += talk
-        hold = int(entry.connected - entry.joined)
-        fields = (("HoldTime", hold), ("TalkTime", int(talk)), ("Reason", reason))
+        self.stats.complete(entry.hold, talk)
+        fields = (("HoldTime", entry.hold), ("TalkTime", talk), ("Reason", reason))
         self._agent_event("AgentComplete", entry, *fields)

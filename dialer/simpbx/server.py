@@ -7,9 +7,10 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-from . import actions
+from . import actions, queue_actions
 from .config import CallRecord, OriginateRecord, SimConfig
 from .core import PbxCore
+from .operators import OperatorControl
 from .personas import BY_LAST_DIGIT, check_personas
 from .wire import BANNER, Action, ActionReader, format_message, response
 
@@ -53,8 +54,11 @@ class AmiSession(asyncio.Protocol):
             "originate": lambda a: actions.originate(self.pbx.core, a, self),
             "hangup": lambda a: actions.hangup(self.pbx.core, a, self),
             "coreshowchannels": lambda a: self.reply(actions.core_show_channels(self.pbx.core, a)),
-            "queuestatus": lambda a: self.reply(actions.queue_status(self.pbx.core, a)),
-            "queuesummary": lambda a: self.reply(actions.queue_summary(self.pbx.core, a)),
+            "queuestatus": lambda a: self.reply(queue_actions.queue_status(self.pbx.core, a)),
+            "queuesummary": lambda a: self.reply(queue_actions.queue_summary(self.pbx.core, a)),
+            "queueadd": lambda a: queue_actions.queue_add(self.pbx.core, a, self),
+            "queueremove": lambda a: queue_actions.queue_remove(self.pbx.core, a, self),
+            "queuepause": lambda a: queue_actions.queue_pause(self.pbx.core, a, self),
         }
 
     # ---- transport --------------------------------------------------------------------
@@ -198,8 +202,9 @@ class AmiSession(asyncio.Protocol):
         self.reply(response(action.action_id, "Success", ("Events", state)))
 
 
-class SimulatedPbx:
-    """A SIMULATED Asterisk: speaks real AMI over TCP, with scripted callees and operators."""
+class SimulatedPbx(OperatorControl):
+    """A SIMULATED Asterisk: speaks real AMI over TCP, with scripted callees and operators
+    (login/logout/pause/set_unavailable/members: see operators.py)."""
 
     def __init__(self, config: SimConfig) -> None:
         check_personas(config.personas, config.speech_dir)
@@ -293,7 +298,7 @@ class SimulatedPbx:
             f"SIMULATED PBX (not a real Asterisk) on {self.config.host}:{self.port}, AMI user "
             f"{self.config.username!r}; callee persona by last digit: {rules}; "
             f"{explicit} number(s) mapped explicitly (IVR callers: press:<keys>, "
-            f"say:<names>); {self.config.operators} operator(s) per queue; channel limit "
+            f"say:<names>); {self.config.operators} operator(s) per queue at start; channel limit "
             f"{self.config.channel_limit}; FastAGI client for DIALER_AGI, AMD for DIALER_AMD"
         )
 
