@@ -76,6 +76,7 @@ class PacingControl:
             settings = PredictiveSettings(
                 abandon_target=pacing.abandon_target, connect_limit_s=connect_s
             )
+            del common["connect_limit_s"]  # the predictive pacer takes it from its settings
             return PredictivePacer(settings, **common)
 
         return build
@@ -85,9 +86,10 @@ class PacingControl:
         return self._operator_pacer is not None
 
     def restore(self, ledger: Mapping[str, Any]) -> None:
-        """Continue the abandon windows of an earlier run (before any call is placed)."""
+        """Continue the abandon windows of an earlier run. Swapped in place: the pacer
+        already knows the operators from the first QueueStatus."""
         if self._operator_pacer is not None and ledger:
-            self._operator_pacer = self._build(AbandonLedger.from_dict(dict(ledger)))
+            self._operator_pacer.ledger = AbandonLedger.from_dict(dict(ledger))
 
     def ledger(self) -> dict[str, Any]:
         return self._operator_pacer.ledger.to_dict() if self._operator_pacer else {}
