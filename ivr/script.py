@@ -31,18 +31,16 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
 
-from dialer.campaign.durations import DURATION_HINT, format_duration, parse_duration
+from dialer.campaign.durations import Duration, format_duration
 from ivr.callbacks import parse_callback
 
 # Same written form as the campaign's other durations (dialer.campaign.model).
-DURATION_PATTERN = r"^\d+(\.\d+)?(ms|s|m|h|d)( ?\d+(\.\d+)?(ms|s|m|h|d))*$"
 # Step names end up in recording file names and channel variables: no '/', no spaces.
 _STEP_NAME = r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$"
 # Intent names, survey questions, survey choices, dispositions: stored as data.
@@ -65,22 +63,6 @@ PATTERN_HINTS: dict[str, str] = {
     _LANGUAGE: "expected a two- or three-letter language code such as ru or en",
     _FIELD: "expected a field name on one line without '=' or ';' (at most 64 characters)",
 }
-
-
-def _to_timedelta(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError(f"expected {DURATION_HINT}, got {value!r}")
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_to_timedelta),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["5s", "30s"]}),
-]
 
 
 def _one_line(value: str) -> str:

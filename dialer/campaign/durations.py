@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
 _WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
@@ -30,3 +33,28 @@ def format_duration(value: timedelta) -> str:
     if seconds == int(seconds):
         return f"{int(seconds)}s"
     return f"{int(seconds * 1000)}ms"
+
+
+# The pattern the JSON Schema shows editors (parse_duration is what really decides).
+DURATION_PATTERN = r"^\d+(\.\d+)?(ms|s|m|h|d)( ?\d+(\.\d+)?(ms|s|m|h|d))*$"
+
+
+def _to_timedelta(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError(f"expected {DURATION_HINT}, got {value!r}")
+
+
+# A duration field of a campaign file: typed as text (`90s`), read as a timedelta.
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_timedelta),
+    PlainSerializer(format_duration, return_type=str),
+    # Replaces pydantic's own timedelta schema ("format": "duration" means ISO 8601
+    # PT30S, which this file format does not accept).
+    WithJsonSchema(
+        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["90s", "10m", "1h30m"]}
+    ),
+]

@@ -11,49 +11,26 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from dialer.campaign.durations import DURATION_HINT, format_duration, parse_duration
+from dialer.campaign.durations import Duration, format_duration
 from dialer.outcomes import Outcome
 from ivr.script import PATTERN_HINTS as IVR_PATTERN_HINTS
 from ivr.script import IvrScript
 
 # The canonical written form; parse_duration also tolerates spaces between the parts.
-DURATION_PATTERN = r"^\d+(\.\d+)?(ms|s|m|h|d)( ?\d+(\.\d+)?(ms|s|m|h|d))*$"
 
-
-def _to_timedelta(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError(f"expected {DURATION_HINT}, got {value!r}")
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_to_timedelta),
-    PlainSerializer(format_duration, return_type=str),
-    # Replaces pydantic's own timedelta schema ("format": "duration" means ISO 8601
-    # PT30S, which this file format does not accept).
-    WithJsonSchema(
-        {"type": "string", "pattern": DURATION_PATTERN, "examples": ["90s", "10m", "1h30m"]}
-    ),
-]
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _ASTERISK_NAME = r"^[A-Za-z0-9_/.-]{1,128}$"  # sound names, queue names, contexts
