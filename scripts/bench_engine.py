@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import resource
 import sys
@@ -16,8 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from bench_report import print_figures
 
 from dialer.campaign.model import Campaign
 from dialer.control.app import run_campaign
@@ -128,16 +126,7 @@ def main() -> None:
         "dialer_cpu_s_per_1000_calls": ("<= 1.0", figures["dialer_cpu_s_per_1000_calls"] <= 1.0),
         "dialer_peak_rss_mb": ("<= 150", figures["dialer_peak_rss_mb"] <= 150),
     }
-    table = Table(title="Engine benchmark (simulated PBX in a separate process)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("goal")
-    for key, value in figures.items():
-        goal = goals.get(key)
-        mark = "" if goal is None else f"{goal[0]} {'ok' if goal[1] else 'MISSED'}"
-        table.add_row(key, str(value), mark)
-    Console(width=100).print(table)
-    print(json.dumps(figures))
+    print_figures("Engine benchmark (simulated PBX in a separate process)", figures, goals)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
+from bench_report import print_figures
 
 from dialer.control.app import run_campaign
 from dialer.control.demo import keypad_campaign, keypad_personas
@@ -129,16 +128,7 @@ def main() -> None:
         "latency_p99_ms": ("<= 50", figures["latency_p99_ms"] <= 50),
         "peak_calls_up": (f">= {args.channels}", figures["peak_calls_up"] >= args.channels),
     }
-    table = Table(title="IVR benchmark (keypad script, simulated PBX in its own process)")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("goal")
-    for key, value in figures.items():
-        goal = goals.get(key)
-        mark = "" if goal is None else f"{goal[0]} {'ok' if goal[1] else 'MISSED'}"
-        table.add_row(key, str(value), mark)
-    Console(width=100).print(table)
-    print(json.dumps(figures))
+    print_figures("IVR benchmark (keypad script, simulated PBX in its own process)", figures, goals)
 
 
 if __name__ == "__main__":
