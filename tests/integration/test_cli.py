@@ -25,6 +25,15 @@ def write_campaign(path: Path, port: int, **overrides: Any) -> Path:
     return path
 
 
+async def seeded_db(tmp_path: Path, contacts: int) -> Path:
+    """A contact base file with list "spring" of `contacts` numbers, closed again."""
+    db = tmp_path / "dialer.db"
+    store = await open_store(db)
+    await fill_list(store, "spring", contacts)
+    await store.close()
+    return db
+
+
 async def dialer(*args: str, env_secret: str = SECRET) -> asyncio.subprocess.Process:
     env = {**os.environ, "DIALER_AMI_SECRET": env_secret, "COLUMNS": "200"}
     return await asyncio.create_subprocess_exec(
@@ -48,10 +57,7 @@ async def run_dialer(*args: str, env_secret: str = SECRET) -> tuple[int, str, st
 async def test_given_sigint_mid_campaign_when_rerun_then_list_finishes_without_duplicates(
     pbx: SimulatedPbx, tmp_path: Path
 ) -> None:
-    db = tmp_path / "dialer.db"
-    store = await open_store(db)
-    await fill_list(store, "spring", 200)
-    await store.close()
+    db = await seeded_db(tmp_path, 200)
     campaign = write_campaign(
         tmp_path / "c.yaml", pbx.port, pacing={"max_channels": 20, "calls_per_second": 40}
     )
@@ -89,10 +95,7 @@ async def test_given_sigint_mid_campaign_when_rerun_then_list_finishes_without_d
 async def test_given_wrong_secret_when_run_then_clear_error_and_exit_3(
     pbx: SimulatedPbx, tmp_path: Path
 ) -> None:
-    db = tmp_path / "dialer.db"
-    store = await open_store(db)
-    await fill_list(store, "spring", 5)
-    await store.close()
+    db = await seeded_db(tmp_path, 5)
     campaign = write_campaign(tmp_path / "c.yaml", pbx.port)
     code, _, err = await run_dialer(
         "--db", str(db), "run", str(campaign), "--no-progress", env_secret="wrong"
@@ -104,10 +107,7 @@ async def test_given_wrong_secret_when_run_then_clear_error_and_exit_3(
 
 
 async def test_given_nothing_listening_when_run_then_clear_error_and_exit_3(tmp_path: Path) -> None:
-    db = tmp_path / "dialer.db"
-    store = await open_store(db)
-    await fill_list(store, "spring", 5)
-    await store.close()
+    db = await seeded_db(tmp_path, 5)
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     server.close()
@@ -163,10 +163,7 @@ async def test_given_broken_yaml_when_validated_then_file_line_and_exit_2(tmp_pa
 async def test_given_finished_campaign_when_reported_then_csv_and_json_have_every_contact(
     pbx: SimulatedPbx, tmp_path: Path
 ) -> None:
-    db = tmp_path / "dialer.db"
-    store = await open_store(db)
-    await fill_list(store, "spring", 30)
-    await store.close()
+    db = await seeded_db(tmp_path, 30)
     campaign = write_campaign(tmp_path / "c.yaml", pbx.port)
     code, _, err = await run_dialer("--db", str(db), "run", str(campaign), "--no-progress")
     assert code == 0, err
