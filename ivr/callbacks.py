@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from dialer.campaign.durations import parse_duration
+from dialer.durations import parse_duration
 
 CALLBACK_FORMS = (
     "'in 90m', 'in 2h', 'in 1h30m', 'today 18:30', 'tomorrow 10:00', "

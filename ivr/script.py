@@ -37,7 +37,7 @@ from pydantic import (
     model_validator,
 )
 
-from dialer.campaign.durations import Duration, format_duration
+from dialer.durations import Duration, format_duration
 from ivr.callbacks import parse_callback
 
 # Same written form as the campaign's other durations (dialer.campaign.model).

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from dialer.campaign.durations import format_duration
+from dialer.durations import format_duration
 from dialer.campaign.errors import CampaignProblem
 from dialer.campaign.model import IVR_SCRIPT_MISSING, PATTERN_HINTS
 from dialer.campaign.yaml_source import NodePlace, Path, Place, SourceDocument, dotted

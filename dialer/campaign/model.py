@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dialer.campaign.durations import Duration, format_duration
+from dialer.durations import Duration, format_duration
 from dialer.outcomes import Outcome
 from ivr.script import PATTERN_HINTS as IVR_PATTERN_HINTS
 from ivr.script import IvrScript

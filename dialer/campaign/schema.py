@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema
 
-from dialer.campaign.durations import format_duration
+from dialer.durations import format_duration
 from dialer.campaign.model import Campaign
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"

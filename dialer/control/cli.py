@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from dialer.campaign.durations import parse_duration
+from dialer.durations import parse_duration
 from dialer.control.logs import setup_logging
 
 EXIT_OK = 0

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from dialer.campaign.durations import DURATION_HINT, format_duration, parse_duration
+from dialer.durations import DURATION_HINT, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
