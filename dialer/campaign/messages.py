@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
-from dialer.durations import format_duration
 from dialer.campaign.errors import CampaignProblem
 from dialer.campaign.model import IVR_SCRIPT_MISSING, PATTERN_HINTS
 from dialer.campaign.yaml_source import NodePlace, Path, Place, SourceDocument, dotted
+from dialer.durations import format_duration
 
 _KEY_MARKER = "[key]"  # pydantic's last loc item when a dict key (not its value) is wrong
 _NEVER_SHOWN = frozenset({"secret"})  # fields whose value must not appear in any message

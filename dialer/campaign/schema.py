@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic.json_schema import GenerateJsonSchema
 
-from dialer.durations import format_duration
 from dialer.campaign.model import Campaign
+from dialer.durations import format_duration
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

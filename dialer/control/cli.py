@@ -14,8 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from dialer.durations import parse_duration
 from dialer.control.logs import setup_logging
+from dialer.durations import parse_duration
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the command ran and something went wrong
