@@ -25,16 +25,15 @@ from dialer.store.base import NewContact
 SECRET = "bench"
 SIMULATOR = """
 import asyncio, sys
-from dialer.simpbx import SimConfig, SimTiming, SimulatedPbx
+from dialer.control.app import running_simulator
+from dialer.simpbx import SimConfig, SimTiming
 
 async def main():
     timing = SimTiming(ring=float(sys.argv[2]), message=float(sys.argv[3]))
-    pbx = SimulatedPbx(SimConfig(port=0, secret=sys.argv[1], channel_limit=100000,
-                                 timing=timing))
-    await pbx.start()
-    print(pbx.port, flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    await pbx.stop()
+    async with running_simulator(SimConfig(port=0, secret=sys.argv[1], channel_limit=100000,
+                                 timing=timing)) as pbx:
+        print(pbx.port, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 asyncio.run(main())
 """

@@ -28,19 +28,18 @@ from dialer.store.base import NewContact
 SECRET = "bench"
 SIMULATOR = """
 import asyncio, json, sys
-from dialer.simpbx import SimConfig, SimTiming, SimulatedPbx
+from dialer.control.app import running_simulator
+from dialer.simpbx import SimConfig, SimTiming
 
 async def main():
     personas = json.loads(open(sys.argv[2]).read())
     timing = SimTiming(ring=0.3, prompt=float(sys.argv[3]), amd=0.5, operator_answer_delay=0.3,
                        talk=1.0)
-    pbx = SimulatedPbx(SimConfig(port=0, secret=sys.argv[1], channel_limit=100000,
-                                 operators=200, personas=personas, timing=timing))
-    await pbx.start()
-    print(pbx.port, flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    print(pbx.max_concurrent, flush=True)
-    await pbx.stop()
+    async with running_simulator(SimConfig(port=0, secret=sys.argv[1], channel_limit=100000,
+                                 operators=200, personas=personas, timing=timing)) as pbx:
+        print(pbx.port, flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        print(pbx.max_concurrent, flush=True)
 
 asyncio.run(main())
 """

@@ -1,20 +1,34 @@
-"""Composition root: the one place that builds the collaborators of a run and wires them."""
+"""Composition root: the one module that builds the long-lived objects of a process and
+wires them. Commands, the demo and the benchmarks build through it, nothing else does.
+
+A `Node` is one dialer process: the contact store it is given, one AMI link per Asterisk
+server (shared by every campaign dialling through that server), one FastAGI server for
+every IVR campaign (sessions are routed by attempt id), and one runner per campaign.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dialer.campaign.model import AnswerAction, Campaign
-from dialer.engine.ivr_calls import IvrCalls
+from dialer.engine.ivr_calls import AgiRouter, IvrCalls
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.runner import CampaignRunner, RunSnapshot
-from dialer.pbx.ami_client import AmiConnectionSettings
-from dialer.pbx.link import CallEnded, PbxLink, utc_now
-from dialer.pbx.queue_tracker import QueueTracker
-from dialer.store.base import ContactStore
+from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
+from dialer.pbx.link import PbxLink, utc_now
+from dialer.store import ContactStore, open_store
+
+if TYPE_CHECKING:  # imported when used: a plain campaign loads neither
+    from dialer.simpbx import SimConfig, SimulatedPbx
+    from ivr.fastagi import FastAgiServer
+
+Clock = Callable[[], datetime]
 
 
 class CampaignStartError(Exception):
@@ -34,62 +48,134 @@ def ami_settings_of(campaign: Campaign, secret: str) -> AmiConnectionSettings:
     )
 
 
-@contextlib.asynccontextmanager
-async def ivr_service(
-    campaign: Campaign,
-    store: ContactStore,
-    clock: Callable[[], datetime],
-    agi_turnaround: Callable[[float], None] | None = None,
-) -> AsyncIterator[tuple[IvrCalls | None, str | None]]:
-    """The FastAGI server and the IVR service for a campaign with `action: ivr`
-    (nothing otherwise). Yields the service and the address Asterisk should dial."""
-    script = campaign.ivr
-    if campaign.on_answer.action is not AnswerAction.IVR or script is None:
-        yield None, None
-        return
-    from ivr.fastagi import FastAgiServer  # imported only for IVR campaigns
-    from ivr.prompt_files import prepare_script_prompts
-    from ivr.prompts import PromptError
+@dataclass
+class _Agi:
+    server: FastAgiServer
+    router: AgiRouter
+    address: str  # what the dialplan dials: agi://<address>/ivr?attempt=...
 
-    try:
-        # Converted before the first call: a broken file stops the start, not a call.
-        playable = await asyncio.to_thread(prepare_script_prompts, script)
-    except PromptError as exc:
-        raise CampaignStartError(f"prompt file: {exc}") from exc
-    recognizer = None
-    if script.speech is not None:
-        from ivr.speech import SpeechError, VoskRecognizer  # loads Vosk: speech only
 
-        recognizer = VoskRecognizer(
-            {script.language: script.speech.model_dir},
-            threshold=script.speech.confidence,
-            setting="ivr.speech.model_dir",
+class Node:
+    """One dialer process. `add_campaign` for each campaign, then run the runners;
+    `close()` stops the FastAGI server and the AMI links."""
+
+    def __init__(
+        self,
+        store: ContactStore,
+        clock: Clock = utc_now,
+        agi_turnaround: Callable[[float], None] | None = None,
+    ) -> None:
+        self.store = store
+        self._clock = clock
+        self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
+        self._links: dict[tuple[str, int, str], PbxLink] = {}
+        self._agi: _Agi | None = None
+
+    async def add_campaign(
+        self,
+        campaign: Campaign,
+        secret: str,
+        drain_timeout: timedelta = timedelta(seconds=60),
+    ) -> CampaignRunner:
+        """Build a campaign's runner. Raises CampaignStartError (prompt, speech model,
+        FastAGI port) before touching AMI, then AmiConnectError / AmiAuthError if its
+        Asterisk is unusable; nothing is dialled either way."""
+        ivr_calls, agi_address = await self._ivr_calls(campaign)
+        link = await self._link(campaign, secret)
+        pacing = PacingControl(campaign, callers_waiting=lambda: link.callers_waiting(queues))
+        queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
+        await link.watch_queues(queues, pacing)
+        return CampaignRunner(
+            campaign,
+            self.store,
+            link,
+            pacing,
+            clock=self._clock,
+            drain_timeout=drain_timeout,
+            ivr=ivr_calls,
+            agi_address=agi_address,
+        )
+
+    async def close(self) -> None:
+        links, self._links = list(self._links.values()), {}
+        for link in links:
+            await link.close()
+        if self._agi is not None:
+            await self._agi.server.stop()
+            self._agi = None
+
+    async def _link(self, campaign: Campaign, secret: str) -> PbxLink:
+        """The AMI link to the campaign's Asterisk, shared by its campaigns."""
+        key = (campaign.ami.host, campaign.ami.port, campaign.ami.username)
+        link = self._links.get(key)
+        if link is None:
+            link = PbxLink(AmiClient(ami_settings_of(campaign, secret)), clock=self._clock)
+            await link.start()
+            self._links[key] = link
+        return link
+
+    async def _ivr_calls(self, campaign: Campaign) -> tuple[IvrCalls | None, str | None]:
+        """The IVR side of a campaign with `action: ivr` (nothing otherwise), and the
+        address Asterisk should dial for it."""
+        script = campaign.ivr
+        if campaign.on_answer.action is not AnswerAction.IVR or script is None:
+            return None, None
+        from ivr.prompt_files import prepare_script_prompts
+        from ivr.prompts import PromptError
+
+        try:
+            # Converted before the first call: a broken file stops the start, not a call.
+            playable = await asyncio.to_thread(prepare_script_prompts, script)
+        except PromptError as exc:
+            raise CampaignStartError(f"prompt file: {exc}") from exc
+        recognizer = None
+        if script.speech is not None:
+            from ivr.speech import SpeechError, VoskRecognizer  # loads Vosk: speech only
+
+            recognizer = VoskRecognizer(
+                {script.language: script.speech.model_dir},
+                threshold=script.speech.confidence,
+                setting="ivr.speech.model_dir",
+            )
+            try:
+                await recognizer.warm_up()
+            except SpeechError as exc:
+                raise CampaignStartError(str(exc)) from exc
+        store, clock = self.store, self._clock
+
+        async def opt_out(number: str, attempt_id: str) -> None:
+            await store.add_do_not_call(
+                [number], f"opt-out in campaign {campaign.name} (attempt {attempt_id})", clock()
+            )
+
+        calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable)
+        agi = await self._agi_server(campaign)
+        agi.router.add(calls)
+        return calls, agi.address
+
+    async def _agi_server(self, campaign: Campaign) -> _Agi:
+        """One FastAGI server per process, listening where the first IVR campaign says."""
+        if self._agi is not None:
+            return self._agi
+        from ivr.fastagi import FastAgiServer
+
+        settings = campaign.fastagi
+        router = AgiRouter()
+        server = FastAgiServer(
+            router.handle,
+            host=settings.host,
+            port=settings.port,
+            on_turnaround=self._agi_turnaround,
         )
         try:
-            await recognizer.warm_up()
-        except SpeechError as exc:
-            raise CampaignStartError(str(exc)) from exc
-
-    async def opt_out(number: str, attempt_id: str) -> None:
-        await store.add_do_not_call(
-            [number], f"opt-out in campaign {campaign.name} (attempt {attempt_id})", clock()
-        )
-
-    calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable)
-    settings = campaign.fastagi
-    server = FastAgiServer(
-        calls.handle, host=settings.host, port=settings.port, on_turnaround=agi_turnaround
-    )
-    try:
-        await server.start()
-    except OSError as exc:
-        raise CampaignStartError(
-            f"FastAGI server cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
-        ) from exc
-    try:
-        yield calls, settings.advertise or f"{settings.host}:{server.port}"
-    finally:
-        await server.stop()
+            await server.start()
+        except OSError as exc:
+            raise CampaignStartError(
+                f"FastAGI server cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+            ) from exc
+        address = settings.advertise or f"{settings.host}:{server.port}"
+        self._agi = _Agi(server, router, address)
+        return self._agi
 
 
 async def run_campaign(
@@ -98,53 +184,39 @@ async def run_campaign(
     secret: str,
     stop: asyncio.Event,
     on_started: Callable[[CampaignRunner], None] | None = None,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Clock = utc_now,
     drain_timeout: timedelta = timedelta(seconds=60),
     agi_turnaround: Callable[[float], None] | None = None,
 ) -> RunSnapshot:
-    """Connect to Asterisk, run the campaign until done or stopped, disconnect.
+    """A node with one campaign: connect, run until done or stopped, disconnect."""
+    node = Node(store, clock=clock, agi_turnaround=agi_turnaround)
+    try:
+        runner = await node.add_campaign(campaign, secret, drain_timeout)
+        if on_started is not None:
+            on_started(runner)
+        return await runner.run(stop)
+    finally:
+        await node.close()
 
-    Raises AmiConnectError / AmiAuthError before dialling anything if AMI is unusable,
-    CampaignStartError if a prompt, the speech model or the FastAGI port is not usable.
-    `agi_turnaround` receives every FastAGI reply-to-next-command delay (seconds).
-    """
-    ended: asyncio.Queue[CallEnded] = asyncio.Queue()
-    pacing = PacingControl(campaign)
 
-    async def read_queues() -> None:
-        """Operators' states from Asterisk, at start and after every reconnect."""
-        items = []
-        for queue in sorted(pacing.queues):
-            items += await link.queue_status(queue)
-        pacing.load_queues(items)
+@contextlib.asynccontextmanager
+async def opened_store(path: str | Path | None) -> AsyncIterator[ContactStore]:
+    """The contact base at `path` ($DIALER_DB or ./dialer.db when None), closed after."""
+    store = await open_store(path)
+    try:
+        yield store
+    finally:
+        await store.close()
 
-    async with ivr_service(campaign, store, clock, agi_turnaround) as (ivr_calls, agi_address):
-        link = PbxLink(
-            ami_settings_of(campaign, secret),
-            on_call_ended=ended.put_nowait,
-            clock=clock,
-            # Call milestones and queue events matter only to the operator pacers; a
-            # fixed campaign spends no CPU on them.
-            on_progress=pacing.on_progress if pacing.operator_paced else None,
-            on_queue_event=pacing.on_queue_event if pacing.operator_paced else None,
-            queue_events=QueueTracker.EVENTS if pacing.operator_paced else frozenset(),
-            on_ready=read_queues if pacing.operator_paced else None,
-        )
-        await link.start()
-        try:
-            runner = CampaignRunner(
-                campaign,
-                store,
-                link,
-                ended,
-                clock=clock,
-                drain_timeout=drain_timeout,
-                ivr=ivr_calls,
-                agi_address=agi_address,
-                pacing=pacing,
-            )
-            if on_started is not None:
-                on_started(runner)
-            return await runner.run(stop)
-        finally:
-            await link.close()
+
+@contextlib.asynccontextmanager
+async def running_simulator(config: SimConfig) -> AsyncIterator[SimulatedPbx]:
+    """The SIMULATED Asterisk (demo, trials, benchmarks), listening until the block ends."""
+    from dialer.simpbx import SimulatedPbx
+
+    pbx = SimulatedPbx(config)
+    await pbx.start()
+    try:
+        yield pbx
+    finally:
+        await pbx.stop()

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import signal
-import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -15,18 +11,8 @@ from pathlib import Path
 from rich.console import Console
 
 from dialer.control.logs import setup_logging
+from dialer.control.terminal import CliError
 from dialer.durations import parse_duration
-
-EXIT_OK = 0
-EXIT_FAILED = 1  # the command ran and something went wrong
-EXIT_BAD_INPUT = 2  # bad arguments, campaign file, contact file...
-EXIT_PBX = 3  # AMI unreachable or login refused
-
-
-class CliError(Exception):
-    def __init__(self, message: str, code: int = EXIT_BAD_INPUT) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _duration(text: str) -> timedelta:
@@ -136,22 +122,3 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "simulate-pbx": commands.simulate_pbx,
     }
     return await handlers[args.command](args, console)
-
-
-def install_stop_handlers(stop: asyncio.Event) -> None:
-    """First Ctrl-C (or SIGTERM): stop dialling and drain. Second: leave at once."""
-    loop = asyncio.get_running_loop()
-
-    def on_signal() -> None:
-        if stop.is_set():
-            os._exit(130)
-        print("\nstopping: no new calls; waiting for calls in progress", file=sys.stderr)
-        stop.set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
-
-
-def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")

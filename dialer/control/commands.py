@@ -8,7 +8,6 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -18,33 +17,20 @@ from dialer.campaign.errors import CampaignError
 from dialer.campaign.loader import load_campaign
 from dialer.campaign.model import Campaign
 from dialer.campaign.schema import campaign_json_schema
+from dialer.control import app
 from dialer.control import report as report_view
-from dialer.control.app import CampaignStartError, run_campaign
-from dialer.control.cli import (
-    EXIT_OK,
-    EXIT_PBX,
-    CliError,
-    install_stop_handlers,
-    print_json,
-)
-from dialer.control.display import live_progress, run_summary
-from dialer.engine.runner import CampaignAborted, CampaignRunner
-from dialer.pbx.ami_client import AmiAuthError, AmiConnectError
-from dialer.store import ContactStore, StoreError, open_store
+from dialer.control.foreground import execute_campaign
+from dialer.control.terminal import EXIT_OK, CliError, install_stop_handlers, print_json
+from dialer.store import ContactStore, StoreError
 
 
 @contextlib.asynccontextmanager
 async def opened_store(args: argparse.Namespace) -> AsyncIterator[ContactStore]:
     try:
-        store = await open_store(args.db)
+        async with app.opened_store(args.db) as store:
+            yield store
     except StoreError as exc:
         raise CliError(str(exc)) from exc
-    try:
-        yield store
-    except StoreError as exc:
-        raise CliError(str(exc)) from exc
-    finally:
-        await store.close()
 
 
 def _load(path: Path) -> Campaign:
@@ -144,43 +130,6 @@ async def run(args: argparse.Namespace, console: Console) -> int:
         )
 
 
-async def execute_campaign(
-    campaign: Campaign,
-    store: ContactStore,
-    secret: str,
-    console: Console,
-    progress: bool,
-    drain_timeout: timedelta | None = None,
-) -> int:
-    stop = asyncio.Event()
-    install_stop_handlers(stop)
-    runner: CampaignRunner | None = None
-
-    def started(r: CampaignRunner) -> None:
-        nonlocal runner
-        runner = r
-
-    show = progress and console.is_terminal
-    kwargs = {"drain_timeout": drain_timeout} if drain_timeout is not None else {}
-    try:
-        async with live_progress(console, lambda: runner.snapshot if runner else None, show):
-            snapshot = await run_campaign(
-                campaign, store, secret, stop, on_started=started, **kwargs
-            )
-    except AmiAuthError as exc:
-        raise CliError(f"{exc} (check the AMI username and secret)", EXIT_PBX) from exc
-    except AmiConnectError as exc:
-        raise CliError(f"{exc} (is Asterisk running with AMI enabled?)", EXIT_PBX) from exc
-    except CampaignAborted as exc:
-        raise CliError(f"campaign aborted: {exc}", EXIT_PBX) from exc
-    except CampaignStartError as exc:
-        raise CliError(f"campaign {campaign.name!r} cannot start: {exc}") from exc
-    console.print(run_summary(snapshot))
-    if snapshot.state == "stopped":
-        console.print("stopped before the end: run the same command again to resume")
-    return EXIT_OK
-
-
 async def status(args: argparse.Namespace, console: Console) -> int:
     from datetime import UTC, datetime
 
@@ -241,7 +190,7 @@ async def demo(args: argparse.Namespace, console: Console) -> int:
 
 
 async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
-    from dialer.simpbx import SimConfig, SimulatedPbx
+    from dialer.simpbx import SimConfig
 
     secret = os.environ.get(args.secret_env)
     if not secret:
@@ -264,19 +213,16 @@ async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
         personas=personas,
         speech_dir=args.speech_dir,
     )
+    stop = asyncio.Event()
     try:
-        pbx = SimulatedPbx(config)
+        async with app.running_simulator(config) as pbx:
+            console.print(pbx.describe(), highlight=False)
+            install_stop_handlers(stop)
+            await stop.wait()
     except ValueError as exc:  # an unknown persona name in the file or the list
         raise CliError(str(exc)) from exc
-    try:
-        await pbx.start()
     except OSError as exc:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from exc
-    console.print(pbx.describe(), highlight=False)
-    stop = asyncio.Event()
-    install_stop_handlers(stop)
-    await stop.wait()
-    await pbx.stop()
     return EXIT_OK
 
 

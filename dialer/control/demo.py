@@ -17,11 +17,11 @@ from rich.console import Console
 from rich.panel import Panel
 
 from dialer.campaign.model import Campaign
+from dialer.control import app
 from dialer.control import report as report_view
-from dialer.control.cli import EXIT_OK, CliError
-from dialer.control.commands import execute_campaign
-from dialer.simpbx import SimConfig, SimTiming, SimulatedPbx
-from dialer.store import open_store
+from dialer.control.foreground import execute_campaign
+from dialer.control.terminal import EXIT_OK, CliError
+from dialer.simpbx import SimConfig, SimTiming
 from dialer.store.base import NewContact
 
 DEMO_SECRET = "demo-secret"  # the simulator's own login; nothing real is behind it
@@ -178,8 +178,7 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
             title="dialer demo",
         )
     )
-    store = await open_store(db_path)
-    try:
+    async with app.opened_store(db_path) as store:
         result = await import_file(
             store,
             contacts_csv,
@@ -210,20 +209,17 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
             prompt=0.5,
             amd=0.8,
         )
-        pbx = SimulatedPbx(
-            SimConfig(
-                port=0,
-                secret=DEMO_SECRET,
-                channel_limit=100,
-                operators=20,
-                timing=timing,
-                personas=personas,
-            )
+        config = SimConfig(
+            port=0,
+            secret=DEMO_SECRET,
+            channel_limit=100,
+            operators=20,
+            timing=timing,
+            personas=personas,
         )
-        await pbx.start()
-        console.print(pbx.describe(), highlight=False)
-        code = EXIT_OK
-        try:
+        async with app.running_simulator(config) as pbx:
+            console.print(pbx.describe(), highlight=False)
+            code = EXIT_OK
             for campaign in (demo_campaign(pbx.port), keypad_campaign(pbx.port)):
                 console.rule(f"campaign {campaign.name}")
                 code = await execute_campaign(
@@ -235,10 +231,6 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
                 )
                 lines = await report_view.load_report(store, campaign.name)
                 report_view.print_report(console, campaign.name, lines, limit=0)
-        finally:
-            await pbx.stop()
-    finally:
-        await store.close()
     console.print(
         f"contact base: {db_path}\n"
         f"every contact: dialer --db {db_path} report demo-keypad --limit 1000\n"

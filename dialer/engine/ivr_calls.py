@@ -43,28 +43,21 @@ class IvrCalls:
         self._expected: dict[str, LeasedContact] = {}
         self._results: dict[str, IvrResult] = {}
         self.sessions = 0
-        self.unknown_sessions = 0
 
     def expect(self, attempt_id: str, lease: LeasedContact) -> None:
         self._expected[attempt_id] = lease
+
+    def expects(self, attempt_id: str) -> bool:
+        return attempt_id in self._expected
 
     def take_result(self, attempt_id: str) -> IvrResult | None:
         """The script's result for a call that has ended (None if no script ran)."""
         self._expected.pop(attempt_id, None)
         return self._results.pop(attempt_id, None)
 
-    async def handle(self, session: CallChannel) -> None:
-        """FastAGI handler: one answered call."""
-        attempt_id = session.variables.get("attempt") or await session.get_variable(
-            "DIALER_ATTEMPT"
-        )
-        lease = self._expected.get(attempt_id or "")
-        if attempt_id is None or lease is None:
-            # Not a call of this campaign (or of this process): do not guess.
-            self.unknown_sessions += 1
-            log.warning("ivr.unknown_call", extra={"attempt": attempt_id or "?"})
-            await session.hangup()
-            return
+    async def run(self, session: CallChannel, attempt_id: str) -> None:
+        """Run the script on a call this campaign expects."""
+        lease = self._expected[attempt_id]
         self.sessions += 1
         call = CallContext(
             attempt_id=attempt_id,
@@ -99,6 +92,39 @@ class IvrCalls:
                 "steps": len(result.steps),
             },
         )
+
+
+async def attempt_of(session: CallChannel) -> str | None:
+    """The attempt a FastAGI session belongs to: `?attempt=` in the AGI URL, else the
+    channel's DIALER_ATTEMPT."""
+    attempt_id = session.variables.get("attempt") or await session.get_variable("DIALER_ATTEMPT")
+    return attempt_id or None
+
+
+class AgiRouter:
+    """One FastAGI server for every IVR campaign of a process: each session goes to the
+    campaign that placed its call."""
+
+    def __init__(self) -> None:
+        self._campaigns: list[IvrCalls] = []
+        self.unknown_sessions = 0
+
+    def add(self, calls: IvrCalls) -> None:
+        self._campaigns.append(calls)
+
+    def remove(self, calls: IvrCalls) -> None:
+        if calls in self._campaigns:
+            self._campaigns.remove(calls)
+
+    async def handle(self, session: CallChannel) -> None:
+        attempt_id = await attempt_of(session)
+        for calls in self._campaigns:
+            if attempt_id is not None and calls.expects(attempt_id):
+                await calls.run(session, attempt_id)
+                return
+        self.unknown_sessions += 1
+        log.warning("ivr.unknown_call", extra={"attempt": attempt_id or "?"})
+        await session.hangup()
 
 
 def _merge(first: IvrResult, then: IvrResult) -> IvrResult:

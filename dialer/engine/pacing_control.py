@@ -1,31 +1,26 @@
 """How many calls to place now, for any pacing mode, fed by what the PBX link sees.
 
-Owns the pacer (dialer.policy) and, for the operator-paced modes, the queue tracker
-(dialer.pbx.queue_tracker): call milestones and operator changes go in, the allowance
-and an inspectable status come out. The clock is wall time (seconds since the epoch):
-the abandon ledger's 24 h and 30-day windows must mean the same after a restart.
+Owns the pacer (dialer.policy). Call milestones and operator changes, as the PBX link
+reports them, go in; the allowance and an inspectable status come out. The clock is
+wall time (seconds since the epoch): the abandon ledger's 24 h and 30-day windows must
+mean the same after a restart.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from dialer.campaign.model import AnswerAction, Campaign, PacingMode
+from dialer.operators import OperatorChange
 from dialer.outcomes import Outcome
-from dialer.pbx.link import CallProgress, Progress
-from dialer.pbx.queue_tracker import OperatorChange, QueueTracker
+from dialer.pbx.events import CallMilestone, Milestone
 from dialer.policy.abandon import AbandonLedger
+from dialer.policy.operator_pacer import OperatorPacer, PowerPacer, ProgressivePacer
 from dialer.policy.pacing import FixedPacer
-from dialer.policy.predictive import (
-    OperatorPacer,
-    PowerPacer,
-    PredictivePacer,
-    PredictiveSettings,
-    ProgressivePacer,
-)
+from dialer.policy.predictive import PredictivePacer, PredictiveSettings
 
 
 def campaign_queues(campaign: Campaign) -> set[str]:
@@ -42,13 +37,19 @@ def campaign_queues(campaign: Campaign) -> set[str]:
 
 
 class PacingControl:
-    def __init__(self, campaign: Campaign, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        campaign: Campaign,
+        clock: Callable[[], float] = time.time,
+        callers_waiting: Callable[[], int] = lambda: 0,
+    ) -> None:
         pacing = campaign.pacing
         self.mode = pacing.mode
         self._clock = clock
+        self._callers_waiting = callers_waiting  # in the campaign's queues, for the status
         self._limiter = FixedPacer(pacing.max_channels, pacing.calls_per_second)
-        self.queues = campaign_queues(campaign)
-        self.tracker = QueueTracker(self.queues) if pacing.operator_paced else None
+        # The queues whose operators the pacer dials for (none for a fixed pace).
+        self.queues = campaign_queues(campaign) if pacing.operator_paced else set()
         self._operator_pacer: OperatorPacer | None = None
         self._build = self._builder(campaign)
         if pacing.operator_paced:
@@ -99,8 +100,6 @@ class PacingControl:
         now = self._clock()
         if self._operator_pacer is None:
             return self._limiter.allowance(now, in_flight)
-        assert self.tracker is not None
-        self._apply(self.tracker.tick(now), now)
         return self._operator_pacer.allowance(now, in_flight)
 
     def placed(self, attempt_ids: Iterable[str]) -> None:
@@ -118,18 +117,18 @@ class PacingControl:
         return pacer.seconds_until_next_token()
 
     # --- what the PBX link saw ------------------------------------------------------------
-    def on_progress(self, progress: CallProgress) -> None:
+    def on_milestone(self, event: CallMilestone) -> None:
         pacer = self._operator_pacer
         if pacer is None:
             return
         now = self._clock()
         feed = {
-            Progress.ANSWERED: pacer.call_answered,
-            Progress.TRANSFER: pacer.call_transfer,
-            Progress.CONNECTED: pacer.call_connected,
-            Progress.ABANDONED: pacer.call_abandoned,
-        }[progress.milestone]
-        feed(now, progress.attempt_id)
+            Milestone.ANSWERED: pacer.call_answered,
+            Milestone.TRANSFER: pacer.call_transfer,
+            Milestone.CONNECTED: pacer.call_connected,
+            Milestone.ABANDONED: pacer.call_abandoned,
+        }[event.milestone]
+        feed(now, event.attempt_id)
         self.on_change()
 
     def on_ended(self, attempt_id: str, outcome: Outcome) -> None:
@@ -141,21 +140,14 @@ class PacingControl:
             pacer.call_unanswered(now, attempt_id)
         pacer.call_ended(now, attempt_id)
 
-    def on_queue_event(self, event: Mapping[str, str]) -> None:
-        if self.tracker is not None:
-            now = self._clock()
-            self._apply(self.tracker.apply(event, now), now)
-
-    def load_queues(self, items: Iterable[Mapping[str, str]]) -> None:
-        """A fresh QueueStatus (at start, after a reconnect)."""
-        if self.tracker is not None:
-            self._apply(self.tracker.load_status(items), self._clock())
-
-    def _apply(self, changes: list[OperatorChange], now: float) -> None:
-        if self._operator_pacer is None or not changes:
+    def operators_changed(self, changes: Sequence[OperatorChange]) -> None:
+        """OperatorListener: operators of the campaign's queues changed state."""
+        pacer = self._operator_pacer
+        if pacer is None or not changes:
             return
+        now = self._clock()
         for change in changes:
-            self._operator_pacer.operator_state(now, change.interface, change.after)
+            pacer.operator_state(now, change.interface, change.after)
         self.on_change()
 
     # --- status -----------------------------------------------------------------------
@@ -186,7 +178,7 @@ class PacingControl:
                 }
                 for window, counts in snap.abandon.items()
             },
-            "callers_waiting": self.tracker.callers_waiting() if self.tracker else 0,
+            "callers_waiting": self._callers_waiting(),
         }
 
 

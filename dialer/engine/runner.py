@@ -7,23 +7,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from dialer.campaign.model import AnswerAction, Campaign, NotSure
+from dialer.campaign.model import Campaign
+from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.ivr_calls import IvrCalls
+from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
 from dialer.engine.pacing_control import PacingControl
-from dialer.outcomes import ContactStatus, Outcome
-from dialer.pbx.link import CallEnded, DialRequest
-from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
-from dialer.store.base import AttemptResult, ContactStore, LeasedContact, NextStep, Progress
-from ivr.interpreter import IvrResult
+from dialer.outcomes import ContactStatus
+from dialer.pbx.dialplan_contract import DialRequest
+from dialer.pbx.events import CallEnded, CallListener, CallMilestone
+from dialer.policy.retry import decide
+from dialer.store.base import AttemptResult, ContactStore, LeasedContact, Progress
 
 log = logging.getLogger("dialer.engine")
 
@@ -39,9 +40,9 @@ class Dialer(Protocol):
     @property
     def fatal_error(self) -> Exception | None: ...
 
-    async def originate(self, request: DialRequest) -> None: ...
+    async def originate(self, request: DialRequest, listener: CallListener) -> None: ...
 
-    async def adopt(self, attempts: list[tuple[str, datetime]]) -> None: ...
+    async def adopt(self, attempts: list[tuple[str, datetime]], listener: CallListener) -> None: ...
 
 
 class CampaignAborted(Exception):
@@ -66,104 +67,26 @@ class RunSnapshot:
     pacing: dict[str, Any] | None = None  # the pacer's status (mode, dial level, abandon)
 
 
-def retry_policy_of(campaign: Campaign) -> RetryPolicy:
-    rules = {}
-    for outcome in Outcome:
-        rule = campaign.retry.rule_for(outcome)
-        if rule is not None:
-            rules[outcome] = RetryRule(rule.delay, rule.max)
-    return RetryPolicy(max_attempts=campaign.retry.max_attempts, rules=rules)
-
-
-def next_step_of(decision: Decision, outcome: Outcome) -> NextStep:
-    if decision.final:
-        return NextStep(ContactStatus.DONE, final_outcome=outcome, mark_dead=decision.mark_dead)
-    return NextStep(ContactStatus.PENDING, due_at=decision.retry_at)
-
-
-def answer_variables(campaign: Campaign, agi_address: str | None) -> dict[str, str]:
-    """Channel variables that tell asterisk-config's [dialer-answered] what to do."""
-    on_answer = campaign.on_answer
-    ivr = on_answer.action is AnswerAction.IVR
-    queue = on_answer.queue if on_answer.action is AnswerAction.PLAY_AND_QUEUE else None
-    queue_timeout = on_answer.queue_timeout
-    pacing = campaign.pacing
-    if pacing.operator_paced:
-        # Regulators: an operator within connect_limit, or the compliance message.
-        queue_timeout = min(queue_timeout, pacing.connect_limit)
-    variables = {
-        # With an IVR script the message and the queue come from the script.
-        "DIALER_MESSAGE": "" if ivr else on_answer.message,
-        "DIALER_QUEUE": queue or "",
-        "DIALER_QUEUE_TIMEOUT": str(max(1, math.ceil(queue_timeout.total_seconds()))),
-        "DIALER_AGI": agi_address if ivr and agi_address else "",
-        "DIALER_COMPLIANCE_MESSAGE": (pacing.compliance_message or "")
-        if pacing.operator_paced
-        else "",
-    }
-    amd = on_answer.amd
-    if amd.enabled:
-        variables.update(
-            {
-                "DIALER_AMD": "1",
-                "DIALER_AMD_INITIAL_SILENCE": _ms(amd.initial_silence),
-                "DIALER_AMD_GREETING": _ms(amd.greeting),
-                "DIALER_AMD_AFTER_GREETING_SILENCE": _ms(amd.after_greeting_silence),
-                "DIALER_AMD_TOTAL": _ms(amd.total),
-                "DIALER_AMD_NOTSURE": amd.not_sure.value,
-                "DIALER_VM_MESSAGE": amd.machine_message or "",
-            }
-        )
-    return variables
-
-
-def _ms(value: timedelta) -> str:
-    return str(int(value.total_seconds() * 1000))
-
-
-def with_ivr_result(
-    step: NextStep, result: IvrResult, attempts_made: int, policy: RetryPolicy
-) -> NextStep:
-    """What the script collected changes the contact's next step: an opt-out ends it
-    (and lists the number), a callback the person asked for schedules the next call, and
-    the lead's temperature, disposition and fields are written to the contact."""
-    fields = dict(result.fields)
-    if result.temperature:
-        fields["temperature"] = result.temperature
-    if result.disposition:
-        fields["disposition"] = result.disposition
-    if result.optout:
-        return NextStep(
-            ContactStatus.DONE,
-            final_outcome=step.final_outcome,
-            opt_out=True,
-            set_fields=fields,
-            mark_dead=step.mark_dead,
-        )
-    if result.callback_at is not None and attempts_made < policy.max_attempts:
-        return NextStep(ContactStatus.PENDING, due_at=result.callback_at, set_fields=fields)
-    return replace(step, set_fields=fields)
-
-
 class CampaignRunner:
+    """Drives one campaign. It is the PBX link's listener for the calls it places."""
+
     def __init__(
         self,
         campaign: Campaign,
         store: ContactStore,
         dialer: Dialer,
-        call_ended: asyncio.Queue[CallEnded],
+        pacing: PacingControl,
         clock: Clock,
         drain_timeout: timedelta = timedelta(seconds=60),
         idle_poll: float = 1.0,
         ivr: IvrCalls | None = None,
         agi_address: str | None = None,
-        pacing: PacingControl | None = None,
         status_interval: float = 2.0,
     ) -> None:
         self.campaign = campaign
         self._store = store
         self._dialer = dialer
-        self._ended = call_ended
+        self._ended: asyncio.Queue[CallEnded] = asyncio.Queue()
         self._clock = clock
         self._drain_timeout = drain_timeout
         self._idle_poll = idle_poll
@@ -171,13 +94,22 @@ class CampaignRunner:
         self._in_flight: dict[str, LeasedContact] = {}
         self._originations: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
-        self.pacing = pacing or PacingControl(campaign)
+        self.pacing = pacing
         self.pacing.on_change = self._wake.set
+        # Call milestones matter only to the operator pacers.
+        self.wants_milestones = pacing.operator_paced
         self._status_interval = status_interval
         self._campaign_id: int | None = None
         self._ivr = ivr
-        self._agi_address = agi_address
+        self._answer_plan = answer_plan_of(campaign, agi_address)
         self.snapshot = RunSnapshot(campaign.name)
+
+    # --- what the PBX link tells us (CallListener) ----------------------------------------
+    def call_ended(self, event: CallEnded) -> None:
+        self._ended.put_nowait(event)  # closed in order by the attempt closer task
+
+    def call_milestone(self, event: CallMilestone) -> None:
+        self.pacing.on_milestone(event)
 
     # --- public -------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> RunSnapshot:
@@ -259,7 +191,7 @@ class CampaignRunner:
                 attempts_made=attempt.attempts_made,
                 outcome_counts=attempt.outcome_counts,
             )
-        await self._dialer.adopt([(a.attempt_id, a.started_at) for a in open_attempts])
+        await self._dialer.adopt([(a.attempt_id, a.started_at) for a in open_attempts], self)
 
     async def _dial_until_done(self, stop: asyncio.Event) -> bool:
         """Returns True when the campaign ran out of contacts, False when stopped."""
@@ -302,36 +234,14 @@ class CampaignRunner:
             placed.append(attempt_id)
             if self._ivr is not None:
                 self._ivr.expect(attempt_id, lease)
-            request = self._dial_request(attempt_id, lease)
-            task = asyncio.create_task(self._dialer.originate(request))
+            request = dial_request_of(self.campaign, attempt_id, lease.number, self._answer_plan)
+            task = asyncio.create_task(self._dialer.originate(request, self))
             self._originations.add(task)
             task.add_done_callback(self._originations.discard)
         self.pacing.placed(placed)
         self.snapshot.originated += len(leases)
         self.snapshot.in_flight = len(self._in_flight)
         return len(leases)
-
-    def _dial_request(self, attempt_id: str, lease: LeasedContact) -> DialRequest:
-        c = self.campaign
-        variables = {
-            "DIALER_ATTEMPT": attempt_id,
-            "DIALER_CAMPAIGN": c.name,
-            **answer_variables(c, self._agi_address),
-            **c.dial.variables,
-        }
-        return DialRequest(
-            attempt_id=attempt_id,
-            number=lease.number,
-            channel_template=c.dial.channel,
-            context=c.dial.context,
-            exten=c.dial.exten,
-            priority=c.dial.priority,
-            ring_timeout=c.dial.ring_timeout,
-            caller_id=c.dial.caller_id,
-            variables=variables,
-            amd_not_sure_is_machine=c.on_answer.amd.enabled
-            and c.on_answer.amd.not_sure is NotSure.MACHINE,
-        )
 
     async def _sleep_or_wake(self, stop: asyncio.Event, seconds: float) -> None:
         self._wake.clear()

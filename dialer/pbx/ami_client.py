@@ -83,7 +83,7 @@ class _PendingAction:
 class _AmiProtocol(asyncio.Protocol):
     def __init__(self, client: AmiClient) -> None:
         self._client = client
-        self._parser = AmiStreamParser(client.wanted_events)
+        self.parser = AmiStreamParser(client.wanted_events)
         self.transport: asyncio.Transport | None = None
         # Actions written in one loop iteration go out in one send(): a burst of
         # Originates costs one syscall instead of one each.
@@ -96,9 +96,9 @@ class _AmiProtocol(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        messages = self._parser.feed(data)
-        if self._parser.banner is not None and not self.banner_seen.done():
-            self.banner_seen.set_result(self._parser.banner)
+        messages = self.parser.feed(data)
+        if self.parser.banner is not None and not self.banner_seen.done():
+            self.banner_seen.set_result(self.parser.banner)
         for message in messages:
             self._client._on_message(self, message)
 
@@ -130,14 +130,14 @@ class AmiClient:
     def __init__(
         self,
         settings: AmiConnectionSettings,
-        on_event: EventHandler,
+        on_event: EventHandler | None = None,
         on_reconnected: ConnectionHandler | None = None,
         on_disconnected: ConnectionHandler | None = None,
         wanted_events: frozenset[str] | None = None,
     ) -> None:
         self.settings = settings
         self.wanted_events = wanted_events  # None: every event reaches on_event
-        self._on_event = on_event
+        self._on_event: EventHandler = on_event or (lambda _event: None)
         self._on_reconnected = on_reconnected
         self._on_disconnected = on_disconnected
         self._protocol: _AmiProtocol | None = None
@@ -155,6 +155,27 @@ class AmiClient:
     @property
     def connected(self) -> bool:
         return self._connected.is_set()
+
+    def attach(
+        self,
+        on_event: EventHandler,
+        on_reconnected: ConnectionHandler | None = None,
+        on_disconnected: ConnectionHandler | None = None,
+        wanted_events: frozenset[str] | None = None,
+    ) -> None:
+        """Who hears this link's events (the PBX link, built after the client)."""
+        self._on_event = on_event
+        self._on_reconnected = on_reconnected
+        self._on_disconnected = on_disconnected
+        self.wanted_events = wanted_events
+
+    def want_events(self, names: Iterable[str]) -> None:
+        """Let these events through too, from now on (also on the live connection)."""
+        if self.wanted_events is None:
+            return
+        self.wanted_events = self.wanted_events | frozenset(names)
+        if self._protocol is not None:
+            self._protocol.parser.wanted = self.wanted_events
 
     async def connect(self) -> None:
         """First connection: errors are raised to the caller (no silent retry loop)."""

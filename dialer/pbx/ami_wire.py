@@ -31,7 +31,7 @@ class AmiStreamParser:
     def __init__(self, wanted_events: frozenset[str] | None = None) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._buffer = ""
-        self._wanted = wanted_events
+        self.wanted = wanted_events
         self.banner: str | None = None
 
     def feed(self, data: bytes) -> list[Message]:
@@ -45,7 +45,7 @@ class AmiStreamParser:
             return []
         *complete, self._buffer = self._buffer.split(END_OF_MESSAGE)
         messages = []
-        wanted = self._wanted
+        wanted = self.wanted
         for text in complete:
             if wanted is not None and text.startswith("Event: "):
                 name = text[7 : text.find(EOL, 7)] if EOL in text else text[7:]

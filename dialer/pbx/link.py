@@ -9,102 +9,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
-
-from panoramisk.message import Message
 
 from dialer.outcomes import Outcome
-from dialer.pbx.ami_client import (
-    AmiActionTimeout,
-    AmiClient,
-    AmiConnectionSettings,
-    AmiDisconnected,
-    AmiError,
+from dialer.pbx.ami_client import AmiActionTimeout, AmiClient, AmiDisconnected, AmiError
+from dialer.pbx.call_tracker import CHANNEL_STATE_UP, TRACKED_EVENTS, CallTracker
+from dialer.pbx.dialplan_contract import (
+    DialRequest,
+    build_dial_string,
+    channel_variables,
+    variable_header,
 )
-from dialer.pbx.call_tracker import TRACKED_EVENTS, CallTracker
+from dialer.pbx.events import (
+    CallEnded,
+    CallListener,
+    CallMilestone,
+    Milestone,
+    OperatorListener,
+)
+from dialer.pbx.queue_watch import QUEUE_EVENTS, QueueWatch
 
 log = logging.getLogger("dialer.pbx")
 
 Clock = Callable[[], datetime]
-_DIALABLE_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
-_SAFE_VARIABLE_VALUE = re.compile(r"^[^\r\n,]*$")
-CHANNEL_STATE_UP = "6"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class UnsafeDialString(ValueError):
-    """The number would put something other than digits (and a leading +) on the dial string."""
-
-
-def build_dial_string(template: str, number: str) -> str:
-    """`PJSIP/{number}@trunk` + `+79123456789` -> `PJSIP/+79123456789@trunk`.
-
-    Only digits and a leading + ever reach the dial string: `123&PJSIP/999` would dial a
-    second destination, `123,1` would pass options to Dial().
-    """
-    if not _DIALABLE_NUMBER.match(number):
-        raise UnsafeDialString(f"refusing to dial {number!r}: digits and a leading + only")
-    return template.replace("{number}", number)
-
-
-@dataclass(frozen=True)
-class DialRequest:
-    attempt_id: str  # also the ChannelId, so every event of the call carries it as Uniqueid
-    number: str
-    channel_template: str
-    context: str
-    exten: str
-    priority: int
-    ring_timeout: timedelta
-    caller_id: str = ""
-    variables: Mapping[str, str] = field(default_factory=dict)
-    amd_not_sure_is_machine: bool = False  # how an AMD NOTSURE verdict counts
-
-
-@dataclass(frozen=True)
-class CallEnded:
-    attempt_id: str
-    outcome: Outcome
-    ended_at: datetime
-    reason: int | None = None
-    cause: int | None = None
-    answered_at: datetime | None = None
-    detail: str = ""
-
-
-CallEndedHandler = Callable[[CallEnded], None]
-
-
-class Progress(StrEnum):
-    """Milestones of a call before it ends, for the pacer."""
-
-    ANSWERED = "answered"  # a person (or a machine) picked up
-    TRANSFER = "transfer"  # the call joined the operators' queue
-    CONNECTED = "connected"  # an operator took it
-    ABANDONED = "abandoned"  # it left the queue with no operator
-
-
-@dataclass(frozen=True)
-class CallProgress:
-    attempt_id: str
-    milestone: Progress
-    at: datetime
-
-
-ProgressHandler = Callable[[CallProgress], None]
-QueueEventHandler = Callable[[Message], None]
-
-
 @dataclass
 class _Tracked:
     tracker: CallTracker
+    listener: CallListener
     action_id: str
     started_at: datetime
     deadline: datetime  # past it, ask Asterisk whether the channel still exists
@@ -115,32 +55,24 @@ class PbxLink:
 
     def __init__(
         self,
-        settings: AmiConnectionSettings,
-        on_call_ended: CallEndedHandler,
+        client: AmiClient,
         clock: Clock = utc_now,
         max_call_duration: timedelta = timedelta(hours=4),
         sweep_interval: float = 5.0,
-        on_progress: ProgressHandler | None = None,
-        on_queue_event: QueueEventHandler | None = None,
-        queue_events: frozenset[str] = frozenset(),
-        on_ready: Callable[[], Awaitable[None]] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self._on_call_ended = on_call_ended
-        self._on_progress = on_progress
-        self._on_queue_event = on_queue_event
-        self._queue_events = queue_events
-        self._on_ready = on_ready
+        self._client = client
         self._clock = clock
         self._max_call = max_call_duration
         self._sweep_interval = sweep_interval
         self._calls: dict[str, _Tracked] = {}  # by channel id (= attempt id)
         self._by_action: dict[str, _Tracked] = {}
-        self._client = AmiClient(
-            settings,
+        self._queues = QueueWatch(wall_clock)
+        client.attach(
             on_event=self._on_event,
             on_reconnected=self._reconcile,
             on_disconnected=self._on_disconnected,
-            wanted_events=TRACKED_EVENTS | queue_events,
+            wanted_events=TRACKED_EVENTS,
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._reconcile_lock = asyncio.Lock()
@@ -148,11 +80,24 @@ class PbxLink:
         # CoreShowChannels snapshot and close a brand-new call as "unknown".
         self._ready = asyncio.Event()
 
+    async def watch_queues(self, queues: Iterable[str], listener: OperatorListener) -> None:
+        """Tell `listener` how the operators of `queues` change: their state is read now
+        (when connected) and after every reconnect, then followed from queue events."""
+        queues = list(queues)
+        if not queues:
+            return
+        self._queues.watch(queues, listener)
+        self._client.want_events(QUEUE_EVENTS)
+        if self._ready.is_set():
+            await self._read_queues()
+
+    def callers_waiting(self, queues: Iterable[str]) -> int:
+        return self._queues.callers_waiting(queues)
+
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         await self._client.connect()
-        if self._on_ready is not None:
-            await self._on_ready()
+        await self._read_queues()
         self._ready.set()
         self._sweeper = asyncio.create_task(self._sweep(), name="pbx-sweeper")
 
@@ -161,6 +106,7 @@ class PbxLink:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        self._queues.close()
         await self._client.close()
 
     @property
@@ -190,19 +136,20 @@ class PbxLink:
         await asyncio.wait_for(self._ready.wait(), timeout)
 
     # --- dialling -----------------------------------------------------------------------
-    async def originate(self, request: DialRequest) -> None:
+    async def originate(self, request: DialRequest, listener: CallListener) -> None:
         """Send one Originate. Never sent twice: if its fate is unknown (link dropped,
         no reply), the call is reconciled from CoreShowChannels, or closed as unknown."""
         now = self._clock()
         try:
             dial_string = build_dial_string(request.channel_template, request.number)
-            variables = ",".join(_variable(k, v) for k, v in request.variables.items())
+            variables = variable_header(channel_variables(request))
         except ValueError as exc:
-            self._report(request.attempt_id, Outcome.FAILED, now, detail=str(exc))
+            self._report(listener, request.attempt_id, Outcome.FAILED, now, detail=str(exc))
             return
         action_id = f"orig-{request.attempt_id}"
         tracked = _Tracked(
             CallTracker(request.attempt_id, request.attempt_id, request.amd_not_sure_is_machine),
+            listener,
             action_id,
             now,
             now + request.ring_timeout + timedelta(seconds=30),
@@ -240,32 +187,42 @@ class PbxLink:
         if response.get("Response") != "Success" and request.attempt_id in self._calls:
             self._forget(tracked)
             self._report(
+                listener,
                 request.attempt_id,
                 Outcome.FAILED,
                 self._clock(),
                 detail=f"originate refused: {response.get('Message', '')}".strip(),
             )
 
-    async def adopt(self, attempts: Iterable[tuple[str, datetime]]) -> None:
+    async def adopt(self, attempts: Iterable[tuple[str, datetime]], listener: CallListener) -> None:
         """Take over attempts left open by an earlier process (attempt id, started at):
         live channels are followed to their end, the others are closed as unknown."""
         now = self._clock()
         for attempt_id, started_at in attempts:
             tracked = _Tracked(
-                CallTracker(attempt_id, attempt_id), f"adopted-{attempt_id}", started_at, now
+                CallTracker(attempt_id, attempt_id),
+                listener,
+                f"adopted-{attempt_id}",
+                started_at,
+                now,
             )
             self._calls[attempt_id] = tracked
         await self._reconcile()
 
     # --- events -------------------------------------------------------------------------
-    async def queue_status(self, queue: str) -> list[Message]:
+    async def _queue_status(self, queue: str) -> Sequence[Mapping[str, str]]:
         """The items of a QueueStatus list for one queue (members, waiting callers)."""
         return await self._client.send_list_action([("Action", "QueueStatus"), ("Queue", queue)])
 
-    def _on_event(self, event: Message) -> None:
+    async def _read_queues(self) -> None:
+        """Operators' states from Asterisk, at start and after every reconnect."""
+        if self._queues.queues:
+            await self._queues.reload(self._queue_status)
+
+    def _on_event(self, event: Mapping[str, str]) -> None:
         name = event.get("Event")
-        if name in self._queue_events and self._on_queue_event is not None:
-            self._on_queue_event(event)
+        if name in QUEUE_EVENTS and self._queues.queues:
+            self._queues.apply(event)
         if name not in TRACKED_EVENTS:
             return
         if name == "OriginateResponse":
@@ -278,12 +235,15 @@ class PbxLink:
         if tracked is None:
             return
         tracker = tracked.tracker
-        before = _milestones(tracker)
         now = self._clock()
-        tracker.apply(event, now)
-        if self._on_progress is not None:
-            for milestone in _milestones(tracker) - before:
-                self._on_progress(CallProgress(tracker.attempt_id, milestone, now))
+        if tracked.listener.wants_milestones:
+            before = _milestones(tracker)
+            tracker.apply(event, now)
+            reached = _milestones(tracker) - before
+            for milestone in [m for m in Milestone if m in reached]:  # in call order
+                tracked.listener.call_milestone(CallMilestone(tracker.attempt_id, milestone, now))
+        else:
+            tracker.apply(event, now)
         if tracker.answered_at is not None:
             tracked.deadline = tracker.answered_at + self._max_call
         if tracker.finished:
@@ -293,6 +253,7 @@ class PbxLink:
         self._forget(tracked)
         t = tracked.tracker.outcome(self._clock(), detail)
         self._report(
+            tracked.listener,
             tracked.tracker.attempt_id,
             t.outcome,
             t.ended_at,
@@ -306,10 +267,21 @@ class PbxLink:
         self._calls.pop(tracked.tracker.channel_id, None)
         self._by_action.pop(tracked.action_id, None)
 
-    def _report(self, attempt_id: str, outcome: Outcome, ended_at: datetime, **kw: object) -> None:
-        ended = CallEnded(attempt_id, outcome, ended_at, **kw)  # type: ignore[arg-type]
+    @staticmethod
+    def _report(
+        listener: CallListener,
+        attempt_id: str,
+        outcome: Outcome,
+        ended_at: datetime,
+        *,
+        reason: int | None = None,
+        cause: int | None = None,
+        answered_at: datetime | None = None,
+        detail: str = "",
+    ) -> None:
+        ended = CallEnded(attempt_id, outcome, ended_at, reason, cause, answered_at, detail)
         try:
-            self._on_call_ended(ended)
+            listener.call_ended(ended)
         except Exception:
             log.exception("pbx.call_ended_handler_failed", extra={"attempt": attempt_id})
 
@@ -322,8 +294,7 @@ class PbxLink:
         """Ask Asterisk which of our channels still exist and settle the others."""
         try:
             await self._reconcile_calls()
-            if self._on_ready is not None:
-                await self._on_ready()  # e.g. re-read the queues: events were missed
+            await self._read_queues()  # events were missed while the link was down
         except AmiError as exc:
             log.warning("pbx.after_reconnect_failed", extra={"error": str(exc)})
         finally:
@@ -372,20 +343,14 @@ class PbxLink:
                 await self._reconcile()
 
 
-def _milestones(tracker: CallTracker) -> set[Progress]:
+def _milestones(tracker: CallTracker) -> set[Milestone]:
     reached = set()
     if tracker.answered_at is not None:
-        reached.add(Progress.ANSWERED)
+        reached.add(Milestone.ANSWERED)
     if tracker.queue_joined:
-        reached.add(Progress.TRANSFER)
+        reached.add(Milestone.TRANSFER)
     if tracker.queue_connected:
-        reached.add(Progress.CONNECTED)
+        reached.add(Milestone.CONNECTED)
     if tracker.queue_abandon_event and not tracker.queue_connected:
-        reached.add(Progress.ABANDONED)
+        reached.add(Milestone.ABANDONED)
     return reached
-
-
-def _variable(name: str, value: str) -> str:
-    if not _SAFE_VARIABLE_VALUE.match(value):
-        raise ValueError(f"channel variable {name} has a newline or comma in its value")
-    return f"{name}={value}"

@@ -29,7 +29,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from dialer.policy.predictive import OperatorState
+from dialer.operators import OperatorChange, OperatorState
 
 S = OperatorState
 LOGGED_OUT_STATUS = frozenset({4, 5})
@@ -60,15 +60,6 @@ class Member:
     calls_taken: int
 
 
-@dataclass(frozen=True)
-class OperatorChange:
-    queue: str
-    interface: str
-    name: str
-    before: OperatorState | None
-    after: OperatorState
-
-
 def _flag(item: Mapping[str, str], field: str) -> bool:
     value = item.get(field)
     return False if value is None or value == "" else int(value) != 0
@@ -85,6 +76,17 @@ class QueueTracker:
         self._wrap_until: dict[Key, float] = {}
         self._ringing: set[Key] = set()
         self._now = float("-inf")
+
+    def add_queues(self, queues: Iterable[str]) -> None:
+        """Follow more queues too (their members arrive with the next `load_status`)."""
+        for queue in queues:
+            if queue.lower() not in self._queues:
+                self._queues[queue.lower()] = queue
+                self._waiting[queue] = 0
+
+    @property
+    def queues(self) -> list[str]:
+        return sorted(self._queues.values())
 
     # --- views ------------------------------------------------------------------
     def members(self, queue: str | None = None) -> list[Member]:
@@ -106,6 +108,10 @@ class QueueTracker:
         for state in best.values():
             counts[state] += 1
         return counts
+
+    def next_wrapup_end(self) -> float | None:
+        """When the earliest running wrap-up ends (for a timer that calls `tick`)."""
+        return min(self._wrap_until.values(), default=None)
 
     # --- input ------------------------------------------------------------------
     def load_status(self, items: Iterable[Mapping[str, str]]) -> list[OperatorChange]:

@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from dialer.policy.predictive import OperatorPacer, OperatorState
+from dialer.operators import OperatorState
+from dialer.policy.operator_pacer import OperatorPacer
 
 from .sim import Ev, View
 

@@ -6,6 +6,7 @@ import pytest
 
 from dialer.campaign.errors import CampaignError
 from dialer.campaign.loader import parse_campaign
+from dialer.campaign.model import Campaign
 
 BASE = """\
 name: c
@@ -66,7 +67,12 @@ def test_given_ivr_transfer_waiting_longer_than_connect_limit_in_paced_mode_then
 
 
 def test_given_paced_mode_then_queue_waits_connect_limit_and_compliance_message_is_sent() -> None:
-    from dialer.engine.runner import answer_variables
+    from dialer.engine.dial_requests import answer_plan_of, dial_request_of
+    from dialer.pbx.dialplan_contract import channel_variables
+
+    def answer_variables(campaign: Campaign, agi: str | None) -> dict[str, str]:
+        plan = answer_plan_of(campaign, agi)
+        return channel_variables(dial_request_of(campaign, "a-1", "+79120000000", plan))
 
     paced = parse_campaign(
         BASE + "pacing: {mode: progressive, compliance_message: dialer/identify}\n"

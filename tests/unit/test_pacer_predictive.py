@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from dialer.operators import OperatorState
 from dialer.policy.abandon import AbandonLedger
+from dialer.policy.estimates import Durations
+from dialer.policy.operator_pacer import OperatorPacer, PowerPacer, ProgressivePacer, Stage
 from dialer.policy.pacing import FixedPacer, Pacer
-from dialer.policy.predictive import (
-    Durations,
-    OperatorPacer,
-    OperatorState,
-    PowerPacer,
-    PredictivePacer,
-    PredictiveSettings,
-    ProgressivePacer,
-    Stage,
-    calls_within,
-)
+from dialer.policy.predictive import PredictivePacer, PredictiveSettings, calls_within
 
 T0 = 1_790_000_000.0
 

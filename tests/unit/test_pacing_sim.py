@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from dialer.policy.predictive import PredictivePacer, ProgressivePacer
+from dialer.policy.operator_pacer import ProgressivePacer
+from dialer.policy.predictive import PredictivePacer
 from scripts.pacing_sim.policies import DialerPolicy
 from scripts.pacing_sim.scenario import Scenario
 from scripts.pacing_sim.sim import Result, simulate

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from dialer.operators import OperatorState as S
 from dialer.pbx.ami_wire import AmiStreamParser
 from dialer.pbx.queue_tracker import OperatorChange, QueueTracker
-from dialer.policy.predictive import OperatorState as S
 from tests.traces import received, trace_path
 
 QUEUES = ["operators", "operators-short", "operators-busy"]

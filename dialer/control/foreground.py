@@ -1,0 +1,54 @@
+"""One campaign in the foreground: the live display, Ctrl-C to drain, the summary, and the
+exit code for what went wrong (`dialer run` and the demo)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from rich.console import Console
+
+from dialer.campaign.model import Campaign
+from dialer.control.app import CampaignStartError, run_campaign
+from dialer.control.display import live_progress, run_summary
+from dialer.control.terminal import EXIT_OK, EXIT_PBX, CliError, install_stop_handlers
+from dialer.engine.runner import CampaignAborted, CampaignRunner
+from dialer.pbx.ami_client import AmiAuthError, AmiConnectError
+from dialer.store import ContactStore
+
+
+async def execute_campaign(
+    campaign: Campaign,
+    store: ContactStore,
+    secret: str,
+    console: Console,
+    progress: bool,
+    drain_timeout: timedelta | None = None,
+) -> int:
+    stop = asyncio.Event()
+    install_stop_handlers(stop)
+    runner: CampaignRunner | None = None
+
+    def started(r: CampaignRunner) -> None:
+        nonlocal runner
+        runner = r
+
+    show = progress and console.is_terminal
+    kwargs = {"drain_timeout": drain_timeout} if drain_timeout is not None else {}
+    try:
+        async with live_progress(console, lambda: runner.snapshot if runner else None, show):
+            snapshot = await run_campaign(
+                campaign, store, secret, stop, on_started=started, **kwargs
+            )
+    except AmiAuthError as exc:
+        raise CliError(f"{exc} (check the AMI username and secret)", EXIT_PBX) from exc
+    except AmiConnectError as exc:
+        raise CliError(f"{exc} (is Asterisk running with AMI enabled?)", EXIT_PBX) from exc
+    except CampaignAborted as exc:
+        raise CliError(f"campaign aborted: {exc}", EXIT_PBX) from exc
+    except CampaignStartError as exc:
+        raise CliError(f"campaign {campaign.name!r} cannot start: {exc}") from exc
+    console.print(run_summary(snapshot))
+    if snapshot.state == "stopped":
+        console.print("stopped before the end: run the same command again to resume")
+    return EXIT_OK
