@@ -5,7 +5,7 @@
 
 How the YAML text is read (every scalar kept as typed, duplicate keys caught) is in
 dialer.campaign.yaml_source; how pydantic errors become plain words is in
-dialer.campaign.messages.
+dialer.campaign.validation_errors.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pydantic import ValidationError
 
 from dialer.campaign.ami_secret import resolve_ami_secret
 from dialer.campaign.errors import CampaignError, CampaignProblem
-from dialer.campaign.messages import explain, problem_at
 from dialer.campaign.model import Campaign
 from dialer.campaign.schema import campaign_json_schema
+from dialer.campaign.validation_errors import explain, problem_at
 from dialer.campaign.yaml_source import SourceDocument, read_document
 from ivr.script_check import check_script
 

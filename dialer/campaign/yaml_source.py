@@ -148,6 +148,7 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 return [self.build(item, (*path, i), None) for i, item in enumerate(node.value)]
+            assert isinstance(node, MappingNode)  # YAML has no other node kind
             return self._mapping(node, path)
         finally:
             self._open.discard(id(node))

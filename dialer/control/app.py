@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported when used: a plain campaign loads neither
     from ivr.fastagi import FastAgiServer
 
 Clock = Callable[[], datetime]
+DEFAULT_DRAIN_TIMEOUT = timedelta(seconds=60)  # how long a stop waits for calls in progress
 
 
 class CampaignStartError(Exception):
@@ -75,7 +76,7 @@ class Node:
         self,
         campaign: Campaign,
         secret: str,
-        drain_timeout: timedelta = timedelta(seconds=60),
+        drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
     ) -> CampaignRunner:
         """Build a campaign's runner. Raises CampaignStartError (prompt, speech model,
         FastAGI port) before touching AMI, then AmiConnectError / AmiAuthError if its
@@ -185,7 +186,7 @@ async def run_campaign(
     stop: asyncio.Event,
     on_started: Callable[[CampaignRunner], None] | None = None,
     clock: Clock = utc_now,
-    drain_timeout: timedelta = timedelta(seconds=60),
+    drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
     agi_turnaround: Callable[[float], None] | None = None,
 ) -> RunSnapshot:
     """A node with one campaign: connect, run until done or stopped, disconnect."""

@@ -139,10 +139,10 @@ async def status(args: argparse.Namespace, console: Console) -> int:
         now = datetime.now(UTC)
         if args.campaign_name is None:
             rows = []
-            for record in await store.campaigns():
-                progress = await store.progress(record.id, now)
+            for each in await store.campaigns():
+                progress = await store.progress(each.id, now)
                 rows.append(
-                    (record.name, record.list_name, record.state, progress.total,
+                    (each.name, each.list_name, each.state, progress.total,
                      progress.done, progress.pending)
                 )  # fmt: skip
             if args.format == "json":
@@ -176,7 +176,8 @@ async def report(args: argparse.Namespace, console: Console) -> int:
         report_view.write_json(lines, sys.stdout)
     else:
         report_view.print_report(console, args.campaign_name, lines, args.limit)
-        windows = abandon_table(saved.get("pacing") or {})
+        pacing = saved.get("pacing")
+        windows = abandon_table(pacing if isinstance(pacing, dict) else {})
         if windows is not None:
             console.print(windows)
     return EXIT_OK

@@ -9,7 +9,7 @@ from datetime import timedelta
 from rich.console import Console
 
 from dialer.campaign.model import Campaign
-from dialer.control.app import CampaignStartError, run_campaign
+from dialer.control.app import DEFAULT_DRAIN_TIMEOUT, CampaignStartError, run_campaign
 from dialer.control.display import live_progress, run_summary
 from dialer.control.terminal import EXIT_OK, EXIT_PBX, CliError, install_stop_handlers
 from dialer.engine.runner import CampaignAborted, CampaignRunner
@@ -34,11 +34,15 @@ async def execute_campaign(
         runner = r
 
     show = progress and console.is_terminal
-    kwargs = {"drain_timeout": drain_timeout} if drain_timeout is not None else {}
     try:
         async with live_progress(console, lambda: runner.snapshot if runner else None, show):
             snapshot = await run_campaign(
-                campaign, store, secret, stop, on_started=started, **kwargs
+                campaign,
+                store,
+                secret,
+                stop,
+                on_started=started,
+                drain_timeout=drain_timeout or DEFAULT_DRAIN_TIMEOUT,
             )
     except AmiAuthError as exc:
         raise CliError(f"{exc} (check the AMI username and secret)", EXIT_PBX) from exc

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from dialer.regulation import ABANDONED_RECALL_HOLD
+
 DAY_S = 24 * 3600.0
 MONTH_S = 30 * DAY_S
-RECALL_HOLD = timedelta(hours=72)
 LEDGER_VERSION = 1
 
 
 def earliest_recall(
-    abandoned_at: datetime, guaranteed: bool, hold: timedelta = RECALL_HOLD
+    abandoned_at: datetime, guaranteed: bool, hold: timedelta = ABANDONED_RECALL_HOLD
 ) -> datetime:
     """When an abandoned number may be dialled again.
 

@@ -21,7 +21,7 @@ DURATION_FIELDS = [
     ("AmiSettings", "ping_interval"),
     ("DialSettings", "ring_timeout"),
     ("OnAnswer", "queue_timeout"),
-    ("RetryRule", "delay"),
+    ("RetryRuleSettings", "delay"),
 ]
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
 from dialer.campaign.errors import CampaignProblem
-from dialer.campaign.model import IVR_SCRIPT_MISSING, PATTERN_HINTS
+from dialer.campaign.fields import IVR_SCRIPT_MISSING, PATTERN_HINTS
 from dialer.campaign.yaml_source import NodePlace, Path, Place, SourceDocument, dotted
 from dialer.durations import format_duration
 

@@ -1,0 +1,88 @@
+"""The PBX link's operator tracking: QueueStatus re-read on demand, changes handed to the
+listeners of each queue, wrap-up ends reported by a timer (no AMI event marks them)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+
+from dialer.operators import OperatorChange, OperatorState
+from dialer.pbx.queue_watch import QueueWatch
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.changes: list[OperatorChange] = []
+
+    def operators_changed(self, changes: Sequence[OperatorChange]) -> None:
+        self.changes += changes
+
+
+def member(queue: str, name: str, status: int = 1, paused: str = "0") -> dict[str, str]:
+    return {
+        "Event": "QueueMember",
+        "Queue": queue,
+        "Name": name,
+        "Location": f"Local/{name}@operators/n",
+        "Status": str(status),
+        "Paused": paused,
+        "InCall": "0",
+        "Wrapuptime": "0",
+    }
+
+
+async def test_given_two_listeners_when_queues_are_read_then_each_hears_only_its_queues() -> None:
+    watch = QueueWatch(clock=lambda: 1000.0)
+    sales, support = Listener(), Listener()
+    watch.watch(["sales"], sales)
+    watch.watch(["support"], support)
+    status = {
+        "sales": [member("sales", "ann"), member("sales", "bob", paused="1")],
+        "support": [member("support", "cid"), {"Event": "QueueEntry", "Queue": "support"}],
+    }
+
+    async def read(queue: str) -> Sequence[Mapping[str, str]]:
+        return status[queue]
+
+    await watch.reload(read)
+    assert {(c.name, c.after) for c in sales.changes} == {
+        ("ann", OperatorState.AVAILABLE),
+        ("bob", OperatorState.PAUSED),
+    }
+    assert [(c.name, c.after) for c in support.changes] == [("cid", OperatorState.AVAILABLE)]
+    assert watch.callers_waiting(["support"]) == 1
+    assert watch.callers_waiting(["sales"]) == 0
+
+    # After a reconnect ann is gone: she is reported logged out, to sales only.
+    status["sales"] = [member("sales", "bob", paused="1")]
+    sales.changes.clear()
+    support.changes.clear()
+    await watch.reload(read)
+    assert [(c.name, c.after) for c in sales.changes] == [("ann", OperatorState.LOGGED_OUT)]
+    assert support.changes == []
+    watch.close()
+
+
+async def test_given_a_wrap_up_when_it_is_over_then_a_timer_reports_the_operator_free() -> None:
+    now = [1000.0]
+    watch = QueueWatch(clock=lambda: now[0])
+    listener = Listener()
+    watch.watch(["sales"], listener)
+    ann = member("sales", "ann")
+    ann["Wrapuptime"] = "0.05"
+
+    async def read(queue: str) -> Sequence[Mapping[str, str]]:
+        return [ann]
+
+    await watch.reload(read)
+    interface = ann["Location"]
+    watch.apply({"Event": "AgentConnect", "Queue": "sales", "Interface": interface})
+    watch.apply({"Event": "AgentComplete", "Queue": "sales", "Interface": interface})
+    assert listener.changes[-1].after is OperatorState.WRAP_UP
+    now[0] += 0.05
+    for _ in range(100):  # the timer fires on the loop; no event arrives meanwhile
+        if listener.changes[-1].after is OperatorState.AVAILABLE:
+            break
+        await asyncio.sleep(0.01)
+    assert listener.changes[-1].after is OperatorState.AVAILABLE
+    watch.close()
