@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ivr.callbacks import parse_callback
+from ivr.callback_times import parse_callback
 from ivr.channel import CallChannel, CallerHungUp, ChannelError
 from ivr.intents import match_intent
 from ivr.script import (

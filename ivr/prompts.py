@@ -63,7 +63,8 @@ def _pydub() -> type[AudioSegment]:
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", SyntaxWarning)
         from pydub import AudioSegment
-    return AudioSegment
+    segment: type[AudioSegment] = AudioSegment  # pydub is untyped: its class is Any
+    return segment
 
 
 def ffmpeg_path() -> str | None:

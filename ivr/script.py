@@ -38,7 +38,7 @@ from pydantic import (
 )
 
 from dialer.durations import Duration, format_duration
-from ivr.callbacks import parse_callback
+from ivr.callback_times import parse_callback
 
 # Same written form as the campaign's other durations (dialer.campaign.model).
 # Step names end up in recording file names and channel variables: no '/', no spaces.

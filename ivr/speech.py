@@ -98,7 +98,8 @@ class LoadedModel:
     knows_unk: bool  # whether "[unk]" is in the vocabulary (not in every small model)
 
     def knows(self, word: str) -> bool:
-        return self.model.vosk_model_find_word(word) >= 0
+        index: int = self.model.vosk_model_find_word(word)  # -1: not in the vocabulary
+        return index >= 0
 
 
 _models: dict[Path, LoadedModel] = {}
