@@ -6,7 +6,7 @@ The interpreter never raises for what a call can do: the caller hanging up, the 
 refusing a command, a recogniser failing. It returns an IvrResult with everything
 collected so far and `ended_by` saying how the script ended, because the engine must
 write the attempt to the contact base in every case. It does no blocking I/O of its own
-(recognition runs wherever the Recognizer puts it), so many calls share one event loop.
+(recognition runs wherever the SpeechRecognizer puts it), so many calls share one event loop.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.callback_times import parse_callback
 from ivr.channel import CallChannel, CallerHungUp, ChannelError
 from ivr.intents import match_intent
+from ivr.recognition import SpeechRecognizer
 from ivr.script import (
     AskStep,
     HangupStep,
@@ -58,26 +58,6 @@ class EndedBy(StrEnum):
     TRANSFER = "transfer"
     OPTOUT = "optout"
     ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Recognition:
-    text: str
-    confidence: float  # 0..1
-
-
-class Heard(Protocol):
-    """What a recogniser returns (ivr.speech.Recognition has the same two fields)."""
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def confidence(self) -> float: ...
-
-
-class Recognizer(Protocol):
-    async def recognize(self, wav: Path, phrases: Sequence[str], language: str) -> Heard: ...
 
 
 @dataclass(frozen=True)
@@ -145,7 +125,7 @@ async def run_script(
     script: IvrScript,
     channel: CallChannel,
     call: CallContext,
-    recognizer: Recognizer | None,
+    recognizer: SpeechRecognizer | None,
     clock: Callable[[], datetime],
     *,
     start_at: str | None = None,
@@ -179,7 +159,7 @@ class _Run:
         script: IvrScript,
         channel: CallChannel,
         call: CallContext,
-        recognizer: Recognizer | None,
+        recognizer: SpeechRecognizer | None,
         clock: Callable[[], datetime],
         on_optout: OptoutHook | None,
     ) -> None:

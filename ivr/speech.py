@@ -1,8 +1,8 @@
 """Offline speech recognition with Vosk, constrained by the phrases a step expects.
 
 The interpreter records the caller's answer (Asterisk `RECORD FILE ... wav`: 8 kHz mono
-16-bit) and asks a `Recognizer` what was said, giving the phrases the step listens for.
-`VoskRecognizer` is the real one:
+16-bit) and asks a `SpeechRecognizer` (ivr.recognition) what was said, giving the phrases
+the step listens for. `VoskRecognizer` is the real one:
 
 - one Vosk model per language, from a directory the campaign configures; each model is
   loaded once per process (module cache), however many recognisers use it;
@@ -37,11 +37,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import vosk
 
 from ivr import prompts
+from ivr.recognition import NO_MATCH, Recognition
 
 log = logging.getLogger("ivr.speech")
 
@@ -59,19 +59,6 @@ SUGGESTED_MODELS = {"ru": "vosk-model-small-ru-0.22", "en": "vosk-model-small-en
 vosk.SetLogLevel(-1)
 
 
-@dataclass(frozen=True)
-class Recognition:
-    text: str  # lower-case words, "[unk]" removed; "" when nothing was recognised
-    confidence: float  # 0..1; below the recogniser's threshold means "no match"
-
-
-class Recognizer(Protocol):
-    async def recognize(self, wav: Path, phrases: Sequence[str], language: str) -> Recognition:
-        """What the caller said in `wav`, among `phrases` when the model can restrict
-        itself to them. Raises SpeechError when the model or the audio is unusable."""
-        ...
-
-
 class SpeechError(Exception):
     """Recognition could not run (as opposed to: ran and heard nothing)."""
 
@@ -82,9 +69,6 @@ class SpeechModelError(SpeechError):
 
 class SpeechAudioError(SpeechError):
     """The recording is missing or cannot be decoded."""
-
-
-NO_MATCH = Recognition("", 0.0)
 
 
 # --- models: loaded once per process --------------------------------------------------
@@ -167,7 +151,7 @@ def _missing_model_message(language: str, path: Path, setting: str) -> str:
 Grammar = tuple[str, ...] | None  # None: free recognition
 
 
-class RecognizerPool:
+class KaldiRecognizerPool:
     """Idle KaldiRecognizers per (model path, grammar), handed out one caller at a time.
 
     A KaldiRecognizer is not thread-safe, so each is used by one decode at a time; the
@@ -220,13 +204,13 @@ def _new_recognizer(model: LoadedModel, grammar: Grammar) -> vosk.KaldiRecognize
     return recognizer
 
 
-POOL = RecognizerPool()
+POOL = KaldiRecognizerPool()
 
 
 _JOINERS = "-'"
 
 
-def normalize(phrase: str) -> str:
+def vocabulary_form(phrase: str) -> str:
     """A phrase as Vosk vocabularies spell words: lower case, no punctuation, so the
     script may say "Да, конечно!" and still be recognised. Hyphens and apostrophes
     inside a word stay ("кто-нибудь", "don't"): vocabularies hold such words whole."""
@@ -245,7 +229,7 @@ def grammar_for(model: LoadedModel, phrases: Sequence[str]) -> Grammar:
     if not model.grammars:
         return None
     known: list[str] = []
-    for phrase in dict.fromkeys(normalize(p) for p in phrases):
+    for phrase in dict.fromkeys(vocabulary_form(p) for p in phrases):
         spelt = [(word, _spelling(model, word)) for word in phrase.split()]
         missing = [word for word, spelling in spelt if spelling is None]
         if missing:
@@ -314,11 +298,11 @@ def decode(recognizer: vosk.KaldiRecognizer, pcm: bytes) -> Recognition:
     if not words:
         return NO_MATCH
     confidence = sum(float(w.get("conf", 0.0)) for w in words) / len(words)
-    return Recognition(normalize(" ".join(w["word"] for w in words)), round(confidence, 4))
+    return Recognition(vocabulary_form(" ".join(w["word"] for w in words)), round(confidence, 4))
 
 
 class VoskRecognizer:
-    """A `Recognizer` over Vosk models configured per language (e.g. {"ru": Path(...)}).
+    """A `SpeechRecognizer` over Vosk models configured per language (e.g. {"ru": Path(...)}).
 
     `threshold`: results with a lower confidence carry their text but are no match for
     the caller. `workers`: concurrent decodes; decoding is CPU-bound, so more threads
@@ -332,7 +316,7 @@ class VoskRecognizer:
         *,
         workers: int | None = None,
         setting: str = DEFAULT_SETTING,
-        pool: RecognizerPool = POOL,
+        pool: KaldiRecognizerPool = POOL,
     ) -> None:
         self.models = {lang.lower(): Path(path) for lang, path in models.items()}
         self.threshold = threshold

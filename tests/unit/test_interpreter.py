@@ -20,10 +20,10 @@ from ivr.interpreter import (
     CallContext,
     EndedBy,
     IvrResult,
-    Recognition,
     answers_summary,
     run_script,
 )
+from ivr.recognition import Recognition
 from ivr.script import IvrScript
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
