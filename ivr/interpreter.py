@@ -26,10 +26,11 @@ from ivr.callback_times import parse_callback
 from ivr.channel import CallChannel, CallerHungUp, ChannelError
 from ivr.intents import match_intent
 from ivr.recognition import SpeechRecognizer
-from ivr.script import (
+from ivr.script import IvrScript
+from ivr.script_steps import (
     AskStep,
+    BaseStep,
     HangupStep,
-    IvrScript,
     MenuStep,
     OptoutStep,
     PlayStep,
@@ -38,7 +39,6 @@ from ivr.script import (
     SurveyInput,
     SurveyStep,
     TransferStep,
-    _Step,
 )
 
 log = logging.getLogger("ivr.interpreter")
@@ -171,7 +171,7 @@ class _Run:
         self.on_optout = on_optout
         self.result = IvrResult()
         self._ended = False
-        self._handlers: dict[type[_Step], Callable[[Any, str], Awaitable[str | None]]] = {
+        self._handlers: dict[type[BaseStep], Callable[[Any, str], Awaitable[str | None]]] = {
             PlayStep: self._play,
             MenuStep: self._menu,
             AskStep: self._ask,

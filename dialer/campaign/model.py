@@ -26,8 +26,8 @@ from pydantic_core import PydanticCustomError
 
 from dialer.durations import Duration, format_duration
 from dialer.outcomes import Outcome
-from ivr.script import PATTERN_HINTS as IVR_PATTERN_HINTS
 from ivr.script import IvrScript
+from ivr.script_fields import PATTERN_HINTS as IVR_PATTERN_HINTS
 
 # The canonical written form; parse_duration also tolerates spaces between the parts.
 
