@@ -15,9 +15,11 @@ from datetime import datetime
 
 from dialer.store.base import LeasedContact
 from ivr.channel import CallChannel
-from ivr.interpreter import CallContext, IvrResult, run_script
+from ivr.interpreter import run_script
 from ivr.prompt_files import PromptFilesChannel
 from ivr.recognition import SpeechRecognizer
+from ivr.run_result import IvrResult
+from ivr.run_state import CallContext
 from ivr.script import IvrScript
 
 log = logging.getLogger("dialer.engine.ivr")

@@ -23,7 +23,7 @@ from dialer.outcomes import ContactStatus, Outcome
 from dialer.pbx.link import CallEnded, DialRequest
 from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
 from dialer.store.base import AttemptResult, ContactStore, LeasedContact, NextStep, Progress
-from ivr.interpreter import IvrResult
+from ivr.run_result import IvrResult
 
 log = logging.getLogger("dialer.engine")
 
