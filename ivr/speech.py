@@ -45,7 +45,6 @@ from ivr.recognition import NO_MATCH, Recognition
 
 log = logging.getLogger("ivr.speech")
 
-SAMPLE_RATE = prompts.RATE
 UNKNOWN = "[unk]"  # Vosk's out-of-grammar token
 MODELS_PAGE = "https://alphacephei.com/vosk/models"
 # Where error messages tell users to put the model directory; the composition root
@@ -194,12 +193,12 @@ def _new_recognizer(model: LoadedModel, grammar: Grammar) -> vosk.KaldiRecognize
     if grammar is not None:
         try:
             recognizer = vosk.KaldiRecognizer(
-                model.model, SAMPLE_RATE, json.dumps(list(grammar), ensure_ascii=False)
+                model.model, prompts.SAMPLE_RATE, json.dumps(list(grammar), ensure_ascii=False)
             )
         except Exception:  # a model that refuses grammars: recognise freely instead
             log.warning("model %s rejected a grammar; using free recognition", model.path)
     if recognizer is None:
-        recognizer = vosk.KaldiRecognizer(model.model, SAMPLE_RATE)
+        recognizer = vosk.KaldiRecognizer(model.model, prompts.SAMPLE_RATE)
     recognizer.SetWords(True)  # per-word "conf" values, our confidence
     return recognizer
 
@@ -290,7 +289,7 @@ def read_pcm_8k(wav: Path) -> bytes:
         raise SpeechAudioError(f"recording {wav} cannot be decoded: {exc}") from exc
 
 
-def decode(recognizer: vosk.KaldiRecognizer, pcm: bytes) -> Recognition:
+def decode_utterance(recognizer: vosk.KaldiRecognizer, pcm: bytes) -> Recognition:
     """Feed a whole utterance and turn Vosk's final result into a Recognition."""
     recognizer.AcceptWaveform(pcm)
     result = json.loads(recognizer.FinalResult())
@@ -361,7 +360,7 @@ class VoskRecognizer:
         pcm = read_pcm_8k(wav)
         grammar = grammar_for(model, phrases)
         with self._pool.lease(model, grammar) as recognizer:
-            result = decode(recognizer, pcm)
+            result = decode_utterance(recognizer, pcm)
         # Transcripts are personal data: DEBUG only.
         log.debug(
             "%s: %r conf %.2f (%s) in %.0f ms for %.2f s of audio",
@@ -370,7 +369,7 @@ class VoskRecognizer:
             result.confidence,
             "grammar" if grammar else "free",
             (time.perf_counter() - started) * 1000,
-            len(pcm) / (SAMPLE_RATE * prompts.SAMPLE_WIDTH),
+            len(pcm) / (prompts.SAMPLE_RATE * prompts.SAMPLE_WIDTH),
         )
         return result
 
