@@ -1,2 +1,2 @@
-"""What happens on an answered call: the IVR script, its interpreter, the FastAGI adapter,
-speech recognition and prompt conversion."""
+"""What happens on an answered call: the IVR script model, its interpreter, the FastAGI
+server and session, speech recognition and prompt conversion."""

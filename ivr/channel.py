@@ -1,6 +1,6 @@
 """The seam between the IVR interpreter and a live call.
 
-The interpreter only ever talks to a `CallChannel`; the FastAGI adapter (ivr.fastagi)
+The interpreter only ever talks to a `CallChannel`; the FastAGI session (ivr.agi_session)
 implements it over a real Asterisk (or the simulated PBX), and tests implement it in
 memory. Every method raises CallerHungUp once the caller has gone.
 """

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ivr.prompts")
 
-RATE = 8000
+SAMPLE_RATE = 8000
 CHANNELS = 1
 SAMPLE_WIDTH = 2  # bytes: 16-bit signed PCM
 SUBDIR = "dialer"  # under Asterisk's sounds directory; the played name is "dialer/<hash>"
@@ -63,7 +63,8 @@ def _pydub() -> type[AudioSegment]:
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", SyntaxWarning)
         from pydub import AudioSegment
-    return AudioSegment
+    segment: type[AudioSegment] = AudioSegment  # pydub is untyped: its class is Any
+    return segment
 
 
 def ffmpeg_path() -> str | None:
@@ -98,14 +99,14 @@ def to_pcm_8k(segment: AudioSegment) -> bytes:
     """Raw 8 kHz mono 16-bit frames of a segment (linear resampling: good enough for
     recognition; prompts use ffmpeg's filtered resampler instead, see `convert_prompt`)."""
     seg = segment.set_channels(CHANNELS).set_sample_width(SAMPLE_WIDTH)
-    return bytes(seg.set_frame_rate(RATE).raw_data)
+    return bytes(seg.set_frame_rate(SAMPLE_RATE).raw_data)
 
 
 def is_asterisk_format(reader: wave.Wave_read) -> bool:
     return (
         reader.getnchannels() == CHANNELS
         and reader.getsampwidth() == SAMPLE_WIDTH
-        and reader.getframerate() == RATE
+        and reader.getframerate() == SAMPLE_RATE
         and reader.getcomptype() == "NONE"
     )
 
@@ -178,13 +179,13 @@ def _write_atomically(segment: AudioSegment, target: Path) -> None:
 
 def _write_pcm_8k(segment: AudioSegment, out: Path) -> None:
     if (segment.frame_rate, segment.channels, segment.sample_width) == (
-        RATE,
+        SAMPLE_RATE,
         CHANNELS,
         SAMPLE_WIDTH,
     ):
         _write_wav(out, bytes(segment.raw_data))
         return
-    if segment.frame_rate == RATE or ffmpeg_path() is None:
+    if segment.frame_rate == SAMPLE_RATE or ffmpeg_path() is None:
         # Only channel/width changes (exact), or no ffmpeg for a WAV source: linear.
         _write_wav(out, to_pcm_8k(segment))
         return
@@ -192,7 +193,7 @@ def _write_pcm_8k(segment: AudioSegment, out: Path) -> None:
     # studio file do not fold back into the telephone band as hiss (audioop.ratecv,
     # which pydub's set_frame_rate uses, does not filter).
     seg = segment.set_sample_width(SAMPLE_WIDTH)
-    params = ["-ar", str(RATE), "-ac", str(CHANNELS), "-acodec", "pcm_s16le"]
+    params = ["-ar", str(SAMPLE_RATE), "-ac", str(CHANNELS), "-acodec", "pcm_s16le"]
     try:
         with out.open("wb+") as f:  # given a path, pydub returns the file still open
             seg.export(f, format="wav", parameters=params)
@@ -207,7 +208,7 @@ def _write_wav(out: Path, frames: bytes) -> None:
     with wave.open(str(out), "wb") as w:
         w.setnchannels(CHANNELS)
         w.setsampwidth(SAMPLE_WIDTH)
-        w.setframerate(RATE)
+        w.setframerate(SAMPLE_RATE)
         w.writeframes(frames)
 
 

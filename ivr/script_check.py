@@ -19,16 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.intents import normalise
-from ivr.script import (
-    AskStep,
-    IvrScript,
-    MenuStep,
-    Phrases,
-    RelPath,
-    SurveyStep,
-    _Step,
-    needs_speech,
-)
+from ivr.script import IvrScript
+from ivr.script_fields import Phrases, RelPath
+from ivr.script_steps import AskStep, BaseStep, MenuStep, SurveyStep, needs_speech
 
 YamlPath = tuple[str | int, ...]
 
@@ -139,7 +132,7 @@ class _Checker:
 
     # --- one step at a time -----------------------------------------------------------
 
-    def _per_step(self, name: str, step: _Step) -> None:
+    def _per_step(self, name: str, step: BaseStep) -> None:
         if needs_speech(step) and self.script.speech is None:
             self.add(
                 self.step_at(name, ("kind",)),

@@ -1,8 +1,8 @@
 """Offline speech recognition with Vosk, constrained by the phrases a step expects.
 
 The interpreter records the caller's answer (Asterisk `RECORD FILE ... wav`: 8 kHz mono
-16-bit) and asks a `Recognizer` what was said, giving the phrases the step listens for.
-`VoskRecognizer` is the real one:
+16-bit) and asks a `SpeechRecognizer` (ivr.recognition) what was said, giving the phrases
+the step listens for. `VoskRecognizer` is the real one:
 
 - one Vosk model per language, from a directory the campaign configures; each model is
   loaded once per process (module cache), however many recognisers use it;
@@ -37,15 +37,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import vosk
 
 from ivr import prompts
+from ivr.recognition import NO_MATCH, Recognition
 
 log = logging.getLogger("ivr.speech")
 
-SAMPLE_RATE = prompts.RATE
 UNKNOWN = "[unk]"  # Vosk's out-of-grammar token
 MODELS_PAGE = "https://alphacephei.com/vosk/models"
 # Where error messages tell users to put the model directory; the composition root
@@ -57,19 +56,6 @@ SUGGESTED_MODELS = {"ru": "vosk-model-small-ru-0.22", "en": "vosk-model-small-en
 # Kaldi's own chatter (model loading, per-utterance LOG lines) goes to stderr and would
 # drown the dialer's log; -1 keeps its warnings and errors.
 vosk.SetLogLevel(-1)
-
-
-@dataclass(frozen=True)
-class Recognition:
-    text: str  # lower-case words, "[unk]" removed; "" when nothing was recognised
-    confidence: float  # 0..1; below the recogniser's threshold means "no match"
-
-
-class Recognizer(Protocol):
-    async def recognize(self, wav: Path, phrases: Sequence[str], language: str) -> Recognition:
-        """What the caller said in `wav`, among `phrases` when the model can restrict
-        itself to them. Raises SpeechError when the model or the audio is unusable."""
-        ...
 
 
 class SpeechError(Exception):
@@ -84,9 +70,6 @@ class SpeechAudioError(SpeechError):
     """The recording is missing or cannot be decoded."""
 
 
-NO_MATCH = Recognition("", 0.0)
-
-
 # --- models: loaded once per process --------------------------------------------------
 
 
@@ -98,7 +81,8 @@ class LoadedModel:
     knows_unk: bool  # whether "[unk]" is in the vocabulary (not in every small model)
 
     def knows(self, word: str) -> bool:
-        return self.model.vosk_model_find_word(word) >= 0
+        index: int = self.model.vosk_model_find_word(word)  # -1: not in the vocabulary
+        return index >= 0
 
 
 _models: dict[Path, LoadedModel] = {}
@@ -166,7 +150,7 @@ def _missing_model_message(language: str, path: Path, setting: str) -> str:
 Grammar = tuple[str, ...] | None  # None: free recognition
 
 
-class RecognizerPool:
+class KaldiRecognizerPool:
     """Idle KaldiRecognizers per (model path, grammar), handed out one caller at a time.
 
     A KaldiRecognizer is not thread-safe, so each is used by one decode at a time; the
@@ -209,23 +193,23 @@ def _new_recognizer(model: LoadedModel, grammar: Grammar) -> vosk.KaldiRecognize
     if grammar is not None:
         try:
             recognizer = vosk.KaldiRecognizer(
-                model.model, SAMPLE_RATE, json.dumps(list(grammar), ensure_ascii=False)
+                model.model, prompts.SAMPLE_RATE, json.dumps(list(grammar), ensure_ascii=False)
             )
         except Exception:  # a model that refuses grammars: recognise freely instead
             log.warning("model %s rejected a grammar; using free recognition", model.path)
     if recognizer is None:
-        recognizer = vosk.KaldiRecognizer(model.model, SAMPLE_RATE)
+        recognizer = vosk.KaldiRecognizer(model.model, prompts.SAMPLE_RATE)
     recognizer.SetWords(True)  # per-word "conf" values, our confidence
     return recognizer
 
 
-POOL = RecognizerPool()
+POOL = KaldiRecognizerPool()
 
 
 _JOINERS = "-'"
 
 
-def normalize(phrase: str) -> str:
+def vocabulary_form(phrase: str) -> str:
     """A phrase as Vosk vocabularies spell words: lower case, no punctuation, so the
     script may say "Да, конечно!" and still be recognised. Hyphens and apostrophes
     inside a word stay ("кто-нибудь", "don't"): vocabularies hold such words whole."""
@@ -244,7 +228,7 @@ def grammar_for(model: LoadedModel, phrases: Sequence[str]) -> Grammar:
     if not model.grammars:
         return None
     known: list[str] = []
-    for phrase in dict.fromkeys(normalize(p) for p in phrases):
+    for phrase in dict.fromkeys(vocabulary_form(p) for p in phrases):
         spelt = [(word, _spelling(model, word)) for word in phrase.split()]
         missing = [word for word, spelling in spelt if spelling is None]
         if missing:
@@ -305,7 +289,7 @@ def read_pcm_8k(wav: Path) -> bytes:
         raise SpeechAudioError(f"recording {wav} cannot be decoded: {exc}") from exc
 
 
-def decode(recognizer: vosk.KaldiRecognizer, pcm: bytes) -> Recognition:
+def decode_utterance(recognizer: vosk.KaldiRecognizer, pcm: bytes) -> Recognition:
     """Feed a whole utterance and turn Vosk's final result into a Recognition."""
     recognizer.AcceptWaveform(pcm)
     result = json.loads(recognizer.FinalResult())
@@ -313,11 +297,11 @@ def decode(recognizer: vosk.KaldiRecognizer, pcm: bytes) -> Recognition:
     if not words:
         return NO_MATCH
     confidence = sum(float(w.get("conf", 0.0)) for w in words) / len(words)
-    return Recognition(normalize(" ".join(w["word"] for w in words)), round(confidence, 4))
+    return Recognition(vocabulary_form(" ".join(w["word"] for w in words)), round(confidence, 4))
 
 
 class VoskRecognizer:
-    """A `Recognizer` over Vosk models configured per language (e.g. {"ru": Path(...)}).
+    """A `SpeechRecognizer` over Vosk models configured per language (e.g. {"ru": Path(...)}).
 
     `threshold`: results with a lower confidence carry their text but are no match for
     the caller. `workers`: concurrent decodes; decoding is CPU-bound, so more threads
@@ -331,7 +315,7 @@ class VoskRecognizer:
         *,
         workers: int | None = None,
         setting: str = DEFAULT_SETTING,
-        pool: RecognizerPool = POOL,
+        pool: KaldiRecognizerPool = POOL,
     ) -> None:
         self.models = {lang.lower(): Path(path) for lang, path in models.items()}
         self.threshold = threshold
@@ -376,7 +360,7 @@ class VoskRecognizer:
         pcm = read_pcm_8k(wav)
         grammar = grammar_for(model, phrases)
         with self._pool.lease(model, grammar) as recognizer:
-            result = decode(recognizer, pcm)
+            result = decode_utterance(recognizer, pcm)
         # Transcripts are personal data: DEBUG only.
         log.debug(
             "%s: %r conf %.2f (%s) in %.0f ms for %.2f s of audio",
@@ -385,7 +369,7 @@ class VoskRecognizer:
             result.confidence,
             "grammar" if grammar else "free",
             (time.perf_counter() - started) * 1000,
-            len(pcm) / (SAMPLE_RATE * prompts.SAMPLE_WIDTH),
+            len(pcm) / (prompts.SAMPLE_RATE * prompts.SAMPLE_WIDTH),
         )
         return result
 

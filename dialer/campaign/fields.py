@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from ivr.script import PATTERN_HINTS as IVR_PATTERN_HINTS
+from ivr.script_fields import PATTERN_HINTS as IVR_PATTERN_HINTS
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 ASTERISK_NAME_PATTERN = r"^[A-Za-z0-9_/.-]{1,128}$"  # sound names, queue names, contexts

@@ -15,8 +15,11 @@ from datetime import datetime
 
 from dialer.store.base import LeasedContact
 from ivr.channel import CallChannel
-from ivr.interpreter import CallContext, IvrResult, Recognizer, run_script
+from ivr.interpreter import run_script
 from ivr.prompt_files import PromptFilesChannel
+from ivr.recognition import SpeechRecognizer
+from ivr.run_result import IvrResult
+from ivr.run_state import CallContext
 from ivr.script import IvrScript
 
 log = logging.getLogger("dialer.engine.ivr")
@@ -29,7 +32,7 @@ class IvrCalls:
         self,
         campaign: str,
         script: IvrScript,
-        recognizer: Recognizer | None,
+        recognizer: SpeechRecognizer | None,
         clock: Callable[[], datetime],
         opt_out: OptOut,
         playable: Mapping[str, str] | None = None,

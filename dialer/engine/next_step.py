@@ -9,7 +9,7 @@ from dialer.campaign.model import Campaign
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.policy.retry import Decision, RetryPolicy, RetryRule
 from dialer.store.base import NextStep
-from ivr.interpreter import IvrResult
+from ivr.run_result import IvrResult
 
 
 def retry_policy_of(campaign: Campaign) -> RetryPolicy:

@@ -14,7 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.fastagi import AgiSession, FastAgiServer
+from ivr.agi_session import AgiSession
+from ivr.fastagi import FastAgiServer
 from tests.traces import segments, trace_path
 
 TRACE = "fastagi-session.txt"

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from panoramisk.fast_agi import Application, Request
 
+from ivr.agi_session import AgiSession
 from ivr.channel import CallerHungUp, ChannelError
-from ivr.fastagi import AgiSession
 from tests.integration.test_fastagi_fake import (
     Answer,
     FakeAsterisk,

@@ -20,11 +20,10 @@ from pathlib import Path
 import pytest
 
 from ivr.intents import match_intent
+from ivr.recognition import NO_MATCH, Recognition
 from ivr.speech import (
-    NO_MATCH,
     POOL,
     LoadedModel,
-    Recognition,
     SpeechAudioError,
     SpeechModelError,
     VoskRecognizer,

@@ -15,15 +15,10 @@ import pytest
 
 from dialer.campaign.loader import parse_campaign
 from ivr.channel import CallerHungUp, ChannelError, PlayResult, RecordResult
-from ivr.interpreter import (
-    MAX_STEPS,
-    CallContext,
-    EndedBy,
-    IvrResult,
-    Recognition,
-    answers_summary,
-    run_script,
-)
+from ivr.interpreter import MAX_STEPS, run_script
+from ivr.recognition import Recognition
+from ivr.run_result import EndedBy, IvrResult, answers_summary
+from ivr.run_state import CallContext
 from ivr.script import IvrScript
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -17,8 +17,9 @@ from dialer.campaign.loader import (
     parse_campaign,
 )
 from dialer.campaign.model import AnswerAction
-from ivr.script import AskStep, IvrScript, MenuStep, PlayStep, SurveyStep, TransferStep
+from ivr.script import IvrScript
 from ivr.script_check import ScriptProblem, check_script
+from ivr.script_steps import AskStep, MenuStep, PlayStep, SurveyStep, TransferStep
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_FILES = ["campaign-keypad.yaml", "campaign-speech.yaml", "campaign-survey.yaml"]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.callbacks import parse_callback
+from ivr.callback_times import parse_callback
 
 MOSCOW = ZoneInfo("Europe/Moscow")  # UTC+3, no daylight saving time
 NEW_YORK = ZoneInfo("America/New_York")

@@ -1,0 +1,106 @@
+"""How play, menu and keypad survey steps run on a call: prompts and contact fields out,
+keys in."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+
+from ivr.run_state import RunState
+from ivr.script_steps import MenuStep, PlayStep, SayItem, SurveyStep
+
+log = logging.getLogger("ivr.run_keypad")
+
+
+async def run_play(run: RunState, step: PlayStep) -> str | None:
+    if step.prompts:
+        await run.channel.play(step.prompts)
+    pending: list[str] = []  # consecutive prompts go out as one command
+    for item in step.say:
+        if item.prompt is not None:
+            pending.append(item.prompt)
+            continue
+        if pending:
+            await run.channel.play(pending)
+            pending = []
+        await _say(run, item)
+    if pending:
+        await run.channel.play(pending)
+    return step.next
+
+
+async def _say(run: RunState, item: SayItem) -> None:
+    key = item.number or item.digits or ""
+    value = _contact_field(run.call.fields, key)
+    if item.number is not None:
+        number = _whole_number(value)
+        if number is None:
+            log.info("attempt %s: field %r is not a number", run.call.attempt_id, key)
+        else:
+            await run.channel.say_number(number)
+    else:
+        digits = "".join(c for c in value or "" if c.isdigit())
+        if digits:
+            await run.channel.say_digits(digits)
+        else:
+            log.info("attempt %s: field %r has no digits", run.call.attempt_id, key)
+
+
+async def run_menu(run: RunState, step: MenuStep, name: str) -> str | None:
+    keys = ""
+    tries = step.retries + 1
+    for attempt in range(1, tries + 1):
+        keys = await _read(run, step.prompt, step.timeout.total_seconds(), step.max_digits)
+        if keys in step.keys:
+            run.result.answers[name] = {"keys": keys, "tries": attempt}
+            return step.keys[keys]
+        if keys and step.invalid_prompt and attempt < tries:
+            await run.channel.play([step.invalid_prompt])
+    run.result.answers[name] = {"keys": keys, "tries": tries, "matched": False}
+    return step.on_timeout
+
+
+async def run_keypad_survey(run: RunState, step: SurveyStep, name: str) -> str | None:
+    keys = ""
+    tries = step.retries + 1
+    timeout = step.timeout.total_seconds() if step.timeout else 5.0
+    for attempt in range(1, tries + 1):
+        keys = await _read(run, step.prompt, timeout, step.keypad_digits)
+        if keys.isdigit() and step.min <= int(keys) <= step.max:
+            run.result.survey[step.question] = int(keys)
+            run.result.answers[name] = {"keys": keys, "score": int(keys), "tries": attempt}
+            return step.next
+        if step.invalid_prompt and attempt < tries:
+            await run.channel.play([step.invalid_prompt])
+    run.result.answers[name] = {"keys": keys, "score": None, "tries": tries}
+    return step.on_no_answer or step.next
+
+
+async def _read(run: RunState, prompt: str, timeout_s: float, max_digits: int) -> str:
+    keys = await run.channel.read_digits(prompt, int(timeout_s * 1000), max_digits)
+    return keys.rstrip("#")  # some channels hand back the terminating '#'
+
+
+def _contact_field(fields: Mapping[str, str], key: str) -> str | None:
+    if key in fields:
+        return fields[key]
+    # Spreadsheet headers vary ("Amount due", "amount_due"): compare them squashed.
+    wanted = _squash(key)
+    return next((value for name, value in fields.items() if _squash(name) == wanted), None)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s_.\-]+", "", text.casefold())
+
+
+def _whole_number(value: str | None) -> int | None:
+    """'1 500,75' -> 1500: SayNumber speaks integers only."""
+    if not value:
+        return None
+    cleaned = re.sub(r"[\s\u00a0]", "", value).replace(",", ".")
+    try:
+        return int(Decimal(cleaned))
+    except (InvalidOperation, ValueError, OverflowError):
+        return None

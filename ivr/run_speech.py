@@ -1,0 +1,90 @@
+"""How ask steps and spoken survey answers run on a call: ask, record, recognise, match
+the words to an intent (or survey choice), ask again until one matches."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+from ivr.intents import match_intent
+from ivr.run_state import HungUpAnswering, RunState, ScriptError
+from ivr.script_steps import AskStep, OptoutStep, SurveyStep
+
+_SAFE_FILE_PART = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
+    language = run.script.language
+    phrases = {intent: spec.phrases.get(language, []) for intent, spec in step.intents.items()}
+    try:
+        intent = await _listen(
+            run, name, step.prompt, phrases, step.timeout, step.retries, step.no_match_prompt
+        )
+    except HungUpAnswering as gone:
+        # "Stop calling me" *click*: the opt-out counts although nobody hears the
+        # confirmation.
+        chosen = step.intents[gone.answer].next if gone.answer else None
+        if isinstance(run.script.steps.get(chosen or ""), OptoutStep):
+            await run.record_optout()
+        raise
+    if intent is None:
+        return step.on_no_match
+    return step.intents[intent].next
+
+
+async def run_speech_survey(run: RunState, step: SurveyStep, name: str) -> str | None:
+    language = run.script.language
+    choices = {value: spec.get(language, []) for value, spec in (step.choices or {}).items()}
+    value = await _listen(
+        run, name, step.prompt, choices, step.timeout, step.retries, step.invalid_prompt
+    )
+    if value is None:
+        return step.on_no_answer or step.next
+    run.result.survey[step.question] = value
+    return step.next
+
+
+async def _listen(
+    run: RunState,
+    name: str,
+    prompt: str,
+    phrases: Mapping[str, Sequence[str]],
+    timeout: timedelta | None,
+    retries: int,
+    retry_prompt: str | None,
+) -> str | None:
+    """Ask, record and recognise until an answer matches; the matching key or None."""
+    speech = run.script.speech
+    if speech is None or run.recognizer is None:
+        raise ScriptError(f"step {name!r} needs speech recognition, and none is set up")
+    grammar = [phrase for listed in phrases.values() for phrase in listed]
+    max_ms = int((timeout or speech.max_record).total_seconds() * 1000)
+    silence_s = int(speech.silence.total_seconds())
+    tries = retries + 1
+    for attempt in range(1, tries + 1):
+        await run.channel.play([prompt])
+        path = speech.record_dir / _recording_name(run.call.attempt_id, name, attempt)
+        recorded = await run.channel.record(path, max_ms, silence_s)
+        heard = await run.recognizer.recognize(recorded.path, grammar, run.script.language)
+        match = match_intent(heard.text, phrases)
+        answer = match.intent if heard.confidence >= speech.confidence else None
+        run.result.answers[name] = {
+            "transcript": heard.text,
+            "intent": answer,
+            "confidence": round(heard.confidence, 3),
+            "recording": str(recorded.path),
+            "tries": attempt,
+        }
+        if recorded.ended_by == "hangup":
+            raise HungUpAnswering(answer)  # the last words still count; see run_ask
+        if answer is not None:
+            return answer
+        if retry_prompt and attempt < tries:
+            await run.channel.play([retry_prompt])
+    return None
+
+
+def _recording_name(attempt_id: str, step: str, attempt: int) -> str:
+    # The attempt id comes from the engine; never let it climb out of record_dir.
+    return f"{_SAFE_FILE_PART.sub('_', attempt_id)}-{step}-{attempt}"
