@@ -20,8 +20,8 @@ from .dialplan import AnsweredDialplan, Phase
 from .personas import REJECTIONS, Rejection, answers, dial_reason
 
 if TYPE_CHECKING:
-    from .config import CallRecord
-    from .core import OriginateRequest, PbxCore
+    from .config import CallRecord, OriginateRequest
+    from .core import PbxCore
     from .queues import QueueEntry
 
 Step = Callable[[], None]
