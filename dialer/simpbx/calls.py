@@ -246,6 +246,10 @@ class Call:
             self.after(self.core.timing.early_hangup_after, self.callee_hangup, 16)
         self.dialplan.start()  # [dialer-answered]: AMD, IVR or message, queue
 
+    def join_queue(self, name: str, timeout_s: float) -> None:
+        """Queue() in the dialplan: the call waits in the switch's queue of that name."""
+        self.core.queue(name).join(self, timeout_s)
+
     # ---- hanging up ------------------------------------------------------------------
 
     def _a_side_steps(self, cause: int) -> list[Step | None]:
