@@ -92,6 +92,17 @@ class QueueEntry:
             self.ring_timer.cancel()
             self.ring_timer = None
 
+    # What the call tells its queue (calls.QueueSeat).
+
+    def caller_left(self) -> None:
+        self.queue.caller_left(self)
+
+    def caller_hangup_in_talk(self, cause: int) -> None:
+        self.queue.caller_hangup_in_talk(self, cause)
+
+    def member_leg_hungup(self, cause: int) -> None:
+        self.queue.member_leg_hungup(self, cause)
+
 
 class SimQueue:
     def __init__(self, core: PbxCore, name: str) -> None:
