@@ -16,6 +16,10 @@ structurally. The order, lowest first:
     core                      the switch: channels, calls, queues
     actions, queue_actions    AMI actions
     operators, server         the Python API and the AMI server
+
+The views upward: Switch (here); members.MemberCall; media.LineCall;
+agi_commands.CommandSession; agi.AgiSwitch and agi.AgiCall; dialplan.DialplanCall;
+calls.CallHost, calls.QueueJoin and calls.QueueSeat; queues.QueueHost.
 """
 
 from __future__ import annotations
