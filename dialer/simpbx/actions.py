@@ -10,7 +10,8 @@ import time
 from typing import Protocol
 
 from .channels import format_duration, parse_caller_id, parse_dial_string
-from .core import OriginateRequest, PbxCore
+from .config import OriginateRequest
+from .core import PbxCore
 from .events import snapshot
 from .wire import Action, format_message, response
 

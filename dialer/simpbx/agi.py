@@ -15,14 +15,13 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import events as ev
 from .agi_commands import AgiCommands
-from .media import CalleeLine
-
-if TYPE_CHECKING:
-    from .calls import Call
+from .config import OriginateRequest
+from .media import CalleeLine, LineCall
+from .ports import Switch
 
 log = logging.getLogger("dialer.simpbx")
 
@@ -45,10 +44,30 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+class AgiSwitch(Switch, Protocol):
+    """The switch as the AGI session uses it: it also keeps the sessions' tasks."""
+
+    @property
+    def agi_tasks(self) -> set[asyncio.Task[None]]: ...
+
+
+class AgiCall(LineCall, Protocol):
+    """The answered call (calls.Call) as the AGI session uses it."""
+
+    @property
+    def core(self) -> AgiSwitch: ...
+
+    @property
+    def request(self) -> OriginateRequest: ...
+
+    @property
+    def variables(self) -> dict[str, str]: ...  # the channel variables of `;1`
+
+
 class AgiSession:
     def __init__(
         self,
-        call: Call,
+        call: AgiCall,
         address: str,
         script: str,
         priority: int,

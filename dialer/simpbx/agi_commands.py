@@ -11,13 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from .agi_usage import USAGE
-from .media import DIGIT_ANY, CalleeLine, samples
-
-if TYPE_CHECKING:
-    from .agi import AgiSession
+from .media import DIGIT_ANY, CalleeLine, LineCall, samples
 
 UNKNOWN = "510 Invalid or unknown command\n"
 DEAD = "511 Command Not Permitted on a dead channel or intercept routine\n"
@@ -109,8 +106,21 @@ def usage_reply(spec: Spec) -> str:
     return f"520-Invalid command syntax.  Proper usage follows:\n{text}\n520 End of proper usage.\n"
 
 
+class CommandSession(Protocol):
+    """The FastAGI session (agi.AgiSession) as the commands use it."""
+
+    @property
+    def call(self) -> LineCall: ...
+
+    def variable(self, name: str) -> str | None: ...
+
+    def set_variable(self, name: str, value: str) -> None: ...
+
+    def ivr_hangup(self) -> None: ...
+
+
 class AgiCommands:
-    def __init__(self, session: AgiSession, line: CalleeLine) -> None:
+    def __init__(self, session: CommandSession, line: CalleeLine) -> None:
         self.session = session
         self.call = session.call
         self.line = line

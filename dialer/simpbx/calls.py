@@ -10,29 +10,65 @@ random generator so the dialer meets every order in tests.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import events as ev
-from .channels import BUSY, DOWN, RING, RINGING, UP, Channel
+from .agi import AgiSwitch
+from .channels import BUSY, DOWN, RING, RINGING, UP, Channel, ChannelNamer
+from .config import CallRecord, OriginateRequest
 from .dialplan import AnsweredDialplan, Phase
 from .personas import REJECTIONS, Rejection, answers, dial_reason
+from .ports import Step
 
-if TYPE_CHECKING:
-    from .config import CallRecord
-    from .core import OriginateRequest, PbxCore
-    from .queues import QueueEntry
-
-Step = Callable[[], None]
 SyncReply = Callable[[bool], None]
-__all__ = ["Call", "Phase", "Step", "SyncReply"]
+__all__ = ["Call", "CallHost", "Phase", "QueueJoin", "QueueSeat", "Step", "SyncReply"]
+
+
+class QueueJoin(Protocol):
+    """A queue (queues.SimQueue) as a call enters it."""
+
+    def join(self, call: Call, timeout_s: float) -> None: ...
+
+
+class QueueSeat(Protocol):
+    """The call's place in a queue (queues.QueueEntry), as the call and the switch use it."""
+
+    def member_legs(self) -> tuple[Channel, ...]: ...
+
+    def cancel_timers(self) -> None: ...
+
+    def caller_left(self) -> None: ...
+
+    def caller_hangup_in_talk(self, cause: int) -> None: ...
+
+    def member_leg_hungup(self, cause: int) -> None: ...
+
+
+class CallHost(AgiSwitch, Protocol):
+    """The switch (core.PbxCore) as a call uses it."""
+
+    @property
+    def namer(self) -> ChannelNamer: ...
+
+    @property
+    def rng(self) -> random.Random: ...
+
+    def add_channel(self, ch: Channel, owner: Call) -> None: ...
+
+    def remove_channel(self, ch: Channel) -> None: ...
+
+    def call_ended(self, call: Call) -> None: ...
+
+    def queue(self, name: str) -> QueueJoin: ...
 
 
 class Call:
     def __init__(
         self,
-        core: PbxCore,
+        core: CallHost,
         request: OriginateRequest,
         persona: str,
         record: CallRecord,
@@ -45,7 +81,7 @@ class Call:
         self.record = record
         self.over_limit = over_limit
         self.phase = Phase.DIALING
-        self.queue_entry: QueueEntry | None = None
+        self.queue_entry: QueueSeat | None = None
         # The channel variables of `;1`: the Originate's, then what AMD and the IVR set.
         self.variables: dict[str, str] = dict(request.variables)
         self.dialplan = AnsweredDialplan(self)
@@ -246,6 +282,10 @@ class Call:
             self.after(self.core.timing.early_hangup_after, self.callee_hangup, 16)
         self.dialplan.start()  # [dialer-answered]: AMD, IVR or message, queue
 
+    def join_queue(self, name: str, timeout_s: float) -> None:
+        """Queue() in the dialplan: the call waits in the switch's queue of that name."""
+        self.core.queue(name).join(self, timeout_s)
+
     # ---- hanging up ------------------------------------------------------------------
 
     def _a_side_steps(self, cause: int) -> list[Step | None]:
@@ -268,7 +308,7 @@ class Call:
         if self.phase is Phase.DONE:
             return
         if self.phase is Phase.TALKING and self.queue_entry is not None:
-            self.queue_entry.queue.caller_hangup_in_talk(self.queue_entry, cause)
+            self.queue_entry.caller_hangup_in_talk(cause)
             return
         agi = self.dialplan.agi
         if self.phase is Phase.AGI and agi is not None:
@@ -283,7 +323,7 @@ class Call:
         ]
         if self.phase is Phase.QUEUED and self.queue_entry is not None:
             self.run([*head, self.hangup_step(b, cause) if b else None])
-            self.queue_entry.queue.caller_left(self.queue_entry)
+            self.queue_entry.caller_left()
             self.record.result = "abandoned"
             self.run([self.soft_hangup(a), self.hangup_step(a, cause)])
         else:
@@ -304,7 +344,7 @@ class Call:
             return
         entry = self.queue_entry
         if entry is not None and ch in entry.member_legs():
-            entry.queue.member_leg_hungup(entry, cause)
+            entry.member_leg_hungup(cause)
             return
         if ch is self.b:
             if self.phase is Phase.DIALING:
@@ -318,10 +358,10 @@ class Call:
         elif self.phase is Phase.AGI and agi is not None:
             agi.channel_gone("action", cause)  # the Hangup events wait for the socket
         elif self.phase is Phase.TALKING and entry is not None:
-            entry.queue.caller_hangup_in_talk(entry, cause)
+            entry.caller_hangup_in_talk(cause)
         else:
             if self.phase is Phase.QUEUED and entry is not None:
-                entry.queue.caller_left(entry)
+                entry.caller_left()
                 self.record.result = "abandoned"
             else:
                 self.record.result = self.record.result or "answered"

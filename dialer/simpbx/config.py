@@ -1,10 +1,13 @@
-"""Settings of the simulated PBX and the records it keeps for tests and the demo."""
+"""Settings of the simulated PBX, the Originate requests it acts on and the records it
+keeps for tests and the demo."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .channels import DialTarget
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,25 @@ class SimConfig:
     seed: int | None = None  # seeds the OriginateResponse-vs-Hangup shuffle and talk times
     # Where `say:<name>` personas find <name>.wav, the audio RECORD FILE "records".
     speech_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class OriginateRequest:
+    """An Originate action as the switch carries it out (parsed by actions.py)."""
+
+    action_id: str
+    target: DialTarget
+    context: str
+    exten: str
+    priority: int
+    timeout_s: float
+    caller_id: str
+    cid_num: str
+    cid_name: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+    channel_id: str = ""
+    other_channel_id: str = ""
+    is_async: bool = True
 
 
 @dataclass(frozen=True)

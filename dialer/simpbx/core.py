@@ -9,14 +9,13 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 from . import events as ev
 from .calls import Call, SyncReply
-from .channels import Channel, ChannelNamer, DialTarget
-from .config import CallRecord, OriginateRecord, SimConfig
+from .channels import Channel, ChannelNamer
+from .config import CallRecord, OriginateRecord, OriginateRequest, SimConfig
 from .personas import persona_for
 from .queues import SimQueue
 
@@ -27,23 +26,6 @@ class EventSink(Protocol):
     def wants(self, event_class: str) -> bool: ...
 
     def publish(self, event_class: str, data: bytes) -> None: ...
-
-
-@dataclass(frozen=True)
-class OriginateRequest:
-    action_id: str
-    target: DialTarget
-    context: str
-    exten: str
-    priority: int
-    timeout_s: float
-    caller_id: str
-    cid_num: str
-    cid_name: str
-    variables: Mapping[str, str] = field(default_factory=dict)
-    channel_id: str = ""
-    other_channel_id: str = ""
-    is_async: bool = True
 
 
 class PbxCore:

@@ -9,14 +9,14 @@ checks them against the real dialplan.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import events as ev
-from .agi import AgiSession
-
-if TYPE_CHECKING:
-    from .calls import Call
+from .agi import AgiCall, AgiSession
+from .channels import Channel
+from .ports import Step
 
 
 class Phase(Enum):
@@ -45,8 +45,26 @@ PRIORITY = {
 AMD_DEFAULTS = {"greeting": 1500, "after_greeting_silence": 800, "total": 5000}  # amd.conf
 
 
+class DialplanCall(AgiCall, Protocol):
+    """The answered call (calls.Call) as its dialplan drives it."""
+
+    phase: Phase
+
+    def run(self, steps: Sequence[Step | None]) -> None: ...
+
+    def soft_hangup(self, ch: Channel) -> Step: ...
+
+    def hangup_step(self, ch: Channel, cause: int) -> Step: ...
+
+    def hangup_a_side(self, cause: int) -> None: ...
+
+    def done(self) -> None: ...
+
+    def join_queue(self, name: str, timeout_s: float) -> None: ...
+
+
 class AnsweredDialplan:
-    def __init__(self, call: Call) -> None:
+    def __init__(self, call: DialplanCall) -> None:
         self.call = call
         self.variables = call.variables
         self.agi: AgiSession | None = None
@@ -203,7 +221,7 @@ class AnsweredDialplan:
             timeout = float(self.var("DIALER_QUEUE_TIMEOUT") or 0)
         except ValueError:
             timeout = 0.0
-        call.core.queue(queue).join(call, timeout)
+        call.join_queue(queue, timeout)
 
     def _hangup(self, step: str = "hangup") -> None:
         call = self.call

@@ -12,15 +12,16 @@ import contextlib
 import logging
 import shutil
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import events as ev
+from .channels import Channel
+from .config import CallRecord
 from .personas import IvrPersona, parse_persona
-
-if TYPE_CHECKING:
-    from .calls import Call
+from .ports import Switch
 
 log = logging.getLogger("dialer.simpbx")
 
@@ -30,6 +31,28 @@ SAMPLE_RATE = 8000  # endpos counts 8 kHz samples, like Asterisk's slin/ulaw str
 
 def samples(seconds: float) -> int:
     return round(seconds * SAMPLE_RATE)
+
+
+class LineCall(Protocol):
+    """The answered call (calls.Call) as the callee line uses it."""
+
+    @property
+    def core(self) -> Switch: ...
+
+    @property
+    def a(self) -> Channel: ...
+
+    @property
+    def persona(self) -> str: ...
+
+    @property
+    def record(self) -> CallRecord: ...
+
+    def after(
+        self, delay: float, callback: Callable[..., None], *args: object
+    ) -> asyncio.TimerHandle: ...
+
+    def callee_hangup(self, cause: int = 16) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +101,7 @@ class Keypad:
 
 
 class CalleeLine:
-    def __init__(self, call: Call, gone: asyncio.Event) -> None:
+    def __init__(self, call: LineCall, gone: asyncio.Event) -> None:
         self.call = call
         self.gone = gone
         self.timing = call.core.timing

@@ -18,12 +18,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from .core import PbxCore
-    from .events import Fields
-    from .queues import QueueEntry
+from .events import Fields
+from .ports import Switch
 
 # Status is the device state (AST_DEVICE_*). A Local member shows 2 while it rings too.
 NOT_IN_USE, IN_USE, INVALID, UNAVAILABLE = 1, 2, 4, 5
@@ -37,6 +35,13 @@ def local_target(interface: str) -> tuple[str, str] | None:
         return None
     exten, _, context = rest.split("/", 1)[0].partition("@")
     return (exten, context or "default") if exten else None
+
+
+class MemberCall(Protocol):
+    """The caller a member rings or talks to (queues.QueueEntry), as the member sees it."""
+
+    @property
+    def bridge_id(self) -> str: ...  # "" until the member answers
 
 
 @dataclass(slots=True)
@@ -56,7 +61,7 @@ class Member:
     unavailable: bool = False  # the device is unreachable (Status 5)
     leaving: bool = False  # logout() during a call: the member leaves after it
     released: float = 0.0  # monotonic; the longest-idle member is rung first
-    entry: QueueEntry | None = None  # the caller it rings or talks to
+    entry: MemberCall | None = None  # the caller it rings or talks to
     wrapup_timer: asyncio.TimerHandle | None = None  # set while in wrap-up
     target: tuple[str, str] | None = field(init=False)
 
@@ -166,7 +171,7 @@ class Roster:
     """The members of one queue, in the order they logged in. `on_free` is called when a
     member may have become free to ring (the queue then serves its waiting callers)."""
 
-    def __init__(self, core: PbxCore, queue: str, on_free: Callable[[], None]) -> None:
+    def __init__(self, core: Switch, queue: str, on_free: Callable[[], None]) -> None:
         self.core = core
         self.queue = queue
         self.on_free = on_free

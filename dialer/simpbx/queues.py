@@ -14,21 +14,34 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from . import events as ev
-from .calls import Phase
-from .channels import DOWN, RING, RINGING, UP, Channel
+from .calls import Call, Phase
+from .channels import DOWN, RING, RINGING, UP, Channel, ChannelNamer
 from .members import Member, Roster
-
-if TYPE_CHECKING:
-    from .calls import Call, Step
-    from .core import PbxCore
+from .ports import Step, Switch
 
 SERVICE_LEVEL = 0  # queues.conf servicelevel (unset)
+
+
+class QueueHost(Switch, Protocol):
+    """The switch (core.PbxCore) as a queue uses it: it names and keeps the member legs."""
+
+    @property
+    def namer(self) -> ChannelNamer: ...
+
+    @property
+    def talk_rng(self) -> random.Random: ...
+
+    @property
+    def stopped(self) -> bool: ...
+
+    def add_channel(self, ch: Channel, owner: Call) -> None: ...
 
 
 @dataclass(slots=True)
@@ -92,9 +105,20 @@ class QueueEntry:
             self.ring_timer.cancel()
             self.ring_timer = None
 
+    # What the call tells its queue (calls.QueueSeat).
+
+    def caller_left(self) -> None:
+        self.queue.caller_left(self)
+
+    def caller_hangup_in_talk(self, cause: int) -> None:
+        self.queue.caller_hangup_in_talk(self, cause)
+
+    def member_leg_hungup(self, cause: int) -> None:
+        self.queue.member_leg_hungup(self, cause)
+
 
 class SimQueue:
-    def __init__(self, core: PbxCore, name: str) -> None:
+    def __init__(self, core: QueueHost, name: str) -> None:
         self.core = core
         self.name = name
         self.roster = Roster(core, name, self._dispatch_soon)
