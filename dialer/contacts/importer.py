@@ -39,7 +39,7 @@ from dialer.contacts.columns import (
     unpack,
 )
 from dialer.contacts.sources import ContactFile, ContactFileError, Row, open_contact_file
-from dialer.store.base import ContactStore, NewContact
+from dialer.store.base import ContactBase, NewContact
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class ImportReport:
 
 
 async def import_file(
-    store: ContactStore,
+    store: ContactBase,
     path: str | Path,
     list_name: str,
     default_region: str,
@@ -143,7 +143,7 @@ def default_reject_path(list_name: str) -> Path:
 
 
 async def _store_batch(
-    store: ContactStore,
+    store: ContactBase,
     list_name: str,
     parsed: Parsed,
     report: ImportReport,
