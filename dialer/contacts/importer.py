@@ -19,7 +19,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -187,7 +187,7 @@ def _unpack_all(items: list[PackedContact | RejectedRow]) -> Parsed:
 
 async def _parsed_batches(
     source: ContactFile, parser: RowParser, batch_size: int, workers: int
-) -> AsyncIterator[Parsed]:
+) -> AsyncGenerator[Parsed, None]:
     rows = source.rows()
     if workers == 0:
         while parsed := await asyncio.to_thread(_take_and_parse, rows, batch_size, parser):
