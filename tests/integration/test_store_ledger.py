@@ -31,7 +31,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         yield s
 
 
-# --- campaigns -------------------------------------------------------------------------
+# --- campaigns --------------------------------------------------------------------------
 async def test_open_campaign_enrols_live_contacts_due_now_and_is_idempotent(store: SqliteStore):
     await add_clients(store)
     campaign = await store.open_campaign("spring", "clients", T0)
@@ -90,7 +90,7 @@ async def test_given_number_on_list_when_new_campaign_opens_then_it_is_never_lea
     assert progress.done == 1
 
 
-# --- leasing and attempts --------------------------------------------------------------
+# --- leasing and attempts ---------------------------------------------------------------
 async def test_lease_takes_oldest_due_first_and_never_twice(store: SqliteStore):
     campaign_id = await open_spring(store, count=5)
     first = await store.lease_due(campaign_id, T0, 2)
@@ -212,7 +212,7 @@ async def test_finish_attempt_checks_the_next_step(store: SqliteStore):
     assert await store.finish_attempt(done("a-1", Outcome.BUSY, T0), RETRY_IN_1H)  # still open
 
 
-# --- what a closed attempt changes in the base -----------------------------------------
+# --- what a closed attempt changes in the base ------------------------------------------
 async def test_dead_number_is_never_leased_again_in_any_campaign(store: SqliteStore):
     campaign_id = await open_spring(store, count=2)
     other_id = (await store.open_campaign("autumn", "clients", T0)).id
@@ -287,7 +287,7 @@ async def test_given_fields_set_by_a_call_when_closed_then_merged_into_the_conta
     }
 
 
-# --- restarts --------------------------------------------------------------------------
+# --- restarts ---------------------------------------------------------------------------
 async def test_recover_gives_back_leases_without_attempt_and_returns_open_attempts(
     store: SqliteStore,
 ):
