@@ -182,5 +182,5 @@ def main() -> None:
     print(json.dumps(figures))
 
 
-if __name__ == "__main__":  # worker processes import this module again: no run there
+if __name__ == "__main__":
     main()
