@@ -8,7 +8,7 @@ custom fields, so an exported file can be imported again.
 
 Formats: csv (UTF-8; with a BOM when written to a file so that Excel shows Cyrillic
 text), xlsx, json (an array of objects with "fields" and "campaigns" nested).
-The list is read through ContactStore.contacts(), so it is held in memory once.
+The list is read through ContactBase.contacts(), so it is held in memory once.
 """
 
 from __future__ import annotations
@@ -18,9 +18,16 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from dialer.store.base import CampaignRecord, ContactRecord, ContactReport, ContactStore, StoreError
+from dialer.store.base import (
+    CampaignRecord,
+    ContactBase,
+    ContactRecord,
+    ContactReport,
+    Reports,
+    StoreError,
+)
 
 FORMATS = ("csv", "xlsx", "json")
 CAMPAIGN_COLUMNS = (
@@ -34,8 +41,12 @@ CAMPAIGN_COLUMNS = (
 BASE_COLUMNS = ("number", "name", "timezone", "dead")
 
 
+class ExportSource(ContactBase, Reports, Protocol):
+    """What an export reads: the list's contacts and the reports of its campaigns."""
+
+
 async def export_list(
-    store: ContactStore,
+    store: ExportSource,
     list_name: str,
     out: Path | str | IO[Any],
     fmt: str | None = None,
@@ -69,7 +80,7 @@ def _format(out: Path | str | IO[Any], fmt: str | None) -> str:
     return fmt
 
 
-async def _campaigns(store: ContactStore, list_name: str, only: str | None) -> list[CampaignRecord]:
+async def _campaigns(store: Reports, list_name: str, only: str | None) -> list[CampaignRecord]:
     on_list = [c for c in await store.campaigns() if c.list_name == list_name]
     if only is None:
         return on_list

@@ -19,7 +19,7 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -39,7 +39,7 @@ from dialer.contacts.columns import (
     unpack,
 )
 from dialer.contacts.sources import ContactFile, ContactFileError, Row, open_contact_file
-from dialer.store.base import ContactStore, NewContact
+from dialer.store.base import ContactBase, NewContact
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class ImportReport:
 
 
 async def import_file(
-    store: ContactStore,
+    store: ContactBase,
     path: str | Path,
     list_name: str,
     default_region: str,
@@ -143,7 +143,7 @@ def default_reject_path(list_name: str) -> Path:
 
 
 async def _store_batch(
-    store: ContactStore,
+    store: ContactBase,
     list_name: str,
     parsed: Parsed,
     report: ImportReport,
@@ -187,7 +187,7 @@ def _unpack_all(items: list[PackedContact | RejectedRow]) -> Parsed:
 
 async def _parsed_batches(
     source: ContactFile, parser: RowParser, batch_size: int, workers: int
-) -> AsyncIterator[Parsed]:
+) -> AsyncGenerator[Parsed, None]:
     rows = source.rows()
     if workers == 0:
         while parsed := await asyncio.to_thread(_take_and_parse, rows, batch_size, parser):

@@ -89,8 +89,9 @@ def _invalid_reason(parsed: phonenumbers.PhoneNumber) -> str:
     length = phonenumbers.is_possible_number_with_reason(parsed)
     if length in _LENGTH_REASONS:
         return _LENGTH_REASONS[length]
-    region = phonenumbers.region_code_for_country_code(parsed.country_code)
-    where = f"region {region}" if region.isalpha() else f"country code +{parsed.country_code}"
+    code = parsed.country_code or 0  # parse() always sets it; the stubs allow None
+    region = phonenumbers.region_code_for_country_code(code)
+    where = f"region {region}" if region.isalpha() else f"country code +{code}"
     return f"not a valid number for {where}"
 
 
@@ -98,6 +99,8 @@ def _time_zones(parsed: phonenumbers.PhoneNumber, kind: int) -> Sequence[str]:
     """time_zones_for_number without classifying the number a second time (that is a
     fifth of the cost of a whole normalisation)."""
     code = parsed.country_code
+    if code is None:  # parse() always sets it; the stubs allow None
+        return ()
     if phonenumbers.is_number_type_geographical(kind, code):
         return number_timezones.time_zones_for_geographical_number(parsed)
     # Mobile and other non-geographic numbers get their country's zones: one lookup per

@@ -158,7 +158,7 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
     try:
         sheet = workbook.worksheets[0]
         # Some writers store a wrong sheet size; without this, rows past it are skipped.
-        sheet.reset_dimensions()  # type: ignore[union-attr]
+        sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [cell_text(value) for value in values]
     finally:

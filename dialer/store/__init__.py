@@ -1,11 +1,11 @@
-"""The contact base: one interface (dialer.store.base), backends chosen by open_store."""
+"""The contact base: role interfaces (dialer.store.base), backends chosen by open_store."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from dialer.store.base import ContactStore, StoreError
+from dialer.store.base import CampaignLedger, ContactBase, ContactStore, Reports, StoreError
 from dialer.store.sqlite import SqliteStore
 
 DB_ENV = "DIALER_DB"
@@ -39,4 +39,14 @@ async def open_store(target: str | Path | None = None) -> ContactStore:
     return await SqliteStore.open(location)
 
 
-__all__ = ["DB_ENV", "ContactStore", "SqliteStore", "StoreError", "default_db_path", "open_store"]
+__all__ = [
+    "DB_ENV",
+    "CampaignLedger",
+    "ContactBase",
+    "ContactStore",
+    "Reports",
+    "SqliteStore",
+    "StoreError",
+    "default_db_path",
+    "open_store",
+]

@@ -1,8 +1,12 @@
-"""The contact base as the engine and the CLI see it.
+"""The contact base as the engine and the CLI see it: records and role interfaces.
 
-One interface, several backends: SQLite (dialer.store.sqlite) is the embedded default;
-PostgreSQL implements the same Protocol later. Every method is async so that a networked
-backend fits without touching the engine. Times are timezone-aware UTC datetimes.
+Small role Protocols, each a part a caller can depend on alone: ContactBase (lists,
+contacts, do-not-call), CampaignLedger (what a running campaign writes and reads) and
+Reports (read-only views of campaigns and their history). ContactStore is all of them on
+one backend, plus close(). SQLite (dialer.store.sqlite, one module per role) is the
+embedded default; PostgreSQL implements the same Protocols later. Every method is async
+so that a networked backend fits without touching the engine. Times are timezone-aware
+UTC datetimes.
 """
 
 from __future__ import annotations
@@ -160,8 +164,9 @@ class AttemptRecord:
     answers: Mapping[str, object]
 
 
-class ContactStore(Protocol):
-    # --- lists and contacts -------------------------------------------------------------
+class ContactBase(Protocol):
+    """The contacts themselves: lists, their contacts, and the do-not-call list."""
+
     async def import_contacts(self, list_name: str, contacts: Iterable[NewContact]) -> ImportStats:
         """Create the list if needed and add contacts, merging numbers already present.
 
@@ -179,16 +184,26 @@ class ContactStore(Protocol):
         """Raises StoreError if the list does not exist."""
         ...
 
+    async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
+        """Add E.164 numbers to the do-not-call list and retire them from every campaign
+        at once. Returns how many were new."""
+        ...
+
+    async def do_not_call(self) -> list[tuple[str, datetime, str]]:
+        """The list: (number, added at, source), oldest first."""
+        ...
+
+
+class CampaignLedger(Protocol):
+    """What a running campaign writes and reads: enrolment, leases, attempts closed
+    exactly once, the runtime state kept across restarts, and its progress."""
+
     # --- campaigns ----------------------------------------------------------------------
     async def open_campaign(self, name: str, list_name: str, now: datetime) -> CampaignRecord:
         """Create the campaign (or return the existing one) and enrol every live contact
         of the list not enrolled yet, due now. Raises StoreError for an unknown or empty
         list, or if an existing campaign of that name uses another list."""
         ...
-
-    async def get_campaign(self, name: str) -> CampaignRecord | None: ...
-
-    async def campaigns(self) -> list[CampaignRecord]: ...
 
     async def set_campaign_state(self, campaign_id: int, state: str) -> None: ...
 
@@ -221,16 +236,6 @@ class ContactStore(Protocol):
         now); attempts still open are returned for reconciliation."""
         ...
 
-    # --- do-not-call --------------------------------------------------------------------
-    async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
-        """Add E.164 numbers to the do-not-call list and retire them from every campaign
-        at once. Returns how many were new."""
-        ...
-
-    async def do_not_call(self) -> list[tuple[str, datetime, str]]:
-        """The list: (number, added at, source), oldest first."""
-        ...
-
     # --- runtime state ------------------------------------------------------------------
     async def save_runtime(
         self,
@@ -248,11 +253,24 @@ class ContactStore(Protocol):
         """(ledger, status, saved at); empty dicts and None if never saved."""
         ...
 
-    # --- reporting ----------------------------------------------------------------------
-    async def progress(self, campaign_id: int, now: datetime) -> Progress: ...
+    async def progress(self, campaign_id: int, now: datetime) -> Progress:
+        """Where the campaign stands: the runner reads it to know when it is finished."""
+        ...
+
+
+class Reports(Protocol):
+    """Read-only views of the campaigns and their history (report, export, status)."""
+
+    async def get_campaign(self, name: str) -> CampaignRecord | None: ...
+
+    async def campaigns(self) -> list[CampaignRecord]: ...
 
     async def contact_report(self, campaign_id: int) -> list[ContactReport]: ...
 
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]: ...
+
+
+class ContactStore(ContactBase, CampaignLedger, Reports, Protocol):
+    """The whole store, as the engine and the CLI open it: every role on one backend."""
 
     async def close(self) -> None: ...

@@ -1,8 +1,8 @@
 """Schema of the SQLite contact store, as an ordered list of migrations.
 
 Migration N (1-based) takes a database from schema version N-1 to N. Never edit a
-migration that has shipped: add a new one at the end. dialer.store.sqlite applies the
-missing ones inside one write transaction when it opens a database.
+migration that has shipped: add a new one at the end. dialer.store.sqlite.connection
+applies the missing ones inside one write transaction when it opens a database.
 
 Times are REAL seconds since the epoch (UTC): compact, sortable, and readable in the
 sqlite3 shell with datetime(col, 'unixepoch').

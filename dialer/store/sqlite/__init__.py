@@ -1,0 +1,62 @@
+"""SQLite backend of the contact store: the embedded default, no server to run.
+
+All SQL of the SQLite backend lives in this package (the schema in
+dialer.store.migrations), one module per job:
+- connection.py: opening the file, WAL and pragmas, migrations, transactions;
+- contact_base.py: ContactBase (lists, contacts, do-not-call);
+- campaign_ledger.py: CampaignLedger (enrolment, leases, attempts, runtime, progress);
+- reports.py: Reports (read-only views of campaigns and their history);
+- rows.py: values between Python and SQLite, and the lookups the roles share.
+SqliteStore is every role on one connection: the ContactStore that open_store returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dialer.store.sqlite.campaign_ledger import SqliteCampaignLedger
+from dialer.store.sqlite.connection import SqliteConnection
+from dialer.store.sqlite.contact_base import SqliteContactBase
+from dialer.store.sqlite.reports import SqliteReports
+
+if TYPE_CHECKING:
+    from dialer.store.base import CampaignLedger, ContactBase, ContactStore, Reports
+
+
+class SqliteStore(SqliteContactBase, SqliteCampaignLedger, SqliteReports):
+    """ContactStore on one SQLite file (see dialer.store.base for the contract).
+
+    Each role's methods come from its own module; they share one connection."""
+
+    @classmethod
+    async def open(cls, path: str | Path) -> SqliteStore:
+        """Open (creating if needed) the database and bring its schema up to date."""
+        return cls(SqliteConnection.open(path))
+
+    @property
+    def path(self) -> str:
+        return self._conn.path
+
+    async def close(self) -> None:
+        self._conn.close()
+
+
+if TYPE_CHECKING:
+    # mypy proves here that each class implements its role in full.
+    def _roles(
+        contact_base: SqliteContactBase,
+        ledger: SqliteCampaignLedger,
+        reports: SqliteReports,
+        store: SqliteStore,
+    ) -> tuple[ContactBase, CampaignLedger, Reports, ContactStore]:
+        return contact_base, ledger, reports, store
+
+
+__all__ = [
+    "SqliteCampaignLedger",
+    "SqliteConnection",
+    "SqliteContactBase",
+    "SqliteReports",
+    "SqliteStore",
+]

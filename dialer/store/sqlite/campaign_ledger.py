@@ -1,0 +1,359 @@
+"""CampaignLedger on SQLite: enrolment, leases, attempts closed exactly once, the runtime
+state a campaign keeps across restarts, and its progress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from dialer.outcomes import ContactStatus, Outcome
+from dialer.store.base import (
+    AttemptResult,
+    CampaignRecord,
+    LeasedContact,
+    NextStep,
+    OpenAttempt,
+    Progress,
+    StoreError,
+)
+from dialer.store.sqlite.connection import SqliteRole
+from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
+from dialer.store.sqlite.rows import (
+    CONTACT_COLUMNS,
+    dt,
+    dt_or_none,
+    find_campaign,
+    list_id,
+    require_campaign,
+    to_json,
+    ts,
+    ts_or_none,
+)
+
+log = logging.getLogger(__name__)
+
+CAMPAIGN_STATES = frozenset({"new", "running", "paused", "stopped", "finished"})
+_IN_CHUNK = 500  # ids per "IN (...)" list: far below SQLite's bound-parameter limit
+
+
+class SqliteCampaignLedger(SqliteRole):
+    """CampaignLedger on the shared connection (see dialer.store.base for the contract)."""
+
+    # --- campaigns ----------------------------------------------------------------------
+    async def open_campaign(self, name: str, list_name: str, now: datetime) -> CampaignRecord:
+        due = ts(now)
+        with self._conn.write() as db:
+            on_list = list_id(db, list_name)
+            row = db.execute(
+                "SELECT c.id, l.name FROM campaigns c JOIN lists l ON l.id = c.list_id"
+                " WHERE c.name = ?",
+                (name,),
+            ).fetchone()
+            if row is not None and row[1] != list_name:
+                raise StoreError(
+                    f"campaign {name!r} already exists on contact list {row[1]!r},"
+                    f" not {list_name!r}: use another campaign name"
+                )
+            total, live = db.execute(
+                "SELECT count(*), total(dead = 0) FROM contacts WHERE list_id = ?", (on_list,)
+            ).fetchone()
+            if total == 0:
+                raise StoreError(f"contact list {list_name!r} is empty: import contacts first")
+            if row is None and live == 0:
+                # An existing campaign may have killed every number itself: re-opening it
+                # is fine, starting a new one on nothing to call is not.
+                raise StoreError(f"every number of contact list {list_name!r} is dead")
+            if row is None:
+                db.execute(
+                    "INSERT INTO campaigns (name, list_id, state, created_at)"
+                    " VALUES (?, ?, 'new', ?)",
+                    (name, on_list, due),
+                )
+            (campaign_id,) = db.execute(
+                "SELECT id FROM campaigns WHERE name = ?", (name,)
+            ).fetchone()
+            enrolled = db.execute(
+                "INSERT INTO campaign_contacts (campaign_id, contact_id, status, next_due_at)"
+                " SELECT ?, id, 'pending', ? FROM contacts WHERE list_id = ? AND dead = 0"
+                " ON CONFLICT (campaign_id, contact_id) DO NOTHING",
+                (campaign_id, due, on_list),
+            ).rowcount
+            db.execute(
+                "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
+                " WHERE campaign_id = ? AND status = 'pending' AND contact_id IN ("
+                "   SELECT c.id FROM contacts c JOIN do_not_call d ON d.number = c.number"
+                "   WHERE c.list_id = ?)",
+                (campaign_id, on_list),
+            )
+            record = find_campaign(db, "c.id = ?", (campaign_id,))
+        log.info("campaign %s on list %s: %d contacts enrolled now", name, list_name, enrolled)
+        assert record is not None
+        return record
+
+    async def set_campaign_state(self, campaign_id: int, state: str) -> None:
+        if state not in CAMPAIGN_STATES:
+            expected = ", ".join(sorted(CAMPAIGN_STATES))
+            raise ValueError(f"unknown campaign state {state!r}: expected one of {expected}")
+        with self._conn.write() as db:
+            cur = db.execute("UPDATE campaigns SET state = ? WHERE id = ?", (state, campaign_id))
+            if cur.rowcount == 0:
+                raise StoreError(f"no campaign with id {campaign_id}")
+
+    # --- dialling -----------------------------------------------------------------------
+    async def lease_due(self, campaign_id: int, now: datetime, limit: int) -> list[LeasedContact]:
+        if limit <= 0:
+            return []
+        with self._conn.write() as db:
+            rows = db.execute(
+                f"SELECT {CONTACT_COLUMNS}, cc.attempts"
+                " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
+                " WHERE cc.campaign_id = ? AND cc.status = 'pending' AND cc.next_due_at <= ?"
+                " AND c.dead = 0"
+                " ORDER BY cc.next_due_at, cc.contact_id LIMIT ?",
+                (campaign_id, ts(now), limit),
+            ).fetchall()
+            if not rows:
+                return []
+            db.executemany(
+                "UPDATE campaign_contacts SET status = 'dialing'"
+                " WHERE campaign_id = ? AND contact_id = ?",
+                [(campaign_id, r["id"]) for r in rows],
+            )
+            counts = _outcome_counts(db, campaign_id, [r["id"] for r in rows])
+        return [
+            LeasedContact(
+                campaign_id=campaign_id,
+                contact_id=r["id"],
+                number=r["number"],
+                name=r["name"],
+                timezone=r["timezone"],
+                fields=json.loads(r["fields"]),
+                attempts_made=r["attempts"],
+                outcome_counts=counts.get(r["id"], {}),
+            )
+            for r in rows
+        ]
+
+    async def start_attempt(
+        self, lease: LeasedContact, attempt_id: str, started_at: datetime
+    ) -> None:
+        """Also refuses (StoreError) a contact that is not leased or already has an open
+        attempt: whatever the caller's bug, one contact is never dialled twice at once."""
+        started = ts(started_at)
+        key = (lease.campaign_id, lease.contact_id)
+        with self._conn.write() as db:
+            if db.execute("SELECT 1 FROM attempts WHERE id = ?", (attempt_id,)).fetchone():
+                raise StoreError(f"attempt {attempt_id} is already recorded: not dialling twice")
+            cur = db.execute(
+                "UPDATE campaign_contacts SET last_attempt_at = ?"
+                " WHERE campaign_id = ? AND contact_id = ? AND status = 'dialing'",
+                (started, *key),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(
+                    f"contact {lease.contact_id} is not leased in campaign {lease.campaign_id}"
+                )
+            other = db.execute(
+                "SELECT id FROM attempts WHERE campaign_id = ? AND contact_id = ?"
+                " AND ended_at IS NULL",
+                key,
+            ).fetchone()
+            if other is not None:
+                raise StoreError(f"contact {lease.contact_id} already has open attempt {other[0]}")
+            db.execute(
+                "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (attempt_id, *key, lease.number, started),
+            )
+
+    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
+        due = _next_due(next_step)
+        final = None
+        if next_step.status is ContactStatus.DONE:
+            final = next_step.final_outcome or result.outcome
+        ended = ts(result.ended_at)
+        with self._conn.write() as db:
+            cur = db.execute(
+                "UPDATE attempts SET ended_at = ?, answered_at = coalesce(?, answered_at),"
+                " outcome = ?, cause = ?, reason = ?, detail = ?, answers = ?"
+                " WHERE id = ? AND ended_at IS NULL",
+                (
+                    ended,
+                    ts_or_none(result.answered_at),
+                    result.outcome.value,
+                    result.cause,
+                    result.reason,
+                    result.detail,
+                    to_json(result.answers),
+                    result.attempt_id,
+                ),
+            )
+            if cur.rowcount == 0:
+                return False  # unknown or already closed: nothing was changed
+            campaign_id, contact_id = db.execute(
+                "SELECT campaign_id, contact_id FROM attempts WHERE id = ?", (result.attempt_id,)
+            ).fetchone()
+            db.execute(
+                "UPDATE campaign_contacts SET status = ?, next_due_at = ?, attempts = attempts + 1,"
+                " last_outcome = ?, last_cause = ?, final_outcome = ?"
+                " WHERE campaign_id = ? AND contact_id = ?",
+                (
+                    next_step.status.value,
+                    due,
+                    result.outcome.value,
+                    result.cause,
+                    final.value if final else None,
+                    campaign_id,
+                    contact_id,
+                ),
+            )
+            _apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
+        return True
+
+    async def release_lease(self, campaign_id: int, contact_id: int, due_at: datetime) -> None:
+        with self._conn.write() as db:
+            db.execute(
+                "UPDATE campaign_contacts SET status = 'pending', next_due_at = ?"
+                " WHERE campaign_id = ? AND contact_id = ? AND status = 'dialing'",
+                (ts(due_at), campaign_id, contact_id),
+            )
+
+    async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
+        with self._conn.write() as db:
+            reset = db.execute(
+                "UPDATE campaign_contacts SET status = 'pending', next_due_at = ?"
+                " WHERE campaign_id = ? AND status = 'dialing' AND NOT EXISTS ("
+                "   SELECT 1 FROM attempts a WHERE a.campaign_id = campaign_contacts.campaign_id"
+                "   AND a.contact_id = campaign_contacts.contact_id AND a.ended_at IS NULL)",
+                (ts(now), campaign_id),
+            ).rowcount
+            rows = db.execute(
+                "SELECT a.id, a.contact_id, a.number, a.started_at,"
+                " coalesce(cc.attempts, 0) AS attempts"
+                " FROM attempts a LEFT JOIN campaign_contacts cc"
+                "   ON cc.campaign_id = a.campaign_id AND cc.contact_id = a.contact_id"
+                " WHERE a.campaign_id = ? AND a.ended_at IS NULL ORDER BY a.started_at, a.id",
+                (campaign_id,),
+            ).fetchall()
+            counts = _outcome_counts(db, campaign_id, [r["contact_id"] for r in rows])
+        if reset or rows:
+            log.info(
+                "campaign %d recovered: %d leases given back, %d open attempts to reconcile",
+                campaign_id,
+                reset,
+                len(rows),
+            )
+        return [
+            OpenAttempt(
+                attempt_id=r["id"],
+                campaign_id=campaign_id,
+                contact_id=r["contact_id"],
+                number=r["number"],
+                started_at=dt(r["started_at"]),
+                attempts_made=r["attempts"],
+                outcome_counts=counts.get(r["contact_id"], {}),
+            )
+            for r in rows
+        ]
+
+    # --- runtime state ------------------------------------------------------------------
+    async def save_runtime(
+        self,
+        campaign_id: int,
+        ledger: Mapping[str, object],
+        status: Mapping[str, object],
+        now: datetime,
+    ) -> None:
+        with self._conn.write() as db:
+            db.execute(
+                "INSERT INTO campaign_runtime (campaign_id, ledger, status, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (campaign_id) DO UPDATE SET"
+                " ledger = excluded.ledger, status = excluded.status,"
+                " updated_at = excluded.updated_at",
+                (campaign_id, to_json(ledger), to_json(status), ts(now)),
+            )
+
+    async def load_runtime(
+        self, campaign_id: int
+    ) -> tuple[dict[str, object], dict[str, object], datetime | None]:
+        row = self._conn.db.execute(
+            "SELECT ledger, status, updated_at FROM campaign_runtime WHERE campaign_id = ?",
+            (campaign_id,),
+        ).fetchone()
+        if row is None:
+            return {}, {}, None
+        return json.loads(row[0]), json.loads(row[1]), dt(row[2])
+
+    async def progress(self, campaign_id: int, now: datetime) -> Progress:
+        by_status: dict[str, tuple[int, int, float | None]] = {}
+        with self._conn.read() as db:
+            require_campaign(db, campaign_id)
+            for status, count, due, earliest in db.execute(
+                "SELECT status, count(*), total(next_due_at <= ?), min(next_due_at)"
+                " FROM campaign_contacts WHERE campaign_id = ? GROUP BY status",
+                (ts(now), campaign_id),
+            ):
+                by_status[status] = (count, int(due), earliest)
+            outcomes = dict(
+                db.execute(
+                    "SELECT outcome, count(*) FROM attempts"
+                    " WHERE campaign_id = ? AND outcome IS NOT NULL GROUP BY outcome",
+                    (campaign_id,),
+                ).fetchall()
+            )
+        pending, due_now, earliest = by_status.get("pending", (0, 0, None))
+        return Progress(
+            total=sum(v[0] for v in by_status.values()),
+            pending=pending,
+            due_now=due_now,
+            dialing=by_status.get("dialing", (0, 0, None))[0],
+            done=by_status.get("done", (0, 0, None))[0],
+            next_due_at=dt_or_none(earliest),
+            outcomes=outcomes,
+        )
+
+
+def _apply_to_contact(
+    db: sqlite3.Connection, attempt_id: str, contact_id: int, step: NextStep, now: float
+) -> None:
+    """What the closed attempt changes in the contact base itself."""
+    if step.mark_dead:
+        mark_dead(db, contact_id, now)
+    if step.set_fields:
+        db.execute(
+            "UPDATE contacts SET fields = json_patch(fields, ?), updated_at = ? WHERE id = ?",
+            (to_json(step.set_fields), now, contact_id),
+        )
+    if step.opt_out:
+        (number,) = db.execute("SELECT number FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        record_do_not_call(db, [number], f"opt-out (attempt {attempt_id})", now)
+
+
+def _outcome_counts(
+    db: sqlite3.Connection, campaign_id: int, contact_ids: Sequence[int]
+) -> dict[int, dict[Outcome, int]]:
+    counts: dict[int, dict[Outcome, int]] = {}
+    for start in range(0, len(contact_ids), _IN_CHUNK):
+        chunk = contact_ids[start : start + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for contact_id, outcome, count in db.execute(
+            "SELECT contact_id, outcome, count(*) FROM attempts"
+            f" WHERE campaign_id = ? AND contact_id IN ({marks}) AND outcome IS NOT NULL"
+            " GROUP BY contact_id, outcome",
+            (campaign_id, *chunk),
+        ):
+            counts.setdefault(contact_id, {})[Outcome(outcome)] = count
+    return counts
+
+
+def _next_due(step: NextStep) -> float | None:
+    if step.status is ContactStatus.PENDING:
+        if step.due_at is None:
+            raise ValueError("a PENDING next step needs due_at")
+        return ts(step.due_at)
+    if step.status is ContactStatus.DONE:
+        return None
+    raise ValueError(f"a next step is PENDING or DONE, not {step.status}")

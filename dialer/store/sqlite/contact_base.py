@@ -1,0 +1,159 @@
+"""ContactBase on SQLite: lists, their contacts, the do-not-call list.
+
+record_do_not_call and mark_dead are also used by the campaign ledger, inside the
+transaction that closes an attempt (an opt-out, a number found dead).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterable
+from datetime import datetime
+
+from dialer.outcomes import Outcome
+from dialer.store.base import ContactRecord, ImportStats, NewContact
+from dialer.store.sqlite.connection import SqliteRole
+from dialer.store.sqlite.rows import CONTACT_COLUMNS, dt, list_id, to_json, ts
+
+# Defence in depth: the importer normalises numbers, the store refuses anything else.
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+
+
+class SqliteContactBase(SqliteRole):
+    """ContactBase on the shared connection (see dialer.store.base for the contract)."""
+
+    async def import_contacts(self, list_name: str, contacts: Iterable[NewContact]) -> ImportStats:
+        batch, duplicates = _dedupe(contacts)
+        now = time.time()
+        # File order is kept: contact ids follow it, and so does the dialling order.
+        rows = [(c.number, c.name, c.timezone, to_json(c.fields)) for c in batch]
+        with self._conn.write() as db:
+            target = _ensure_list(db, list_name, now)
+            # One upsert per contact. New rows get rowid max+1 (INTEGER PRIMARY KEY without
+            # AUTOINCREMENT) and a conflict consumes none, so inside this write transaction
+            # the growth of max(id) is exactly the number of rows inserted.
+            before = _max_contact_id(db)
+            db.executemany(
+                "INSERT INTO contacts (number, name, timezone, fields, created_at, updated_at,"
+                " list_id) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)"
+                " ON CONFLICT (list_id, number) DO UPDATE SET"
+                " name = coalesce(excluded.name, name),"
+                " timezone = coalesce(excluded.timezone, timezone),"
+                " fields = json_patch(fields, excluded.fields), updated_at = excluded.updated_at",
+                [(*row, now, target) for row in rows],
+            )
+            inserted = _max_contact_id(db) - before
+        merged = len(rows) - inserted
+        return ImportStats(inserted=inserted, merged=merged + duplicates)
+
+    async def list_names(self) -> list[str]:
+        return [row[0] for row in self._conn.db.execute("SELECT name FROM lists ORDER BY name")]
+
+    async def count_contacts(self, list_name: str) -> int:
+        with self._conn.read() as db:
+            found = list_id(db, list_name)
+            count: int = db.execute(
+                "SELECT count(*) FROM contacts WHERE list_id = ?", (found,)
+            ).fetchone()[0]
+        return count
+
+    async def contacts(self, list_name: str) -> list[ContactRecord]:
+        with self._conn.read() as db:
+            found = list_id(db, list_name)
+            rows = db.execute(
+                f"SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.list_id = ? ORDER BY c.id",
+                (found,),
+            ).fetchall()
+        return [
+            ContactRecord(
+                id=r["id"],
+                list_name=list_name,
+                number=r["number"],
+                name=r["name"],
+                timezone=r["timezone"],
+                fields=json.loads(r["fields"]),
+                dead=bool(r["dead"]),
+            )
+            for r in rows
+        ]
+
+    async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
+        with self._conn.write() as db:
+            return record_do_not_call(db, list(numbers), source, ts(now))
+
+    async def do_not_call(self) -> list[tuple[str, datetime, str]]:
+        rows = self._conn.db.execute(
+            "SELECT number, added_at, source FROM do_not_call ORDER BY added_at, number"
+        ).fetchall()
+        return [(r[0], dt(r[1]), r[2]) for r in rows]
+
+
+def record_do_not_call(db: sqlite3.Connection, numbers: list[str], source: str, now: float) -> int:
+    """Add numbers to the do-not-call list inside the caller's write transaction and
+    retire them from every campaign; returns how many were new."""
+    added = 0
+    for number in numbers:
+        added += db.execute(
+            "INSERT INTO do_not_call (number, added_at, source) VALUES (?, ?, ?)"
+            " ON CONFLICT (number) DO NOTHING",
+            (number, now, source),
+        ).rowcount
+    # Retired at once everywhere it still waits, so no campaign calls it again and none
+    # waits forever for a contact that may no longer be called.
+    db.executemany(
+        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
+        " WHERE status = 'pending'"
+        " AND contact_id IN (SELECT id FROM contacts WHERE number = ?)",
+        [(n,) for n in numbers],
+    )
+    return added
+
+
+def mark_dead(db: sqlite3.Connection, contact_id: int, now: float) -> None:
+    """Flag the number in the base and retire it wherever it still waits, so that no
+    campaign on the list waits forever for a contact lease_due will never return."""
+    db.execute("UPDATE contacts SET dead = 1, updated_at = ? WHERE id = ?", (now, contact_id))
+    db.execute(
+        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL,"
+        " final_outcome = coalesce(final_outcome, ?)"
+        " WHERE contact_id = ? AND status = 'pending'",
+        (Outcome.INVALID_NUMBER.value, contact_id),
+    )
+
+
+def _dedupe(contacts: Iterable[NewContact]) -> tuple[list[NewContact], int]:
+    """Merge repeated numbers inside one batch (last value wins), checking each number."""
+    by_number: dict[str, NewContact] = {}
+    rows = 0
+    for contact in contacts:
+        rows += 1
+        if not _E164.fullmatch(contact.number):
+            raise ValueError(f"not an E.164 number (row {contact.source_row}): normalise first")
+        previous = by_number.get(contact.number)
+        if previous is not None:
+            contact = NewContact(
+                number=contact.number,
+                name=contact.name or previous.name,
+                timezone=contact.timezone or previous.timezone,
+                fields={**previous.fields, **contact.fields},
+                source_row=contact.source_row,
+            )
+        by_number[contact.number] = contact
+    return list(by_number.values()), rows - len(by_number)
+
+
+def _ensure_list(db: sqlite3.Connection, name: str, now: float) -> int:
+    if not name or not name.strip():
+        raise ValueError("a contact list needs a name")
+    db.execute(
+        "INSERT INTO lists (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        (name, now),
+    )
+    return int(db.execute("SELECT id FROM lists WHERE name = ?", (name,)).fetchone()[0])
+
+
+def _max_contact_id(db: sqlite3.Connection) -> int:
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0])

@@ -1,0 +1,96 @@
+"""Reports on SQLite: read-only views of the campaigns and their history."""
+
+from __future__ import annotations
+
+import json
+
+from dialer.outcomes import ContactStatus
+from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
+from dialer.store.sqlite.connection import SqliteRole
+from dialer.store.sqlite.rows import (
+    CAMPAIGN_COLUMNS,
+    CONTACT_COLUMNS,
+    campaign_record,
+    dt,
+    dt_or_none,
+    find_campaign,
+    outcome,
+    require_campaign,
+)
+
+
+class SqliteReports(SqliteRole):
+    """Reports on the shared connection (see dialer.store.base for the contract)."""
+
+    async def get_campaign(self, name: str) -> CampaignRecord | None:
+        return find_campaign(self._conn.db, "c.name = ?", (name,))
+
+    async def campaigns(self) -> list[CampaignRecord]:
+        rows = self._conn.db.execute(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns c JOIN lists l ON l.id = c.list_id"
+            " ORDER BY c.id"
+        ).fetchall()
+        return [campaign_record(r) for r in rows]
+
+    async def contact_report(self, campaign_id: int) -> list[ContactReport]:
+        with self._conn.read() as db:
+            require_campaign(db, campaign_id)
+            rows = db.execute(
+                f"SELECT {CONTACT_COLUMNS}, cc.status, cc.attempts, cc.last_outcome,"
+                " cc.last_cause, cc.final_outcome, cc.next_due_at, cc.last_attempt_at,"
+                " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
+                " (SELECT a.answers FROM attempts a WHERE a.campaign_id = cc.campaign_id"
+                "  AND a.contact_id = cc.contact_id AND a.ended_at IS NOT NULL"
+                "  ORDER BY a.ended_at DESC LIMIT 1) AS last_answers"
+                " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
+                " WHERE cc.campaign_id = ? ORDER BY cc.contact_id",
+                (campaign_id,),
+            ).fetchall()
+        return [
+            ContactReport(
+                contact_id=r["id"],
+                number=r["number"],
+                name=r["name"],
+                fields=json.loads(r["fields"]),
+                dead=bool(r["dead"]),
+                status=ContactStatus(r["status"]),
+                attempts=r["attempts"],
+                last_outcome=outcome(r["last_outcome"]),
+                last_cause=r["last_cause"],
+                final_outcome=outcome(r["final_outcome"]),
+                next_due_at=dt_or_none(r["next_due_at"]),
+                last_attempt_at=dt_or_none(r["last_attempt_at"]),
+                do_not_call=bool(r["dnc"]),
+                last_answers=json.loads(r["last_answers"] or "{}"),
+            )
+            for r in rows
+        ]
+
+    async def attempts(self, campaign_id: int) -> list[AttemptRecord]:
+        with self._conn.read() as db:
+            require_campaign(db, campaign_id)
+            rows = db.execute(
+                "SELECT a.id, c.name AS campaign, a.contact_id, a.number, a.started_at,"
+                " a.answered_at,"
+                " a.ended_at, a.outcome, a.cause, a.reason, a.detail, a.answers"
+                " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id"
+                " WHERE a.campaign_id = ? ORDER BY a.started_at, a.rowid",
+                (campaign_id,),
+            ).fetchall()
+        return [
+            AttemptRecord(
+                attempt_id=r["id"],
+                campaign_name=r["campaign"],
+                contact_id=r["contact_id"],
+                number=r["number"],
+                started_at=dt(r["started_at"]),
+                answered_at=dt_or_none(r["answered_at"]),
+                ended_at=dt_or_none(r["ended_at"]),
+                outcome=outcome(r["outcome"]),
+                cause=r["cause"],
+                reason=r["reason"],
+                detail=r["detail"],
+                answers=json.loads(r["answers"]),
+            )
+            for r in rows
+        ]
