@@ -1,4 +1,5 @@
-"""The one outcome taxonomy every part of the dialer speaks.
+"""The one outcome taxonomy every part of the dialer speaks, and where a contact and a
+campaign stand.
 
 The PBX link maps AMI facts onto it (dialer.pbx.outcome_map), policy decides the next
 step from it (dialer.policy.retry), the store persists its string values.
@@ -32,3 +33,29 @@ class ContactStatus(StrEnum):
     PENDING = "pending"  # waiting for its next_due_at
     DIALING = "dialing"  # leased: an attempt is (or is about to be) in flight
     DONE = "done"  # final: no more attempts in this campaign
+
+
+class CampaignState(StrEnum):
+    """Where a campaign stands. The store keeps new, running, paused, stopped and
+    finished; while a process drives it, the live display and `dialer status` show the
+    finer starting / dialing / draining."""
+
+    NEW = "new"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    FINISHED = "finished"
+    STARTING = "starting"  # live: adopting what an earlier process left open
+    DIALING = "dialing"  # live
+    DRAINING = "draining"  # live: no new calls, waiting for calls in progress
+
+
+STORED_CAMPAIGN_STATES = frozenset(
+    {
+        CampaignState.NEW,
+        CampaignState.RUNNING,
+        CampaignState.PAUSED,
+        CampaignState.STOPPED,
+        CampaignState.FINISHED,
+    }
+)

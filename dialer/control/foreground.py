@@ -13,6 +13,7 @@ from dialer.control.app import DEFAULT_DRAIN_TIMEOUT, CampaignStartError, run_ca
 from dialer.control.display import live_progress, run_summary
 from dialer.control.terminal import EXIT_OK, EXIT_PBX, CliError, install_stop_handlers
 from dialer.engine.runner import CampaignAborted, CampaignRunner
+from dialer.outcomes import CampaignState
 from dialer.pbx.ami_client import AmiAuthError, AmiConnectError
 from dialer.store import ContactStore
 
@@ -53,6 +54,6 @@ async def execute_campaign(
     except CampaignStartError as exc:
         raise CliError(f"campaign {campaign.name!r} cannot start: {exc}") from exc
     console.print(run_summary(snapshot))
-    if snapshot.state == "stopped":
+    if snapshot.state is CampaignState.STOPPED:
         console.print("stopped before the end: run the same command again to resume")
     return EXIT_OK

@@ -6,16 +6,20 @@ so this works from any terminal, with no connection to the running process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from dialer.outcomes import CampaignState
+
 STALE_AFTER_S = 10.0
+LIVE_STATES = frozenset({CampaignState.STARTING, CampaignState.DIALING, CampaignState.DRAINING})
 
 
-def campaigns_table(rows: list[tuple[str, str, str, int, int, int]]) -> Table:
+def campaigns_table(rows: Sequence[tuple[str, str, str, int, int, int]]) -> Table:
     table = Table(title="Campaigns")
     for column in ("campaign", "list", "state", "contacts", "final", "pending"):
         table.add_column(
@@ -34,7 +38,7 @@ def print_status(
         return
     age = (now - saved_at).total_seconds()
     state = status.get("state", "?")
-    if state in ("dialing", "draining", "starting") and age > STALE_AFTER_S:
+    if state in LIVE_STATES and age > STALE_AFTER_S:
         state = f"{state} (no update for {age:.0f}s: the run has probably stopped)"
     console.print(
         f"[bold]{status.get('campaign')}[/]: {state}, saved {saved_at:%Y-%m-%d %H:%M:%S} UTC; "

@@ -20,11 +20,11 @@ from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.ivr_calls import IvrCalls
 from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
 from dialer.engine.pacing_control import PacingControl
-from dialer.outcomes import ContactStatus
+from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone
 from dialer.policy.retry import decide
-from dialer.store.base import AttemptResult, ContactStore, LeasedContact, Progress
+from dialer.store.base import AttemptResult, CampaignProgress, ContactStore, LeasedContact
 
 log = logging.getLogger("dialer.engine")
 
@@ -54,7 +54,7 @@ class RunSnapshot:
     """What a progress display shows. Mutated by the runner; read by the CLI."""
 
     campaign: str
-    state: str = "starting"
+    state: CampaignState = CampaignState.STARTING
     total: int = 0
     done: int = 0
     pending: int = 0
@@ -117,18 +117,22 @@ class CampaignRunner:
         now = self._clock()
         record = await self._store.open_campaign(self.campaign.name, self.campaign.list, now)
         self._campaign_id = record.id
-        await self._store.set_campaign_state(record.id, "running")
+        await self._store.set_campaign_state(record.id, CampaignState.RUNNING)
         ledger, _, _ = await self._store.load_runtime(record.id)
         self.pacing.restore(ledger)  # the abandon windows go on across restarts
         closer = asyncio.create_task(self._close_calls(), name="attempt-closer")
         saver = asyncio.create_task(self._save_status(), name="status-saver")
         try:
             await self._adopt_open_attempts(now)
-            self.snapshot.state = "dialing"
+            self.snapshot.state = CampaignState.DIALING
             finished = await self._dial_until_done(stop)
-            self.snapshot.state = "draining"
+            self.snapshot.state = CampaignState.DRAINING
             await self._drain()
-            state = "finished" if finished and not self._in_flight else "stopped"
+            state = (
+                CampaignState.FINISHED
+                if finished and not self._in_flight
+                else CampaignState.STOPPED
+            )
         finally:
             for task in (closer, saver):
                 task.cancel()
@@ -310,7 +314,7 @@ class CampaignRunner:
                 self.snapshot.pending = max(0, self.snapshot.pending - 1)
         self.snapshot.in_flight = len(self._in_flight)
 
-    async def _refresh_progress(self) -> Progress:
+    async def _refresh_progress(self) -> CampaignProgress:
         assert self._campaign_id is not None
         progress = await self._store.progress(self._campaign_id, self._clock())
         s = self.snapshot

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from dialer.outcomes import ContactStatus, Outcome
+from dialer.outcomes import CampaignState, ContactStatus, Outcome
 
 
 class StoreError(Exception):
@@ -56,7 +56,7 @@ class CampaignRecord:
     id: int
     name: str
     list_name: str
-    state: str  # "new", "running", "paused", "stopped", "finished"
+    state: CampaignState  # one of STORED_CAMPAIGN_STATES
     created_at: datetime
 
 
@@ -117,7 +117,7 @@ class OpenAttempt:
 
 
 @dataclass(frozen=True)
-class Progress:
+class CampaignProgress:
     total: int
     pending: int  # waiting, due now or later
     due_now: int  # pending with next_due_at <= now
@@ -205,7 +205,7 @@ class CampaignLedger(Protocol):
         list, or if an existing campaign of that name uses another list."""
         ...
 
-    async def set_campaign_state(self, campaign_id: int, state: str) -> None: ...
+    async def set_campaign_state(self, campaign_id: int, state: CampaignState) -> None: ...
 
     # --- dialling -----------------------------------------------------------------------
     async def lease_due(self, campaign_id: int, now: datetime, limit: int) -> list[LeasedContact]:
@@ -253,7 +253,7 @@ class CampaignLedger(Protocol):
         """(ledger, status, saved at); empty dicts and None if never saved."""
         ...
 
-    async def progress(self, campaign_id: int, now: datetime) -> Progress:
+    async def progress(self, campaign_id: int, now: datetime) -> CampaignProgress:
         """Where the campaign stands: the runner reads it to know when it is finished."""
         ...
 

@@ -9,14 +9,14 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from dialer.outcomes import ContactStatus, Outcome
+from dialer.outcomes import STORED_CAMPAIGN_STATES, CampaignState, ContactStatus, Outcome
 from dialer.store.base import (
     AttemptResult,
+    CampaignProgress,
     CampaignRecord,
     LeasedContact,
     NextStep,
     OpenAttempt,
-    Progress,
     StoreError,
 )
 from dialer.store.sqlite.connection import SqliteRole
@@ -35,7 +35,6 @@ from dialer.store.sqlite.rows import (
 
 log = logging.getLogger(__name__)
 
-CAMPAIGN_STATES = frozenset({"new", "running", "paused", "stopped", "finished"})
 _IN_CHUNK = 500  # ids per "IN (...)" list: far below SQLite's bound-parameter limit
 
 
@@ -93,9 +92,9 @@ class SqliteCampaignLedger(SqliteRole):
         assert record is not None
         return record
 
-    async def set_campaign_state(self, campaign_id: int, state: str) -> None:
-        if state not in CAMPAIGN_STATES:
-            expected = ", ".join(sorted(CAMPAIGN_STATES))
+    async def set_campaign_state(self, campaign_id: int, state: CampaignState) -> None:
+        if state not in STORED_CAMPAIGN_STATES:
+            expected = ", ".join(sorted(STORED_CAMPAIGN_STATES))
             raise ValueError(f"unknown campaign state {state!r}: expected one of {expected}")
         with self._conn.write() as db:
             cur = db.execute("UPDATE campaigns SET state = ? WHERE id = ?", (state, campaign_id))
@@ -287,7 +286,7 @@ class SqliteCampaignLedger(SqliteRole):
             return {}, {}, None
         return json.loads(row[0]), json.loads(row[1]), dt(row[2])
 
-    async def progress(self, campaign_id: int, now: datetime) -> Progress:
+    async def progress(self, campaign_id: int, now: datetime) -> CampaignProgress:
         by_status: dict[str, tuple[int, int, float | None]] = {}
         with self._conn.read() as db:
             require_campaign(db, campaign_id)
@@ -305,7 +304,7 @@ class SqliteCampaignLedger(SqliteRole):
                 ).fetchall()
             )
         pending, due_now, earliest = by_status.get("pending", (0, 0, None))
-        return Progress(
+        return CampaignProgress(
             total=sum(v[0] for v in by_status.values()),
             pending=pending,
             due_now=due_now,

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from dialer.outcomes import Outcome
+from dialer.outcomes import CampaignState, Outcome
 from dialer.store.base import CampaignRecord, StoreError
 
 CONTACT_COLUMNS = "c.id, c.number, c.name, c.timezone, c.fields, c.dead"
@@ -50,7 +50,7 @@ def campaign_record(row: sqlite3.Row) -> CampaignRecord:
         id=row["id"],
         name=row["name"],
         list_name=row["list_name"],
-        state=row["state"],
+        state=CampaignState(row["state"]),
         created_at=dt(row["created_at"]),
     )
 
