@@ -1,5 +1,5 @@
 """A socket-level stand-in for Asterisk's side of a FastAGI connection, the command ->
-reply table recorded from a real Asterisk (shared/asterisk-traces/fastagi-session.txt),
+reply table recorded from a real Asterisk (tests/fixtures/asterisk-traces/fastagi-session.txt),
 and the harness the other test_fastagi_* modules run calls with.
 
 Asterisk is the client in FastAGI: it connects to our server, sends the environment block

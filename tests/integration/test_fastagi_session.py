@@ -1,5 +1,5 @@
 """The FastAGI server and AgiSession over real TCP, against a fake Asterisk client that
-answers with the bytes a real Asterisk 22 sent (shared/asterisk-traces)."""
+answers with the bytes a real Asterisk 22 sent (tests/fixtures/asterisk-traces)."""
 
 from __future__ import annotations
 
