@@ -216,11 +216,13 @@ class ExtraConfig:
     """Test-only additions to the private Asterisk's configuration.
 
     appends: {file name in etc/: text appended to it} (e.g. extra dialplan contexts);
-    dialer: settings that replace those of the [dialer] AMI user (secret, read, write).
+    dialer: settings that replace those of the [dialer] AMI user (secret, read, write);
+    drop_eventfilters: remove the dialer user's eventfilter lines (it gets every event).
     """
 
     appends: dict[str, str] = field(default_factory=dict)
     dialer: dict[str, str] = field(default_factory=dict)
+    drop_eventfilters: bool = False
 
 
 def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | None = None) -> None:
@@ -307,6 +309,8 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     manager = _replace_setting(manager, AMI_USERNAME, "secret", AMI_TEST_SECRET)
     for key, value in extra.dialer.items():
         manager = _replace_setting(manager, AMI_USERNAME, key, value)
+    if extra.drop_eventfilters:
+        manager = re.sub(r"(?m)^eventfilter.*\n", "", manager)
     manager += (
         f"\n; --- test only ---\n[{ADMIN_USERNAME}]\nsecret = {ADMIN_SECRET}\n"
         "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.1/255.255.255.255\n"
@@ -322,10 +326,6 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     )
     (etc / "queues.conf").write_text(queues)
 
-    for name, text in extra.appends.items():
-        with (etc / name).open("a") as conf:
-            conf.write(f"\n; --- test only (appended by the test harness) ---\n{text}")
-
     (etc / "modules.conf").write_text(
         "[modules]\nautoload = yes\n" + "".join(f"noload = {m}\n" for m in NOLOAD_MODULES)
     )
@@ -336,6 +336,10 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     # http.conf empty means the HTTP server (and ARI) stays off.
     for name in ("http.conf", "cdr.conf", "cel.conf", "features.conf", "rtp.conf"):
         (etc / name).write_text("")
+
+    for name, text in extra.appends.items():
+        with (etc / name).open("a") as conf:
+            conf.write(f"\n; --- test only (appended by the test harness) ---\n{text}")
 
 
 def _ami_fully_booted(host: str, port: int, deadline: float) -> bool:

@@ -5,10 +5,11 @@
 It starts a private Asterisk (tests/asterisk/private_asterisk.py: its own temp folder,
 AMI on a free loopback port) from the `asterisk` on PATH, with the test-only dialplan
 and queues of traces-extensions.conf and traces-queues.conf appended to the project's
-configuration, and the AMI user `dialer` given read = all / write = all and the secret
-`dialer` (so the traces carry every event class). Then it runs each scenario, one after
-another, as a plain asyncio AMI client (and FastAGI server on 127.0.0.1:4573): no AMI
-library, so the files hold exactly the bytes Asterisk sent and the recorder wrote.
+configuration, Cdr events on, and the AMI user `dialer` given read = all / write = all,
+no event filters and the secret `dialer` (so the traces carry every event). Then it runs
+each scenario, one after another, as a plain asyncio AMI client (and FastAGI server on
+127.0.0.1:4573): no AMI library, so the files hold exactly the bytes Asterisk sent and
+the recorder wrote.
 The file format is described in tests/fixtures/asterisk-traces/README.md.
 """
 
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import datetime
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -69,8 +71,13 @@ def extra_config() -> ExtraConfig:
         appends={
             "extensions.conf": (HERE / "traces-extensions.conf").read_text(),
             "queues.conf": (HERE / "traces-queues.conf").read_text(),
+            # Cdr events on AMI (unanswered calls too), as on the host the first traces
+            # were recorded on.
+            "cdr_manager.conf": "[general]\nenabled = yes\n",
+            "cdr.conf": "[general]\nunanswered = yes\n",
         },
         dialer={"secret": AMI_SECRET, "read": "all", "write": "all"},
+        drop_eventfilters=True,
     )
 
 
@@ -831,6 +838,8 @@ def main(argv: list[str] | None = None) -> int:
     if binary is None:
         parser.error("no asterisk binary on PATH")
     args.out.mkdir(parents=True, exist_ok=True)
+    # SIGTERM unwinds like Ctrl-C, so the private Asterisk is stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     # A fresh Asterisk per run: the channel sequence numbers start at -00000000.
     with private_asterisk(Path(binary)) as pbx:
         asyncio.run(record(Recording(pbx, args.out), args.scenarios or SCENARIOS))
