@@ -1,5 +1,5 @@
 """Test helpers for the simulated PBX: a raw AMI client over a real socket, and a reader
-for the byte-exact trace files in shared/asterisk-traces."""
+for the byte-exact trace files in tests/fixtures/asterisk-traces."""
 
 from __future__ import annotations
 
@@ -160,10 +160,10 @@ def trace_messages(path: Path) -> Iterator[Msg]:
 
 
 def trace_files() -> list[Path]:
-    """The AMI trace files, or a skip when the shared folder is not checked out."""
+    """The AMI trace files (a test failure when there are none)."""
     files = sorted(TRACES_DIR.glob("*.txt"))
     if not files:
-        pytest.skip(f"recorded Asterisk traces not found at {TRACES_DIR}")
+        pytest.fail(f"no recorded Asterisk traces in {TRACES_DIR} (scripts/record-traces)")
     return files
 
 

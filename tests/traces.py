@@ -1,4 +1,8 @@
-"""Reads the byte-exact Asterisk recordings in ../shared/asterisk-traces (test fixtures)."""
+"""Reads the byte-exact Asterisk recordings in tests/fixtures/asterisk-traces/.
+
+They are test fixtures, committed with the tests; scripts/record-traces re-records them
+(see the README there). A missing file is a test failure, not a skip.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-TRACES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "asterisk-traces"
+TRACES_DIR = Path(__file__).resolve().parent / "fixtures" / "asterisk-traces"
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class Segment:
 def trace_path(name: str) -> Path:
     path = TRACES_DIR / name
     if not path.is_file():
-        pytest.skip(f"recorded Asterisk traces not found at {TRACES_DIR}")
+        pytest.fail(f"recorded Asterisk trace {path} is missing (scripts/record-traces)")
     return path
 
 

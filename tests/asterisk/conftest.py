@@ -1,6 +1,7 @@
 """Tests against a REAL Asterisk. They run only when an `asterisk` binary is on PATH.
 
-    PATH=/opt/asterisk/sbin:$PATH .venv/bin/pytest tests/asterisk -v
+    scripts/test tests/asterisk                  (../shared/asterisk/sbin when present)
+    PATH=/opt/asterisk/sbin:$PATH scripts/test tests/asterisk     (your own build)
 
 Without it every test in this folder is skipped ("no asterisk binary on PATH"). The
 fixture `real_asterisk` starts one private Asterisk per session (see
@@ -27,7 +28,9 @@ from tests.asterisk.private_asterisk import RealAsterisk, start_private_asterisk
 
 HERE = Path(__file__).resolve().parent
 ASTERISK_BINARY = shutil.which("asterisk")
-SKIP_REASON = "no asterisk binary on PATH"
+SKIP_REASON = (
+    "no asterisk binary on PATH (scripts/test adds ../shared/asterisk/sbin when it exists)"
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

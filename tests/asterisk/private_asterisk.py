@@ -211,8 +211,23 @@ class RealAsterisk:
                 continue
 
 
-def write_config(binary: Path, tmpdir: Path, port: int) -> None:
+@dataclass(frozen=True)
+class ExtraConfig:
+    """Test-only additions to the private Asterisk's configuration.
+
+    appends: {file name in etc/: text appended to it} (e.g. extra dialplan contexts);
+    dialer: settings that replace those of the [dialer] AMI user (secret, read, write);
+    drop_eventfilters: remove the dialer user's eventfilter lines (it gets every event).
+    """
+
+    appends: dict[str, str] = field(default_factory=dict)
+    dialer: dict[str, str] = field(default_factory=dict)
+    drop_eventfilters: bool = False
+
+
+def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | None = None) -> None:
     """Lay out the private Asterisk's directories and configuration under tmpdir."""
+    extra = extra or ExtraConfig()
     etc = tmpdir / "etc"
     for sub in (
         "etc",
@@ -292,6 +307,10 @@ def write_config(binary: Path, tmpdir: Path, port: int) -> None:
     manager = (CONFIG_DIR / "manager.conf").read_text()
     manager = _replace_setting(manager, "general", "port", str(port))
     manager = _replace_setting(manager, AMI_USERNAME, "secret", AMI_TEST_SECRET)
+    for key, value in extra.dialer.items():
+        manager = _replace_setting(manager, AMI_USERNAME, key, value)
+    if extra.drop_eventfilters:
+        manager = re.sub(r"(?m)^eventfilter.*\n", "", manager)
     manager += (
         f"\n; --- test only ---\n[{ADMIN_USERNAME}]\nsecret = {ADMIN_SECRET}\n"
         "deny = 0.0.0.0/0.0.0.0\npermit = 127.0.0.1/255.255.255.255\n"
@@ -317,6 +336,10 @@ def write_config(binary: Path, tmpdir: Path, port: int) -> None:
     # http.conf empty means the HTTP server (and ARI) stays off.
     for name in ("http.conf", "cdr.conf", "cel.conf", "features.conf", "rtp.conf"):
         (etc / name).write_text("")
+
+    for name, text in extra.appends.items():
+        with (etc / name).open("a") as conf:
+            conf.write(f"\n; --- test only (appended by the test harness) ---\n{text}")
 
 
 def _ami_fully_booted(host: str, port: int, deadline: float) -> bool:
@@ -345,9 +368,30 @@ def _ami_fully_booted(host: str, port: int, deadline: float) -> bool:
     return True
 
 
-def start(binary: Path, tmpdir: Path, boot_timeout: float = 30.0) -> RealAsterisk:
+def _exit_reason(returncode: int) -> str:
+    if returncode >= 0:
+        return f"asterisk exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    reason = f"asterisk was killed by {name} (exit code {returncode})"
+    if -returncode == signal.SIGILL:
+        reason += (
+            ": an illegal instruction. The binary most likely uses "
+            "CPU instructions this machine does not have (Asterisk's menuselect option "
+            "BUILD_NATIVE, on by default, compiles with -march=native: a build made on a "
+            "CPU with AVX-512 dies on one without). Rebuild it with "
+            "`menuselect/menuselect --disable BUILD_NATIVE menuselect.makeopts`."
+        )
+    return reason
+
+
+def start(
+    binary: Path, tmpdir: Path, boot_timeout: float = 30.0, extra: ExtraConfig | None = None
+) -> RealAsterisk:
     port = free_loopback_port()
-    write_config(binary, tmpdir, port)
+    write_config(binary, tmpdir, port, extra)
     pbx = RealAsterisk(binary=binary, tmpdir=tmpdir, host="127.0.0.1", port=port)
     out = (tmpdir / "asterisk.out").open("wb")
     # -f foreground (we own the process), -n no colours, -g dump core on crash;
@@ -363,9 +407,7 @@ def start(binary: Path, tmpdir: Path, boot_timeout: float = 30.0) -> RealAsteris
     deadline = time.monotonic() + boot_timeout
     while time.monotonic() < deadline:
         if pbx.process.poll() is not None:
-            raise AsteriskStartError(
-                f"asterisk exited with code {pbx.process.returncode}\n{pbx.log_tail()}"
-            )
+            raise AsteriskStartError(f"{_exit_reason(pbx.process.returncode)}\n{pbx.log_tail()}")
         if _ami_fully_booted(pbx.host, pbx.port, deadline):
             return pbx
         time.sleep(0.2)
@@ -374,9 +416,11 @@ def start(binary: Path, tmpdir: Path, boot_timeout: float = 30.0) -> RealAsteris
 
 
 @contextlib.contextmanager
-def start_private_asterisk(binary: Path, tmpdir: Path) -> Iterator[RealAsterisk]:
+def start_private_asterisk(
+    binary: Path, tmpdir: Path, extra: ExtraConfig | None = None
+) -> Iterator[RealAsterisk]:
     """Run a private Asterisk for the duration of the with-block."""
-    pbx = start(binary, tmpdir)
+    pbx = start(binary, tmpdir, extra=extra)
     try:
         yield pbx
     finally:

@@ -1,5 +1,5 @@
 """Each persona ends with the OriginateResponse Reason and Hangup causes of the trace table
-(README of shared/asterisk-traces), for Local channel pairs and for a one-channel trunk."""
+(README of tests/fixtures/asterisk-traces), for Local channel pairs and for a one-channel trunk."""
 
 from __future__ import annotations
 

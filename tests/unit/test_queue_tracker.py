@@ -68,7 +68,19 @@ def test_trace_replay_gives_member_states_and_caller_waiting_then_gone(
     assert [c.before for c in changes] == [None, *states[:-1]]
     assert waiting == [0, 1, 0]
     assert tracker.counts()[S.AVAILABLE] == 1
-    assert tracker.members(queue)[0].status == 1
+    # The member's last device status in the trace (1 = not in use), or 0 = never reported:
+    # whether a ringing Local member's device shows INUSE at all is a race in Asterisk.
+    assert tracker.members(queue)[0].status == last_member_status(trace, interface)
+
+
+def last_member_status(trace: str, interface: str) -> int:
+    statuses = [
+        int(m["Status"])
+        for m in AmiStreamParser().feed(received(trace_path(trace)))
+        if m.get("Event") == "QueueMemberStatus" and m.get("Interface") == interface
+    ]
+    assert statuses[-1:] in ([], [1])
+    return statuses[-1] if statuses else 0
 
 
 def test_trace_replay_ignores_queues_outside_the_campaign() -> None:
@@ -85,10 +97,15 @@ def status_items() -> list:
 def test_load_status_from_a_real_queuestatus_gives_members_and_the_waiting_caller() -> None:
     tracker = QueueTracker(QUEUES)
     changes = tracker.load_status(status_items())
+    # The member ringing for the waiting caller: Asterisk reports its Local device as in
+    # use (Status 2) or not (1) depending on a race in chan_local's device state.
+    ringing = next(m for m in status_items() if m.get("Name") == "Operator Never Answers")
+    assert ringing["Status"] in ("1", "2")
+    busy = S.ON_CALL if ringing["Status"] == "2" else S.AVAILABLE
     assert [(c.queue, c.name, c.before, c.after) for c in changes] == [
         ("operators", "Operator 1", None, S.AVAILABLE),
         ("operators-short", "Operator Short", None, S.AVAILABLE),
-        ("operators-busy", "Operator Never Answers", None, S.ON_CALL),  # device in use
+        ("operators-busy", "Operator Never Answers", None, busy),
     ]
     op1 = tracker.members("operators")[0]
     assert (op1.interface, op1.calls_taken, op1.paused, op1.in_call) == (
@@ -96,8 +113,9 @@ def test_load_status_from_a_real_queuestatus_gives_members_and_the_waiting_calle
     )  # fmt: skip
     assert tracker.callers_waiting("operators-busy") == 1
     assert tracker.callers_waiting() == 1
-    assert tracker.counts() == {S.AVAILABLE: 2, S.ON_CALL: 1, S.WRAP_UP: 0, S.PAUSED: 0,
-                                S.LOGGED_OUT: 0}  # fmt: skip
+    on_call = int(busy is S.ON_CALL)
+    assert tracker.counts() == {S.AVAILABLE: 3 - on_call, S.ON_CALL: on_call, S.WRAP_UP: 0,
+                                S.PAUSED: 0, S.LOGGED_OUT: 0}  # fmt: skip
 
 
 def test_load_status_keeps_only_the_campaign_queues() -> None:
