@@ -18,6 +18,8 @@ section and `TEST_DIAL_STRING` (Local/{number}@dialer-test-callees) as dial.chan
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,21 +35,52 @@ SKIP_REASON = (
 )
 
 
+def unrunnable_reason(binary: str | None) -> str | None:
+    """Why the tests cannot use this Asterisk at all, or None when they can.
+
+    A binary built for another CPU (Asterisk's BUILD_NATIVE menuselect option, on by
+    default, compiles with -march=native) prints its version and then dies with SIGILL on
+    any real start; that is not a failure of the dialer, and running 30 tests into it
+    would only repeat it. `-rx` against no running Asterisk is the cheapest real start.
+    """
+    if binary is None:
+        return SKIP_REASON
+    try:
+        probe = subprocess.run(
+            [binary, "-C", "/nonexistent/asterisk.conf", "-rx", "core show version"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{binary} cannot be run: {exc}"
+    if probe.returncode == -signal.SIGILL:
+        return (
+            f"{binary} dies with SIGILL (illegal instruction) on this CPU: it was built "
+            "for another processor (menuselect BUILD_NATIVE / -march=native). Rebuild it "
+            "with `menuselect/menuselect --disable BUILD_NATIVE menuselect.makeopts`, or "
+            "point ASTERISK_SBIN at a build that runs here"
+        )
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test of this folder `asterisk`, and skip them all without a binary."""
-    skip = pytest.mark.skip(reason=SKIP_REASON)
-    for item in items:
-        if item.path.is_relative_to(HERE):
-            item.add_marker(pytest.mark.asterisk)
-            if ASTERISK_BINARY is None:
-                item.add_marker(skip)
+    """Mark every test of this folder `asterisk`, and skip them all without a binary
+    this machine can run."""
+    ours = [item for item in items if item.path.is_relative_to(HERE)]
+    reason = unrunnable_reason(ASTERISK_BINARY) if ours else None
+    for item in ours:
+        item.add_marker(pytest.mark.asterisk)
+        if reason is not None:
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")
 def real_asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealAsterisk]:
     """A private Asterisk for the whole test session (about 0.5 s to boot)."""
-    if ASTERISK_BINARY is None:
-        pytest.skip(SKIP_REASON)
+    reason = unrunnable_reason(ASTERISK_BINARY)
+    if reason is not None or ASTERISK_BINARY is None:
+        pytest.skip(reason or SKIP_REASON)
     tmpdir = tmp_path_factory.mktemp("asterisk")  # pytest keeps the last runs' logs
     # The control socket <tmpdir>/run/asterisk.ctl must fit a Unix socket path (108 bytes).
     short = len(str(tmpdir / "run" / "asterisk.ctl")) > 100

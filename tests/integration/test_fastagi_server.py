@@ -1,5 +1,5 @@
 """The FastAGI server over real TCP, against a fake Asterisk client that answers with
-the bytes a real Asterisk 22 sent (shared/asterisk-traces): connections, the environment
+the bytes a real Asterisk 22 sent (tests/fixtures/asterisk-traces): connections, the environment
 block, closing sockets, stopping, a failing handler."""
 
 from __future__ import annotations
