@@ -18,8 +18,7 @@ from pathlib import Path
 from bench_report import print_figures
 
 from dialer.campaign.model import Campaign
-from dialer.control.app import run_campaign
-from dialer.store import open_store
+from dialer.control.app import opened_store, run_campaign
 from dialer.store.base import NewContact
 
 SECRET = "bench"
@@ -63,31 +62,30 @@ async def bench(calls: int, channels: int, rate: float, ring: float, message: fl
     assert sim.stdout is not None and sim.stdin is not None
     port = int((await sim.stdout.readline()).decode())
     with tempfile.TemporaryDirectory() as tmp:
-        store = await open_store(Path(tmp) / "bench.db")
-        # Numbers ending in 0 are the "answer" persona: answered, message, hang up.
-        await store.import_contacts(
-            "bench", [NewContact(number=f"+7912{i:06d}0") for i in range(calls)]
-        )
-        campaign = Campaign.model_validate(
-            {
-                "name": "bench",
-                "list": "bench",
-                "ami": {"port": port, "secret": SECRET},
-                "dial": {"channel": "Local/{number}@dialer-test-callees"},
-                "pacing": {"max_channels": channels, "calls_per_second": rate},
-                "retry": {"max_attempts": 1},
-            }
-        )
-        sim_cpu_before = cpu_seconds_of(sim.pid)
-        cpu_before, wall_before = self_cpu(), time.perf_counter()
-        snapshot = await run_campaign(campaign, store, SECRET, asyncio.Event())
-        wall = time.perf_counter() - wall_before
-        dialer_cpu = self_cpu() - cpu_before
-        sim_cpu = cpu_seconds_of(sim.pid) - sim_cpu_before
-        record = await store.get_campaign("bench")
-        assert record is not None
-        attempts = await store.attempts(record.id)
-        await store.close()
+        async with opened_store(Path(tmp) / "bench.db") as store:
+            # Numbers ending in 0 are the "answer" persona: answered, message, hang up.
+            await store.import_contacts(
+                "bench", [NewContact(number=f"+7912{i:06d}0") for i in range(calls)]
+            )
+            campaign = Campaign.model_validate(
+                {
+                    "name": "bench",
+                    "list": "bench",
+                    "ami": {"port": port, "secret": SECRET},
+                    "dial": {"channel": "Local/{number}@dialer-test-callees"},
+                    "pacing": {"max_channels": channels, "calls_per_second": rate},
+                    "retry": {"max_attempts": 1},
+                }
+            )
+            sim_cpu_before = cpu_seconds_of(sim.pid)
+            cpu_before, wall_before = self_cpu(), time.perf_counter()
+            snapshot = await run_campaign(campaign, store, SECRET, asyncio.Event())
+            wall = time.perf_counter() - wall_before
+            dialer_cpu = self_cpu() - cpu_before
+            sim_cpu = cpu_seconds_of(sim.pid) - sim_cpu_before
+            record = await store.get_campaign("bench")
+            assert record is not None
+            attempts = await store.attempts(record.id)
     sim.stdin.close()
     await sim.wait()
     starts = sorted(a.started_at for a in attempts)

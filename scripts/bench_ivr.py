@@ -19,10 +19,9 @@ from pathlib import Path
 
 from bench_report import print_figures
 
-from dialer.control.app import run_campaign
+from dialer.control.app import opened_store, run_campaign
 from dialer.control.demo import keypad_campaign, keypad_personas
 from dialer.engine.runner import CampaignRunner
-from dialer.store import open_store
 from dialer.store.base import NewContact
 
 SECRET = "bench"
@@ -61,44 +60,43 @@ async def bench(calls: int, channels: int, prompt: float) -> dict[str, float | i
         )  # fmt: skip
         assert sim.stdout is not None and sim.stdin is not None
         port = int((await sim.stdout.readline()).decode())
-        store = await open_store(Path(tmp) / "bench.db")
-        await store.import_contacts("demo-keypad", [NewContact(number=n) for n in personas])
-        campaign = keypad_campaign(port)
-        campaign = campaign.model_copy(
-            update={
-                "pacing": campaign.pacing.model_copy(
-                    update={"max_channels": channels, "calls_per_second": float(channels)}
-                )
-            }
-        )
-        turnarounds: list[float] = []
-        peak = 0
-        runner: CampaignRunner | None = None
+        async with opened_store(Path(tmp) / "bench.db") as store:
+            await store.import_contacts("demo-keypad", [NewContact(number=n) for n in personas])
+            campaign = keypad_campaign(port)
+            campaign = campaign.model_copy(
+                update={
+                    "pacing": campaign.pacing.model_copy(
+                        update={"max_channels": channels, "calls_per_second": float(channels)}
+                    )
+                }
+            )
+            turnarounds: list[float] = []
+            peak = 0
+            runner: CampaignRunner | None = None
 
-        def started(r: CampaignRunner) -> None:
-            nonlocal runner
-            runner = r
+            def started(r: CampaignRunner) -> None:
+                nonlocal runner
+                runner = r
 
-        async def sample() -> None:
-            nonlocal peak
-            while True:
-                if runner is not None:
-                    peak = max(peak, runner.snapshot.in_flight)
-                await asyncio.sleep(0.05)
+            async def sample() -> None:
+                nonlocal peak
+                while True:
+                    if runner is not None:
+                        peak = max(peak, runner.snapshot.in_flight)
+                    await asyncio.sleep(0.05)
 
-        sampler = asyncio.create_task(sample())
-        began = time.perf_counter()
-        snapshot = await run_campaign(
-            campaign,
-            store,
-            SECRET,
-            asyncio.Event(),
-            on_started=started,
-            agi_turnaround=turnarounds.append,
-        )
-        wall = time.perf_counter() - began
-        sampler.cancel()
-        await store.close()
+            sampler = asyncio.create_task(sample())
+            began = time.perf_counter()
+            snapshot = await run_campaign(
+                campaign,
+                store,
+                SECRET,
+                asyncio.Event(),
+                on_started=started,
+                agi_turnaround=turnarounds.append,
+            )
+            wall = time.perf_counter() - began
+            sampler.cancel()
         sim.stdin.close()
         sim_peak = int((await sim.stdout.readline()).decode() or 0)
         await sim.wait()
