@@ -13,6 +13,8 @@ _WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 DURATION_HINT = "a duration such as 90s, 10m, 2h or 1h30m"
+# Longer than anything a campaign waits for, far inside what timedelta can hold.
+MAX_DURATION = timedelta(days=366)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -21,6 +23,8 @@ def parse_duration(text: str) -> timedelta:
     if not _WHOLE.match(compact):
         raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
     seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _PART.findall(compact))
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"expected at most {MAX_DURATION.days}d, got {text!r}")
     return timedelta(seconds=seconds)
 
 

@@ -84,9 +84,16 @@ def dotted(path: Path) -> str:
     return text
 
 
+# A campaign file nests a handful of levels (ivr > steps > step > keys); PyYAML composes
+# and our builder walks nodes recursively, so a hostile file 500 levels deep would end in
+# RecursionError. The tokens are read flat first, and too deep a file is refused.
+MAX_NESTING = 40
+
+
 def read_document(text: str, file: str) -> SourceDocument:
     """Parse one YAML document whose top level is a mapping; CampaignError otherwise."""
     try:
+        _check_nesting(text, file)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         raise CampaignError([_syntax_problem(exc, file)]) from None
@@ -107,6 +114,28 @@ def read_document(text: str, file: str) -> SourceDocument:
     builder = _Builder(file)
     data = builder.build(root, (), None)
     return SourceDocument(file, data, builder.places, builder.problems)
+
+
+_OPENERS = (
+    yaml.BlockMappingStartToken,
+    yaml.BlockSequenceStartToken,
+    yaml.FlowMappingStartToken,
+    yaml.FlowSequenceStartToken,
+)
+_CLOSERS = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+
+
+def _check_nesting(text: str, file: str) -> None:
+    depth = 0
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPENERS):
+            depth += 1
+            if depth > MAX_NESTING:
+                place = Place.of(token.start_mark)
+                message = f"nested more than {MAX_NESTING} levels deep: not a campaign file"
+                raise CampaignError([CampaignProblem(file, place.line, place.column, "", message)])
+        elif isinstance(token, _CLOSERS):
+            depth -= 1
 
 
 def _is_null(node: Node) -> bool:

@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from dialer.contacts.cell_safety import neutralise_formula
+from dialer.private_files import create_private, open_private
 from dialer.store.base import (
     CampaignRecord,
     ContactBase,
@@ -138,7 +140,7 @@ class _Table:
 def _write_text(out: Path | str | IO[Any], write: Callable[[IO[str]], None], bom: bool) -> None:
     if isinstance(out, str | Path):
         encoding = "utf-8-sig" if bom else "utf-8"
-        with Path(out).open("w", encoding=encoding, newline="") as f:
+        with open_private(Path(out), "w", encoding=encoding, newline="") as f:
             write(f)
     else:
         write(out)
@@ -146,9 +148,9 @@ def _write_text(out: Path | str | IO[Any], write: Callable[[IO[str]], None], bom
 
 def _write_csv(table: _Table, f: IO[str]) -> None:
     writer = csv.writer(f)
-    writer.writerow(table.header)
+    writer.writerow([neutralise_formula(name) for name in table.header])
     for row in table.rows():
-        writer.writerow([_text(value) for value in row])
+        writer.writerow([neutralise_formula(_text(value)) for value in row])
 
 
 def _write_json(table: _Table, f: IO[str]) -> None:
@@ -184,9 +186,11 @@ def _write_xlsx(table: _Table, out: Path | str | IO[Any]) -> None:
         written.data_type = "s"  # a name like "=HYPERLINK(...)" stays text, never a formula
         return written
 
-    sheet.append(table.header)
+    sheet.append([cell(name) for name in table.header])  # a header can be "=HYPERLINK(..)"
     for row in table.rows():
         sheet.append([cell(value) for value in row])
+    if isinstance(out, str | Path):
+        create_private(Path(out))
     workbook.save(out)
 
 

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any
 
 import phonenumbers
 
+from dialer.contacts.cell_safety import neutralise_formula
 from dialer.contacts.columns import (
     ColumnMap,
     PackedContact,
@@ -39,6 +40,7 @@ from dialer.contacts.columns import (
     unpack,
 )
 from dialer.contacts.sources import ContactFile, ContactFileError, Row, open_contact_file
+from dialer.private_files import open_private
 from dialer.store.base import ContactBase, NewContact
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,10 @@ async def import_file(
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ContactFileError(f"unknown default region {default_region!r}: use a code like RU")
     source = await asyncio.to_thread(open_contact_file, Path(path))
-    columns = map_columns(source.header, phone_column)
+    try:
+        columns = map_columns(source.header, phone_column)
+    except ContactFileError as exc:
+        raise ContactFileError(f"{source.path.name}: {exc}") from exc
     report = ImportReport(
         list_name,
         source.path,
@@ -137,9 +142,13 @@ async def import_file(
     return report
 
 
-def default_reject_path(list_name: str) -> Path:
+def reject_file_name(list_name: str) -> str:
     slug = re.sub(r"[^\w.-]+", "_", list_name).strip("_") or "list"
-    return Path(f"rejects-{slug}-{datetime.now():%Y%m%d-%H%M%S}.csv")
+    return f"rejects-{slug}-{datetime.now():%Y%m%d-%H%M%S}.csv"
+
+
+def default_reject_path(list_name: str) -> Path:
+    return Path("rejects") / reject_file_name(list_name)
 
 
 async def _store_batch(
@@ -221,7 +230,7 @@ class RejectFile:
         self.kept: list[RejectedRow] = []
         self._header = header
         self._delimiter = delimiter
-        self._file: TextIO | None = None
+        self._file: IO[str] | None = None
         self._writer: Any = None  # csv writer; its type is private to the csv module
 
     def add(self, row: RejectedRow) -> None:
@@ -230,11 +239,12 @@ class RejectFile:
             self.kept.append(row)
         log.debug("row %d rejected: %s %r", row.row_number, row.reason, row.raw)
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._file = open_private(self.path, "w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._file, delimiter=self._delimiter)
-            self._writer.writerow(["row", "reason", *self._header])
-        self._writer.writerow([row.row_number, row.reason, *row.raw])
+            self._writer.writerow(["row", "reason", *map(neutralise_formula, self._header)])
+        self._writer.writerow(
+            [row.row_number, neutralise_formula(row.reason), *map(neutralise_formula, row.raw)]
+        )
 
     def close(self) -> None:
         if self._file is not None:

@@ -14,10 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+from dialer.contacts.cell_safety import restore_neutralised
+
 _CHUNK = 1 << 20
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
 _ZIP_MAGIC = b"PK\x03\x04"  # an .xlsx is a zip archive
+# More columns than any contact export has; past it a file is not a contact list, and
+# the export (XLSX stops at column 16,384) could not write it back.
+MAX_COLUMNS = 1000
 # Control characters never found in a text export (tab, CR, LF are fine).
 _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 
@@ -62,6 +67,11 @@ def open_contact_file(path: Path) -> ContactFile:
     for number, cells in rows:
         if any(cells):
             header = [cell.strip() for cell in cells]
+            if len(header) > MAX_COLUMNS:
+                raise ContactFileError(
+                    f"{path.name}: row {number}: {len(header)} columns; a contact file may "
+                    f"have at most {MAX_COLUMNS}"
+                )
             return ContactFile(path, kind, header, number, encoding, delimiter)
     raise ContactFileError(f"{path.name}: the file has no header row (it is empty)")
 
@@ -136,7 +146,7 @@ def _csv_reader(path: Path, encoding: str, delimiter: str) -> Iterator[Row]:
         number = 0
         try:
             for number, cells in enumerate(reader, start=1):
-                yield number, cells
+                yield number, [restore_neutralised(cell) for cell in cells]
         except csv.Error as exc:
             raise ContactFileError(f"{path.name}: row {number + 1}: {exc}") from exc
 
@@ -149,20 +159,34 @@ def _csv_rows(source: ContactFile) -> Iterator[Row]:
 # --- XLSX -------------------------------------------------------------------------------
 def _xlsx_rows(path: Path) -> Iterator[Row]:
     import openpyxl  # only needed for spreadsheets; keeps CSV imports light
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    # openpyxl parses a zip of XML lazily, row by row, and a broken or hostile file fails
+    # with whatever its zip, XML or cell parser raises (BadZipFile, ParseError, KeyError,
+    # ValueError, zlib.error, ...): every one of them means "not a readable workbook".
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise ContactFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from exc
+    except Exception as exc:  # InvalidFileException included
+        raise ContactFileError(f"{path.name}: not a readable .xlsx workbook ({_why(exc)})") from exc
+    number = 0
     try:
         sheet = workbook.worksheets[0]
         # Some writers store a wrong sheet size; without this, rows past it are skipped.
         sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, [cell_text(value) for value in values]
+    except ContactFileError:
+        raise
+    except Exception as exc:
+        raise ContactFileError(
+            f"{path.name}: row {number + 1}: not a readable .xlsx workbook ({_why(exc)})"
+        ) from exc
     finally:
         workbook.close()
+
+
+def _why(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def cell_text(value: object) -> str:

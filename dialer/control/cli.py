@@ -4,15 +4,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from dialer.control.logs import setup_logging
-from dialer.control.terminal import CliError
+from dialer.control.terminal import EXIT_OK, CliError
 from dialer.durations import parse_duration
+
+DB_HELP = "contact base (SQLite file); default $DIALER_DB or ./dialer.db"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# Past a terminal (a file, a pipe) lines are not cut at 80 columns.
+WIDTH_OFF_TERMINAL = 10_000
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("asterisk-dialer")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _with(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """A parser class whose every (sub)command also takes the options of `common`."""
+
+    class CommandParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["parents"] = [*kwargs.get("parents", []), common]
+            super().__init__(*args, **kwargs)
+
+    return CommandParser
+
+
+def _console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else WIDTH_OFF_TERMINAL
+    return Console(stderr=stderr, width=width)
 
 
 def _duration(text: str) -> timedelta:
@@ -26,11 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dialer", description="Outbound autodialer and IVR engine for Asterisk."
     )
+    parser.add_argument("--db", help=DB_HELP)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument(
-        "--db", help="contact base (SQLite file); default $DIALER_DB or ./dialer.db"
+        "--log-level",
+        default="warning",
+        choices=LOG_LEVELS,
+        type=str.lower,
+        help="debug, info, warning (default) or error",
     )
-    parser.add_argument("--log-level", default="warning", help="debug, info, warning (default)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # `--db` is taken before or after the command: `dialer report X --db F` as the README
+    # writes it. SUPPRESS keeps a command's parser from resetting what came before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help=DB_HELP)
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_with(common)
+    )
 
     contacts = sub.add_parser("contacts", help="import and export contact lists")
     csub = contacts.add_subparsers(dest="contacts_command", required=True, metavar="ACTION")
@@ -96,16 +141,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
-    console = Console()
-    err = Console(stderr=True)
+    console = _console()
+    err = _console(stderr=True)
     try:
         return asyncio.run(_dispatch(args, console))
     except CliError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.code
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader left (`dialer report X | head -1`): what it wanted was written.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:

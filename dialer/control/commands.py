@@ -21,7 +21,7 @@ from dialer.control import app
 from dialer.control import report as report_view
 from dialer.control.foreground import execute_campaign
 from dialer.control.terminal import EXIT_OK, CliError, install_stop_handlers, print_json
-from dialer.store import ContactStore, StoreError
+from dialer.store import ContactStore, StoreError, sqlite_location
 
 
 @contextlib.asynccontextmanager
@@ -58,7 +58,7 @@ async def _import(args: argparse.Namespace, console: Console) -> int:
 
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
-    reject_path = args.rejects or Path(f"rejects-{args.list_name}.csv")
+    reject_path = args.rejects or default_reject_path(args.db, args.list_name)
     async with opened_store(args) as store:
         try:
             result = await import_file(
@@ -85,6 +85,16 @@ async def _import(args: argparse.Namespace, console: Console) -> int:
             console.print(f"  ... and {more} more", highlight=False)
         console.print(f"rejected rows written to {result.reject_path}", highlight=False)
     return EXIT_OK
+
+
+def default_reject_path(db: str | None, list_name: str) -> Path:
+    """Rejected rows hold contact data: by default they go next to the contact base, in
+    its private `rejects/` folder (0700), not into whatever folder the command ran in."""
+    from dialer.contacts.importer import reject_file_name
+
+    location = sqlite_location(db)
+    base_dir = Path.cwd() if location == ":memory:" else Path(location).resolve().parent
+    return base_dir / "rejects" / reject_file_name(list_name)
 
 
 async def _export(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
+from dialer.contacts.cell_safety import neutralise_formula
 from dialer.store.base import ContactReport, ContactStore, StoreError
 
 REPORT_COLUMNS = (
@@ -55,10 +56,14 @@ def report_row(line: ContactReport) -> dict[str, Any]:
     }
 
 
-def _csv_cell(value: Any) -> Any:
+def _csv_cell(value: Any) -> str:
+    """The same text the contact export writes: booleans as true/false, collected answers
+    as compact JSON, and no cell a spreadsheet would run as a formula."""
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
-    return value
+        value = json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+    elif isinstance(value, bool):
+        value = "true" if value else "false"
+    return neutralise_formula("" if value is None else str(value))
 
 
 async def load_report(store: ContactStore, campaign_name: str) -> list[ContactReport]:
@@ -70,7 +75,7 @@ async def load_report(store: ContactStore, campaign_name: str) -> list[ContactRe
 
 
 def write_csv(lines: Sequence[ContactReport], out: IO[str]) -> None:
-    writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS)  # fixed names: no formula
     writer.writeheader()
     for line in lines:
         writer.writerow({k: _csv_cell(v) for k, v in report_row(line).items()})

@@ -23,6 +23,11 @@ async def open_store(target: str | Path | None = None) -> ContactStore:
     `sqlite:///relative.db` and `sqlite:////absolute/path.db` follow the SQLAlchemy
     convention; None means default_db_path().
     """
+    return await SqliteStore.open(sqlite_location(target))
+
+
+def sqlite_location(target: str | Path | None = None) -> str:
+    """The SQLite file (or :memory:) that `open_store(target)` opens."""
     location = default_db_path() if target is None else str(target)
     if "://" in location:
         scheme, _, rest = location.partition("://")
@@ -36,7 +41,7 @@ async def open_store(target: str | Path | None = None) -> ContactStore:
         # sqlite:///x.db -> rest "/x.db" -> "x.db"; sqlite:////abs -> "/abs"; sqlite:// -> memory
         location = rest[1:] if rest.startswith("/") else rest
         location = location or ":memory:"
-    return await SqliteStore.open(location)
+    return location
 
 
 __all__ = [
@@ -49,4 +54,5 @@ __all__ = [
     "StoreError",
     "default_db_path",
     "open_store",
+    "sqlite_location",
 ]

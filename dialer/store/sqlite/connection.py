@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dialer.private_files import create_private
 from dialer.store.base import StoreError
 from dialer.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -39,7 +40,8 @@ class SqliteConnection:
         """Open (creating if needed) the database and bring its schema up to date."""
         target = str(path)
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            # Created 0600 before SQLite opens it: its -wal and -shm files copy the mode.
+            create_private(Path(target))
         try:
             db = sqlite3.connect(target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             db.row_factory = sqlite3.Row
