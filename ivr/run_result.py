@@ -12,8 +12,11 @@ from typing import Any
 from ivr.script import IvrScript
 from ivr.script_steps import SurveyStep
 
-# Asterisk variable values travel in AGI commands and show on operator screens.
-_UNSAFE_IN_VARIABLE = re.compile(r"[\x00-\x1f\x7f\"'\\;=,|]")
+# Asterisk variable values travel in AGI commands and show on operator screens. Beyond
+# the separators, `$`, brackets and parentheses go too: with them a contact's name such
+# as ${SHELL(...)} or $[...] would run wherever a dialplan evaluates the value (EVAL(),
+# an unquoted expression); tests/asterisk/test_contact_text.py shows it on Asterisk.
+_UNSAFE_IN_VARIABLE = re.compile(r"[\x00-\x1f\x7f\"'\\;=,|$\[\]{}()`]")
 _MAX_VARIABLE = 1000
 
 
