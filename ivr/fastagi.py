@@ -11,6 +11,12 @@ runs the call's `h` extension and Hangup only once we do (asterisk-traces/README
 the socket is closed as soon as the handler returns, and at the latest `hangup_grace`
 seconds after the caller hung up (time for dead-channel-safe commands such as
 SET VARIABLE).
+
+A flood of connections that never send their environment block must not cost a real
+call: a real Asterisk sends the block at once, so when too many connections are still
+silent the oldest silent one is dropped to make room (not the newcomer, which may be the
+call). Running sessions are bounded too, and the warnings about bad peers are
+rate-limited (one line per interval, with the count of the ones left out).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ivr.agi_protocol import parse_environment
 from ivr.agi_session import DEFAULT_HANGUP_CONFIRM, DEFAULT_HANGUP_GRACE, AgiSession
@@ -30,6 +37,28 @@ log = logging.getLogger("ivr.fastagi")
 Handler = Callable[[AgiSession], Awaitable[None] | None]
 
 MAX_ENV_LINES = 256  # Asterisk sends about 22 plus one per AGI() argument
+MAX_SILENT = 64  # connections that have not sent their environment block yet
+MAX_SESSIONS = 2000  # calls in a script at once; far above what one dialer node places
+WARN_INTERVAL_S = 10.0
+
+
+class RateLimitedWarning:
+    """At most one warning line per `interval` per event, saying how many were left out."""
+
+    def __init__(self, logger: logging.Logger, interval: float = WARN_INTERVAL_S) -> None:
+        self._log = logger
+        self._interval = interval
+        self._last: dict[str, float] = {}
+        self._left_out: dict[str, int] = {}
+
+    def warning(self, event: str, **facts: object) -> None:
+        now = time.monotonic()
+        if now - self._last.get(event, float("-inf")) < self._interval:
+            self._left_out[event] = self._left_out.get(event, 0) + 1
+            return
+        self._last[event] = now
+        left_out = self._left_out.pop(event, 0)
+        self._log.warning(event, extra={**facts, "similar_left_out": left_out})
 
 
 class HeaderError(Exception):
@@ -68,6 +97,8 @@ class _Connection:
     writer: asyncio.StreamWriter
     session: AgiSession | None = None
     handler_task: asyncio.Task[None] | None = None
+    opened_at: float = field(default_factory=time.monotonic)
+    dropped: bool = False  # closed to make room while still silent
 
 
 class FastAgiServer:
@@ -85,8 +116,15 @@ class FastAgiServer:
         hangup_confirm: float = DEFAULT_HANGUP_CONFIRM,
         stop_timeout: float = 5.0,
         on_turnaround: Callable[[float], None] | None = None,
+        max_silent: int = MAX_SILENT,
+        max_sessions: int = MAX_SESSIONS,
     ) -> None:
         self.sessions_served = 0  # connections whose handler has finished
+        self.silent_dropped = 0  # connections dropped before their environment block
+        self.sessions_refused = 0  # connections refused: max_sessions running
+        self._max_silent = max_silent
+        self._max_sessions = max_sessions
+        self._warn = RateLimitedWarning(log)
         self._on_turnaround = on_turnaround  # see AgiSession: a latency metric hook
         self._handler = handler
         self._host = host
@@ -139,14 +177,21 @@ class FastAgiServer:
         if task is None:  # pragma: no cover - start_server always runs us in a task
             raise RuntimeError("FastAGI connection outside a task")
         conn = _Connection(task, writer)
+        self._make_room_for_one_more_silent()
         self._connections.add(conn)
         try:
             try:
                 headers = await read_environment(reader, self._header_timeout)
             except HeaderError as exc:
                 peer = _peer(writer)
-                log.warning("fastagi.bad_environment", extra={"peer": peer, "reason": str(exc)})
+                self._warn.warning("fastagi.bad_environment", peer=peer, reason=str(exc))
                 writer.close()
+                return
+            running = sum(1 for c in self._connections if c.session is not None)
+            if running >= self._max_sessions:
+                self.sessions_refused += 1
+                self._warn.warning("fastagi.too_many_sessions", limit=self._max_sessions)
+                writer.close()  # the dialplan goes on after AGI() fails
                 return
             conn.session = AgiSession(
                 reader,
@@ -165,6 +210,18 @@ class FastAgiServer:
             self.sessions_served += 1
         finally:
             self._connections.discard(conn)
+
+    def _make_room_for_one_more_silent(self) -> None:
+        silent = [c for c in self._connections if c.session is None and not c.dropped]
+        if len(silent) < self._max_silent:
+            return
+        oldest = min(silent, key=lambda c: c.opened_at)
+        oldest.dropped = True
+        self.silent_dropped += 1
+        self._warn.warning(
+            "fastagi.silent_connection_dropped", peer=_peer(oldest.writer), limit=self._max_silent
+        )
+        oldest.writer.close()  # its read ends with EOF: its task closes it and leaves
 
     async def _run(self, session: AgiSession) -> None:
         context = {"agi_uniqueid": session.uniqueid, "script": session.script}

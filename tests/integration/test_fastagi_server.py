@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import resource
+import sys
 
 import pytest
 
@@ -123,3 +126,75 @@ async def test_given_handler_raises_then_logged_socket_closed_and_server_keeps_s
         if record.levelno >= logging.INFO:
             text = record.getMessage() + repr(record.__dict__)
             assert "79123456789" not in text and "Иван" not in text
+
+
+# --- floods -------------------------------------------------------------------------------
+
+
+FLOOD = """
+import socket, sys, time
+port, count = int(sys.argv[1]), int(sys.argv[2])
+held = []
+for _ in range(count):
+    try:
+        held.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+    except OSError:
+        pass
+print(len(held), flush=True)
+sys.stdin.read()  # hold them until the test is done
+"""
+
+
+async def test_given_a_flood_of_silent_connections_then_a_real_call_still_runs_its_script(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """2,000 connections that never speak, against a dialer allowed 300 open files (a
+    typical service limit is 1,024): the real call that comes after them still runs its
+    script, and the log gets a few lines, not thousands."""
+    opted_out: list[str] = []
+
+    async def handler(ch: AgiSession) -> None:
+        await ch.command("NOOP")
+        opted_out.append(ch.uniqueid)  # what an opt-out step would record
+
+    caplog.set_level(logging.WARNING, logger="ivr.fastagi")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    async with running(handler, header_timeout=30.0) as server:
+        flood = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", FLOOD, str(server.port), "2000",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        open_now = len(os.listdir("/proc/self/fd"))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_now + 300, hard))
+        try:
+            assert flood.stdout is not None and flood.stdin is not None
+            connected = int((await asyncio.wait_for(flood.stdout.readline(), 60)).decode())
+            assert connected >= 1000
+            call = await FakeAsterisk.connect(server.port)
+            await asyncio.wait_for(call.answer_all(from_table({"NOOP": b"200 result=0\n"})), 5)
+            assert opted_out == ["5f0c6a2e-8d3b-4c1e-9a47-2b6f1d3e8c18"]
+            assert server.silent_dropped >= connected - 64
+            call.close()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            if flood.stdin is not None:
+                flood.stdin.close()
+            await flood.wait()
+    ours = [r for r in caplog.records if r.name == "ivr.fastagi" and r.levelno >= logging.WARNING]
+    assert len(ours) <= 4, [r.getMessage() for r in ours]
+    assert ours[0].getMessage() == "fastagi.silent_connection_dropped"
+
+
+async def test_given_the_session_limit_then_more_calls_are_refused_and_counted() -> None:
+    release = asyncio.Event()
+
+    async def handler(ch: AgiSession) -> None:
+        await release.wait()
+
+    async with running(handler, max_sessions=2) as server:
+        calls = [await FakeAsterisk.connect(server.port) for _ in range(3)]
+        await until(lambda: server.sessions_refused == 1)
+        assert await calls[2].closed_by_server(1.0)
+        release.set()
+        for call in calls:
+            call.close()
