@@ -176,20 +176,20 @@ async def report(args: argparse.Namespace, console: Console) -> int:
     from dialer.control.status import abandon_table
 
     async with opened_store(args) as store:
-        lines = await report_view.load_report(store, args.campaign_name)
-        record = await store.get_campaign(args.campaign_name)
-        assert record is not None  # load_report found it
-        _, saved, _ = await store.load_runtime(record.id)
-    if args.format == "csv":
-        report_view.write_csv(lines, sys.stdout)
-    elif args.format == "json":
-        report_view.write_json(lines, sys.stdout)
-    else:
-        report_view.print_report(console, args.campaign_name, lines, args.limit)
-        pacing = saved.get("pacing")
-        windows = abandon_table(pacing if isinstance(pacing, dict) else {})
-        if windows is not None:
-            console.print(windows)
+        batches = report_view.report_batches(store, args.campaign_name)
+        if args.format == "csv":
+            await report_view.stream_csv(batches, sys.stdout)
+        elif args.format == "json":
+            await report_view.stream_json(batches, sys.stdout)
+        else:
+            await report_view.print_report_streamed(console, store, args.campaign_name, args.limit)
+            record = await store.get_campaign(args.campaign_name)
+            assert record is not None  # the report found it
+            _, saved, _ = await store.load_runtime(record.id)
+            pacing = saved.get("pacing")
+            windows = abandon_table(pacing if isinstance(pacing, dict) else {})
+            if windows is not None:
+                console.print(windows)
     return EXIT_OK
 
 

@@ -229,8 +229,7 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
                     console,
                     progress=not args.no_progress,
                 )
-                lines = await report_view.load_report(store, campaign.name)
-                report_view.print_report(console, campaign.name, lines, limit=0)
+                await report_view.print_report_streamed(console, store, campaign.name, limit=0)
     console.print(
         f"contact base: {db_path}\n"
         f"every contact: dialer --db {db_path} report demo-keypad --limit 1000\n"

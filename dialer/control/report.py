@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from rich.console import Console
@@ -66,19 +68,38 @@ def _csv_cell(value: Any) -> str:
     return neutralise_formula("" if value is None else str(value))
 
 
-async def load_report(store: ContactStore, campaign_name: str) -> list[ContactReport]:
+async def report_batches(
+    store: ContactStore, campaign_name: str
+) -> AsyncIterator[list[ContactReport]]:
+    """Every contact of the campaign, a page at a time (memory does not grow with the
+    list); StoreError names the known campaigns when there is no such campaign."""
     record = await store.get_campaign(campaign_name)
     if record is None:
         known = ", ".join(c.name for c in await store.campaigns()) or "none yet"
         raise StoreError(f"no campaign named {campaign_name!r} (known: {known})")
-    return await store.contact_report(record.id)
+    async for batch in store.contact_report_batches(record.id):
+        yield batch
 
 
-def write_csv(lines: Sequence[ContactReport], out: IO[str]) -> None:
+async def load_report(store: ContactStore, campaign_name: str) -> list[ContactReport]:
+    return [line async for batch in report_batches(store, campaign_name) for line in batch]
+
+
+def write_csv(lines: Iterable[ContactReport], out: IO[str], header: bool = True) -> None:
     writer = csv.DictWriter(out, fieldnames=REPORT_COLUMNS)  # fixed names: no formula
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     for line in lines:
         writer.writerow({k: _csv_cell(v) for k, v in report_row(line).items()})
+
+
+async def stream_csv(batches: AsyncIterable[list[ContactReport]], out: IO[str]) -> None:
+    first = True
+    async for batch in batches:
+        write_csv(batch, out, header=first)
+        first = False
+    if first:
+        write_csv([], out)
 
 
 def write_json(lines: Sequence[ContactReport], out: IO[str]) -> None:
@@ -86,30 +107,73 @@ def write_json(lines: Sequence[ContactReport], out: IO[str]) -> None:
     out.write("\n")
 
 
-def summary_table(campaign_name: str, lines: Sequence[ContactReport]) -> Table:
-    by_final = Counter(
-        (line.final_outcome.value if line.final_outcome else f"({line.status.value})")
-        for line in lines
-    )
-    attempts = sum(line.attempts for line in lines)
+async def stream_json(batches: AsyncIterable[list[ContactReport]], out: IO[str]) -> None:
+    """The same array write_json writes, one contact at a time."""
+    out.write("[")
+    count = 0
+    async for batch in batches:
+        for line in batch:
+            text = json.dumps(report_row(line), ensure_ascii=False, indent=2)
+            out.write((",\n" if count else "\n") + textwrap.indent(text, "  "))
+            count += 1
+    out.write("\n]\n" if count else "]\n")
+
+
+@dataclass
+class ReportTotals:
+    """What the report's tables count, gathered one contact at a time."""
+
+    contacts: int = 0
+    attempts: int = 0
+    results: Counter[str] = field(default_factory=Counter)  # final outcome, or (status)
+    do_not_call: int = 0
+    reached: int = 0  # contacts whose last call reached a person
+    temperatures: Counter[str] = field(default_factory=Counter)
+    survey: dict[str, Counter[int | str]] = field(default_factory=dict)
+
+    def add(self, line: ContactReport) -> None:
+        self.contacts += 1
+        self.attempts += line.attempts
+        self.results[
+            line.final_outcome.value if line.final_outcome else f"({line.status.value})"
+        ] += 1
+        self.do_not_call += line.do_not_call
+        self.reached += bool(line.last_outcome and line.last_outcome.reached_a_person)
+        temperature = line.last_answers.get("temperature")
+        if temperature:
+            self.temperatures[str(temperature)] += 1
+        survey = line.last_answers.get("survey") or {}
+        if isinstance(survey, dict):
+            for question, value in survey.items():
+                key = value if isinstance(value, int | str) else str(value)
+                self.survey.setdefault(str(question), Counter())[key] += 1
+
+    @classmethod
+    def of(cls, lines: Iterable[ContactReport]) -> ReportTotals:
+        totals = cls()
+        for line in lines:
+            totals.add(line)
+        return totals
+
+
+def summary_table(campaign_name: str, totals: ReportTotals) -> Table:
     table = Table(
-        title=f"Campaign {campaign_name}: {len(lines)} contacts, {attempts} attempts",
+        title=f"Campaign {campaign_name}: {totals.contacts} contacts, {totals.attempts} attempts",
         min_width=60,
     )
     table.add_column("contact result")
     table.add_column("contacts", justify="right")
     table.add_column("share", justify="right")
-    for key, count in by_final.most_common():
-        table.add_row(key, str(count), f"{100 * count / max(1, len(lines)):.1f}%")
-    opted_out = sum(1 for line in lines if line.do_not_call)
-    if opted_out:
-        table.caption = f"{opted_out} contact(s) on the do-not-call list"
+    for key, count in totals.results.most_common():
+        table.add_row(key, str(count), f"{100 * count / max(1, totals.contacts):.1f}%")
+    if totals.do_not_call:
+        table.caption = f"{totals.do_not_call} contact(s) on the do-not-call list"
     return table
 
 
-def contacts_table(lines: Sequence[ContactReport], limit: int | None) -> Table:
+def contacts_table(lines: Sequence[ContactReport], limit: int | None, total: int) -> Table:
     shown = lines if limit is None else lines[:limit]
-    title = "Contacts" if len(shown) == len(lines) else f"Contacts (first {len(shown)})"
+    title = "Contacts" if len(shown) == total else f"Contacts (first {len(shown)})"
     table = Table(title=title)
     # The number is what an operator acts on: never truncated or wrapped.
     table.add_column("number", no_wrap=True, min_width=12)
@@ -135,75 +199,88 @@ def contacts_table(lines: Sequence[ContactReport], limit: int | None) -> Table:
 
 def lead_funnel(lines: Sequence[ContactReport]) -> Counter[str]:
     """Contacts of the campaign by the lead temperature their last call set."""
-    return Counter(
-        str(line.last_answers.get("temperature"))
-        for line in lines
-        if line.last_answers.get("temperature")
-    )
+    return ReportTotals.of(lines).temperatures
 
 
 def survey_answers(lines: Sequence[ContactReport]) -> dict[str, list[int | str]]:
     """Every contact's survey answers, by question (from each contact's last call)."""
-    by_question: dict[str, list[int | str]] = {}
-    for line in lines:
-        survey = line.last_answers.get("survey") or {}
-        if isinstance(survey, dict):
-            for question, value in survey.items():
-                by_question.setdefault(str(question), []).append(value)
-    return by_question
+    return {q: list(counts.elements()) for q, counts in ReportTotals.of(lines).survey.items()}
 
 
 def net_promoter_score(scores: Sequence[int | str]) -> float | None:
     """NPS = % promoters (9-10) - % detractors (0-6); None unless every answer is 0-10."""
-    numbers = [s for s in scores if isinstance(s, int) and not isinstance(s, bool)]
-    if not numbers or len(numbers) != len(scores) or not all(0 <= n <= 10 for n in numbers):
+    return nps_of(Counter(scores))
+
+
+def nps_of(counts: Counter[int | str]) -> float | None:
+    numbers = {s: n for s, n in counts.items() if isinstance(s, int) and not isinstance(s, bool)}
+    total = sum(counts.values())
+    if not numbers or len(numbers) != len(counts) or not all(0 <= s <= 10 for s in numbers):
         return None
-    promoters = sum(1 for n in numbers if n >= 9)
-    detractors = sum(1 for n in numbers if n <= 6)
-    return 100.0 * (promoters - detractors) / len(numbers)
+    promoters = sum(n for s, n in numbers.items() if int(s) >= 9)
+    detractors = sum(n for s, n in numbers.items() if int(s) <= 6)
+    return 100.0 * (promoters - detractors) / total
 
 
-def funnel_table(lines: Sequence[ContactReport]) -> Table | None:
-    funnel = lead_funnel(lines)
+def funnel_table(totals: ReportTotals) -> Table | None:
+    funnel = totals.temperatures
     if not funnel:
         return None
-    reached = sum(1 for line in lines if line.last_outcome and line.last_outcome.reached_a_person)
     table = Table(title="Leads (temperature set by the script)", min_width=60)
     table.add_column("temperature")
     table.add_column("contacts", justify="right")
     table.add_column("of reached", justify="right")
     for key in (*TEMPERATURES, *sorted(set(funnel) - set(TEMPERATURES))):
         if key in funnel:
-            table.add_row(key, str(funnel[key]), f"{100 * funnel[key] / max(1, reached):.1f}%")
+            share = 100 * funnel[key] / max(1, totals.reached)
+            table.add_row(key, str(funnel[key]), f"{share:.1f}%")
     return table
 
 
-def survey_table(lines: Sequence[ContactReport]) -> Table | None:
-    answers = survey_answers(lines)
-    if not answers:
+def survey_table(totals: ReportTotals) -> Table | None:
+    if not totals.survey:
         return None
     table = Table(title="Survey", min_width=60)
     table.add_column("question")
     table.add_column("answers", justify="right")
     table.add_column("result")
-    for question, values in answers.items():
-        score = net_promoter_score(values)
+    for question, counts in totals.survey.items():
+        answered = sum(counts.values())
+        score = nps_of(counts)
         if score is not None:
-            mean = sum(int(v) for v in values) / len(values)
+            mean = sum(int(v) * n for v, n in counts.items()) / answered
             result = f"NPS {score:+.0f} (mean {mean:.1f})"
         else:
-            counts = Counter(str(v) for v in values)
             result = ", ".join(f"{k} {n}" for k, n in counts.most_common())
-        table.add_row(question, str(len(values)), result)
+        table.add_row(question, str(answered), result)
     return table
 
 
-def print_report(
-    console: Console, campaign_name: str, lines: Sequence[ContactReport], limit: int | None
+async def print_report_streamed(
+    console: Console, store: ContactStore, campaign_name: str, limit: int | None
 ) -> None:
-    console.print(summary_table(campaign_name, lines))
-    for extra in (funnel_table(lines), survey_table(lines)):
+    """The report's tables, read a page at a time: totals of every contact, and the
+    first `limit` contacts (None: every one, as the table asks for)."""
+    totals = ReportTotals()
+    first: list[ContactReport] = []
+    async for batch in report_batches(store, campaign_name):
+        for line in batch:
+            totals.add(line)
+            if limit is None or len(first) < limit:
+                first.append(line)
+    print_report(console, campaign_name, totals, first, limit)
+
+
+def print_report(
+    console: Console,
+    campaign_name: str,
+    totals: ReportTotals,
+    first: Sequence[ContactReport],
+    limit: int | None,
+) -> None:
+    console.print(summary_table(campaign_name, totals))
+    for extra in (funnel_table(totals), survey_table(totals)):
         if extra is not None:
             console.print(extra)
     if limit != 0:
-        console.print(contacts_table(lines, limit))
+        console.print(contacts_table(first, limit, totals.contacts))

@@ -11,7 +11,7 @@ UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -180,6 +180,13 @@ class ContactBase(Protocol):
         """Raises StoreError if the list does not exist."""
         ...
 
+    def contact_batches(
+        self, list_name: str, batch_size: int = 2000
+    ) -> AsyncIterator[list[ContactRecord]]:
+        """The list's contacts in id order, a batch at a time: memory stays flat however
+        long the list (StoreError for an unknown list)."""
+        ...
+
     async def contacts(self, list_name: str) -> list[ContactRecord]:
         """Raises StoreError if the list does not exist."""
         ...
@@ -266,6 +273,12 @@ class Reports(Protocol):
     async def campaigns(self) -> list[CampaignRecord]: ...
 
     async def contact_report(self, campaign_id: int) -> list[ContactReport]: ...
+
+    def contact_report_batches(
+        self, campaign_id: int, batch_size: int = 2000
+    ) -> AsyncIterator[list[ContactReport]]:
+        """contact_report in contact id order, a batch at a time (memory stays flat)."""
+        ...
 
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]: ...
 

@@ -6,11 +6,12 @@ transaction that closes an attempt (an opt-out, a number found dead).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
 from dialer.outcomes import Outcome
@@ -61,24 +62,41 @@ class SqliteContactBase(SqliteRole):
         return count
 
     async def contacts(self, list_name: str) -> list[ContactRecord]:
-        with self._conn.read() as db:
-            found = list_id(db, list_name)
-            rows = db.execute(
-                f"SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.list_id = ? ORDER BY c.id",
-                (found,),
-            ).fetchall()
-        return [
-            ContactRecord(
-                id=r["id"],
-                list_name=list_name,
-                number=r["number"],
-                name=r["name"],
-                timezone=r["timezone"],
-                fields=json.loads(r["fields"]),
-                dead=bool(r["dead"]),
-            )
-            for r in rows
-        ]
+        found: list[ContactRecord] = []
+        async for batch in self.contact_batches(list_name, 10_000):
+            found += batch
+        return found
+
+    async def contact_batches(
+        self, list_name: str, batch_size: int = 2000
+    ) -> AsyncIterator[list[ContactRecord]]:
+        # Keyset pages, each its own short read: writers are never held up for the whole
+        # export, and only one page is in memory.
+        after = 0
+        while True:
+            with self._conn.read() as db:
+                found = list_id(db, list_name)
+                rows = db.execute(
+                    f"SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.list_id = ? AND c.id > ?"
+                    " ORDER BY c.id LIMIT ?",
+                    (found, after, batch_size),
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1]["id"]
+            yield [
+                ContactRecord(
+                    id=r["id"],
+                    list_name=list_name,
+                    number=r["number"],
+                    name=r["name"],
+                    timezone=r["timezone"],
+                    fields=json.loads(r["fields"]),
+                    dead=bool(r["dead"]),
+                )
+                for r in rows
+            ]
+            await asyncio.sleep(0)  # let calls in progress be served between pages
 
     async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
         with self._conn.write() as db:

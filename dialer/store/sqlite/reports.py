@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
+from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
@@ -33,38 +36,35 @@ class SqliteReports(SqliteRole):
         return [campaign_record(r) for r in rows]
 
     async def contact_report(self, campaign_id: int) -> list[ContactReport]:
-        with self._conn.read() as db:
-            require_campaign(db, campaign_id)
-            rows = db.execute(
-                f"SELECT {CONTACT_COLUMNS}, cc.status, cc.attempts, cc.last_outcome,"
-                " cc.last_cause, cc.final_outcome, cc.next_due_at, cc.last_attempt_at,"
-                " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
-                " (SELECT a.answers FROM attempts a WHERE a.campaign_id = cc.campaign_id"
-                "  AND a.contact_id = cc.contact_id AND a.ended_at IS NOT NULL"
-                "  ORDER BY a.ended_at DESC LIMIT 1) AS last_answers"
-                " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
-                " WHERE cc.campaign_id = ? ORDER BY cc.contact_id",
-                (campaign_id,),
-            ).fetchall()
-        return [
-            ContactReport(
-                contact_id=r["id"],
-                number=r["number"],
-                name=r["name"],
-                fields=json.loads(r["fields"]),
-                dead=bool(r["dead"]),
-                status=ContactStatus(r["status"]),
-                attempts=r["attempts"],
-                last_outcome=outcome(r["last_outcome"]),
-                last_cause=r["last_cause"],
-                final_outcome=outcome(r["final_outcome"]),
-                next_due_at=dt_or_none(r["next_due_at"]),
-                last_attempt_at=dt_or_none(r["last_attempt_at"]),
-                do_not_call=bool(r["dnc"]),
-                last_answers=json.loads(r["last_answers"] or "{}"),
-            )
-            for r in rows
-        ]
+        found: list[ContactReport] = []
+        async for batch in self.contact_report_batches(campaign_id, 10_000):
+            found += batch
+        return found
+
+    async def contact_report_batches(
+        self, campaign_id: int, batch_size: int = 2000
+    ) -> AsyncIterator[list[ContactReport]]:
+        after = 0
+        while True:
+            with self._conn.read() as db:
+                require_campaign(db, campaign_id)
+                rows = db.execute(
+                    f"SELECT {CONTACT_COLUMNS}, cc.status, cc.attempts, cc.last_outcome,"
+                    " cc.last_cause, cc.final_outcome, cc.next_due_at, cc.last_attempt_at,"
+                    " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
+                    " (SELECT a.answers FROM attempts a WHERE a.campaign_id = cc.campaign_id"
+                    "  AND a.contact_id = cc.contact_id AND a.ended_at IS NOT NULL"
+                    "  ORDER BY a.ended_at DESC LIMIT 1) AS last_answers"
+                    " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
+                    " WHERE cc.campaign_id = ? AND cc.contact_id > ?"
+                    " ORDER BY cc.contact_id LIMIT ?",
+                    (campaign_id, after, batch_size),
+                ).fetchall()
+            if not rows:
+                return
+            after = rows[-1]["id"]
+            yield [_contact_report(r) for r in rows]
+            await asyncio.sleep(0)  # let calls in progress be served between pages
 
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]:
         with self._conn.read() as db:
@@ -94,3 +94,22 @@ class SqliteReports(SqliteRole):
             )
             for r in rows
         ]
+
+
+def _contact_report(r: sqlite3.Row) -> ContactReport:
+    return ContactReport(
+        contact_id=r["id"],
+        number=r["number"],
+        name=r["name"],
+        fields=json.loads(r["fields"]),
+        dead=bool(r["dead"]),
+        status=ContactStatus(r["status"]),
+        attempts=r["attempts"],
+        last_outcome=outcome(r["last_outcome"]),
+        last_cause=r["last_cause"],
+        final_outcome=outcome(r["final_outcome"]),
+        next_due_at=dt_or_none(r["next_due_at"]),
+        last_attempt_at=dt_or_none(r["last_attempt_at"]),
+        do_not_call=bool(r["dnc"]),
+        last_answers=json.loads(r["last_answers"] or "{}"),
+    )
