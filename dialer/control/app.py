@@ -24,9 +24,11 @@ from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.link import PbxLink, utc_now
 from dialer.store import ContactStore, open_store
 
-if TYPE_CHECKING:  # imported when used: a plain campaign loads neither
+if TYPE_CHECKING:  # imported when used: a plain campaign loads none of them
     from dialer.simpbx import SimConfig, SimulatedPbx
     from ivr.fastagi import FastAgiServer
+    from ivr.recognition import SpeechRecognizer
+    from ivr.script import IvrScript
 
 Clock = Callable[[], datetime]
 DEFAULT_DRAIN_TIMEOUT = timedelta(seconds=60)  # how long a stop waits for calls in progress
@@ -121,27 +123,7 @@ class Node:
         script = campaign.ivr
         if campaign.on_answer.action is not AnswerAction.IVR or script is None:
             return None, None
-        from ivr.prompt_files import prepare_script_prompts
-        from ivr.prompts import PromptError
-
-        try:
-            # Converted before the first call: a broken file stops the start, not a call.
-            playable = await asyncio.to_thread(prepare_script_prompts, script)
-        except PromptError as exc:
-            raise CampaignStartError(f"prompt file: {exc}") from exc
-        recognizer = None
-        if script.speech is not None:
-            from ivr.speech import SpeechError, VoskRecognizer  # loads Vosk: speech only
-
-            recognizer = VoskRecognizer(
-                {script.language: script.speech.model_dir},
-                threshold=script.speech.confidence,
-                setting="ivr.speech.model_dir",
-            )
-            try:
-                await recognizer.warm_up()
-            except SpeechError as exc:
-                raise CampaignStartError(str(exc)) from exc
+        playable, recognizer = await load_ivr_assets(script)
         store, clock = self.store, self._clock
 
         async def opt_out(number: str, attempt_id: str) -> None:
@@ -177,6 +159,35 @@ class Node:
         address = settings.advertise or f"{settings.host}:{server.port}"
         self._agi = _Agi(server, router, address)
         return self._agi
+
+
+async def load_ivr_assets(
+    script: IvrScript,
+) -> tuple[dict[str, str], SpeechRecognizer | None]:
+    """The script's prompts converted (name -> playable path) and its speech model loaded:
+    done before the first call, so a broken file or model stops the start (or
+    `dialer validate`), not a call. CampaignStartError says which and why."""
+    from ivr.prompt_files import prepare_script_prompts
+    from ivr.prompts import PromptError
+
+    try:
+        playable = await asyncio.to_thread(prepare_script_prompts, script)
+    except PromptError as exc:
+        raise CampaignStartError(f"prompt file: {exc}") from exc
+    if script.speech is None:
+        return dict(playable), None
+    from ivr.speech import SpeechError, VoskRecognizer  # loads Vosk: speech only
+
+    recognizer = VoskRecognizer(
+        {script.language: script.speech.model_dir},
+        threshold=script.speech.confidence,
+        setting="ivr.speech.model_dir",
+    )
+    try:
+        await recognizer.warm_up()
+    except SpeechError as exc:
+        raise CampaignStartError(str(exc)) from exc
+    return dict(playable), recognizer
 
 
 async def run_campaign(

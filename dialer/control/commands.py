@@ -109,7 +109,25 @@ async def _export(args: argparse.Namespace) -> int:
 
 # --- campaigns ----------------------------------------------------------------------------
 async def validate(args: argparse.Namespace, console: Console) -> int:
+    """The file, then what it names: with --db the list must exist in that base, and an
+    IVR script's prompts must convert and its speech model load."""
     campaign = _load(args.campaign)
+    if args.db is not None:
+        location = sqlite_location(args.db)
+        if location != ":memory:" and not Path(location).exists():
+            raise CliError(f"{args.db}: no contact base there (import a list first)")
+        async with opened_store(args) as store:
+            names = await store.list_names()
+        if campaign.list not in names:
+            known = ", ".join(repr(n) for n in names) or "none yet"
+            raise CliError(
+                f"{args.campaign}: list: no list {campaign.list!r} in {args.db} (lists: {known})"
+            )
+    if campaign.ivr is not None:
+        try:
+            await app.load_ivr_assets(campaign.ivr)
+        except app.CampaignStartError as exc:
+            raise CliError(f"{args.campaign}: ivr: {exc}") from exc
     console.print(
         f"{args.campaign}: campaign {campaign.name!r} is valid (list {campaign.list!r}, "
         f"{campaign.pacing.max_channels} channels, {campaign.pacing.calls_per_second:g} calls/s)",

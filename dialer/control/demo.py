@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -157,11 +158,21 @@ def keypad_campaign(port: int) -> Campaign:
 
 
 async def run_demo(args: argparse.Namespace, console: Console) -> int:
-    from dialer.contacts.importer import import_file
-
     if not 10 <= args.contacts <= 20000:
         raise CliError("--contacts must be between 10 and 20000")
     workdir = Path(tempfile.mkdtemp(prefix="dialer-demo-"))
+    try:
+        return await _run_demo(args, console, workdir)
+    finally:
+        # The sample list and its rejects are scratch; without --db the contact base
+        # lives here too, and the closing lines tell where, so the folder stays.
+        if args.db:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _run_demo(args: argparse.Namespace, console: Console, workdir: Path) -> int:
+    from dialer.contacts.importer import import_file
+
     db_path = args.db or str(workdir / "demo.db")
     contacts_csv = workdir / "contacts.csv"
     write_sample_contacts(contacts_csv, args.contacts, args.seed)

@@ -106,3 +106,40 @@ async def test_given_an_import_with_rejects_then_the_reject_file_is_private_and_
     assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
     assert stat.S_IMODE(rejects.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+async def test_given_db_when_validating_then_the_list_must_exist_in_it(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "campaign.yaml"  # list spring
+    db = await seeded(tmp_path, 3, list_name="autumn")
+    done = dialer("validate", str(example), "--db", str(db))
+    assert done.returncode == 2
+    assert "no list 'spring'" in done.stderr and "'autumn'" in done.stderr
+    missing = dialer("validate", str(example), "--db", str(tmp_path / "nowhere.db"))
+    assert missing.returncode == 2 and "no contact base there" in missing.stderr
+    assert not (tmp_path / "nowhere.db").exists()  # validating created nothing
+    db2 = await seeded(tmp_path / "b", 3, list_name="spring")
+    assert dialer("validate", str(example), "--db", str(db2)).returncode == 0
+
+
+def test_given_a_speech_model_that_is_not_there_then_validate_says_so(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "campaign-speech.yaml"
+    text = example.read_text(encoding="utf-8")
+    campaign = tmp_path / "speech.yaml"
+    campaign.write_text(text, encoding="utf-8")
+    done = dialer("validate", str(campaign))
+    assert done.returncode == 2
+    assert "no Vosk model" in done.stderr and "ivr.speech.model_dir" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_given_db_when_the_demo_runs_then_no_scratch_folder_is_left(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    done = subprocess.run(
+        [sys.executable, "-m", "dialer", "--db", str(tmp_path / "demo.db"), "demo",
+         "--contacts", "10", "--no-progress"],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert list(scratch.iterdir()) == []

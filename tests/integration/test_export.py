@@ -161,3 +161,34 @@ async def test_export_errors(store: SqliteStore, tmp_path: Path):
         await export_list(store, "clients", tmp_path / "x.pdf")
     with pytest.raises(ValueError, match="give the export format"):
         await export_list(store, "clients", io.StringIO())
+
+
+async def test_given_a_list_longer_than_a_page_then_the_streamed_export_has_every_contact(
+    tmp_path: Path,
+) -> None:
+    """4,500 contacts (three pages), a campaign that enrolled the first 3,000 and called
+    some of them: every contact once, in id order, with its campaign columns (empty for
+    those imported after the campaign started)."""
+    from dialer.store.base import NewContact
+
+    s = await SqliteStore.open(tmp_path / "pages.db")
+    await s.import_contacts("big", [NewContact(number=f"+7912{i:07d}") for i in range(3000)])
+    campaign = await s.open_campaign("spring", "big", T0)
+    for n, lease in enumerate(await s.lease_due(campaign.id, T0, 2500)):
+        await s.start_attempt(lease, f"a-{n}", T0)
+        await s.finish_attempt(
+            AttemptResult(f"a-{n}", Outcome.BUSY, T0 + timedelta(seconds=20), cause=17),
+            NextStep(ContactStatus.PENDING, due_at=T0 + timedelta(hours=2)),
+        )
+    await s.import_contacts("big", [NewContact(number=f"+7913{i:07d}") for i in range(1500)])
+    out = tmp_path / "big.csv"
+    assert await export_list(s, "big", out) == 4500
+    with out.open(encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["number"] for r in rows] == [c.number for c in await s.contacts("big")]
+    assert sum(r["spring.attempts"] == "1" for r in rows) == 2500
+    assert sum(r["spring.status"] == "pending" for r in rows) == 3000
+    assert all(r["spring.status"] == "" for r in rows[3000:])
+    batches = [len(b) async for b in s.contact_report_batches(campaign.id, 1000)]
+    assert batches == [1000, 1000, 1000]
+    await s.close()
