@@ -286,7 +286,7 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
             + ", ".join(str(d) for d in sound_dirs)
             + "; install asterisk-core-sounds-en-gsm or set ASTERISK_SOUNDS_DIR"
         )
-    (tmpdir / "data/sounds/en").symlink_to(sounds)
+    _link(tmpdir / "data/sounds/en", sounds)
     # Hold music is optional: without it the queue is silent, nothing else changes.
     moh = _first_existing(
         Path("/usr/share/asterisk/moh"),
@@ -294,12 +294,12 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
         Path("/var/lib/asterisk/moh"),
     )
     if moh is not None:
-        (tmpdir / "data/moh").symlink_to(moh)
+        _link(tmpdir / "data/moh", moh)
     docs = _first_existing(
         prefix / "var/lib/asterisk/documentation", Path("/var/lib/asterisk/documentation")
     )
     if docs is not None:  # AMI action/app XML docs; Asterisk only warns without them
-        (tmpdir / "data/documentation").symlink_to(docs)
+        _link(tmpdir / "data/documentation", docs)
 
     for name in COPIED_FILES:
         shutil.copy(CONFIG_DIR / name, etc / name)
@@ -340,6 +340,12 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     for name, text in extra.appends.items():
         with (etc / name).open("a") as conf:
             conf.write(f"\n; --- test only (appended by the test harness) ---\n{text}")
+
+
+def _link(path: Path, target: Path) -> None:
+    """A symlink, left as it is when a restart lays out the same directory again."""
+    if not path.is_symlink():
+        path.symlink_to(target)
 
 
 def _ami_fully_booted(host: str, port: int, deadline: float) -> bool:
@@ -388,9 +394,15 @@ def _exit_reason(returncode: int) -> str:
 
 
 def start(
-    binary: Path, tmpdir: Path, boot_timeout: float = 30.0, extra: ExtraConfig | None = None
+    binary: Path,
+    tmpdir: Path,
+    boot_timeout: float = 30.0,
+    extra: ExtraConfig | None = None,
+    port: int | None = None,
 ) -> RealAsterisk:
-    port = free_loopback_port()
+    """Boot Asterisk in tmpdir. A tmpdir and port used before make a restart: the same
+    AMI address, the same AstDB (where persistent queue members are kept)."""
+    port = port or free_loopback_port()
     write_config(binary, tmpdir, port, extra)
     pbx = RealAsterisk(binary=binary, tmpdir=tmpdir, host="127.0.0.1", port=port)
     out = (tmpdir / "asterisk.out").open("wb")
@@ -413,6 +425,12 @@ def start(
         time.sleep(0.2)
     pbx.stop()
     raise AsteriskStartError(f"asterisk not fully booted after {boot_timeout}s\n{pbx.log_tail()}")
+
+
+def restart(pbx: RealAsterisk, extra: ExtraConfig | None = None) -> RealAsterisk:
+    """Stop `pbx` and boot it again on the same port and files (a PBX restart)."""
+    pbx.stop()
+    return start(pbx.binary, pbx.tmpdir, extra=extra, port=pbx.port)
 
 
 @contextlib.contextmanager
