@@ -139,7 +139,7 @@ def _replace_setting(text: str, section: str, key: str, value: str) -> str:
         elif current == section and key_re.match(line):
             lines[i] = f"{key} = {value}\n"
             return "".join(lines)
-    raise AsteriskStartError(f"manager.conf: no `{key} =` line in [{section}]")
+    raise AsteriskStartError(f"no `{key} =` line in [{section}]")
 
 
 @dataclass
@@ -217,11 +217,13 @@ class ExtraConfig:
 
     appends: {file name in etc/: text appended to it} (e.g. extra dialplan contexts);
     dialer: settings that replace those of the [dialer] AMI user (secret, read, write);
-    drop_eventfilters: remove the dialer user's eventfilter lines (it gets every event).
+    drop_eventfilters: remove the dialer user's eventfilter lines (it gets every event);
+    queues_general: settings that replace those of queues.conf [general] (autofill...).
     """
 
     appends: dict[str, str] = field(default_factory=dict)
     dialer: dict[str, str] = field(default_factory=dict)
+    queues_general: dict[str, str] = field(default_factory=dict)
     drop_eventfilters: bool = False
 
 
@@ -319,6 +321,8 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     (etc / "manager.conf").write_text(manager)
 
     queues = (CONFIG_DIR / "queues.conf").read_text()
+    for key, value in extra.queues_general.items():
+        queues = _replace_setting(queues, "general", key, value)
     queues += (
         f"\n; --- test only: no members, so a lead waits until Queue()'s timeout ---\n"
         f"[{EMPTY_QUEUE}]\nstrategy = ringall\njoinempty = yes\nleavewhenempty = no\n"
