@@ -5,6 +5,7 @@ one operator per caller. Counted on the Asterisk side (queue_log CONNECT lines).
 from __future__ import annotations
 
 import asyncio
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,8 +35,11 @@ def own_asterisk() -> Iterator[RealAsterisk]:
     assert ASTERISK_BINARY is not None
     tmpdir = Path(tempfile.mkdtemp(prefix="dialer-ast-", dir="/tmp"))
     extra = ExtraConfig(appends={"extensions.conf": CALLER_CONTEXT})
-    with start_private_asterisk(Path(ASTERISK_BINARY), tmpdir, extra=extra) as pbx:
-        yield pbx
+    try:
+        with start_private_asterisk(Path(ASTERISK_BINARY), tmpdir, extra=extra) as pbx:
+            yield pbx
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def queue_log(pbx: RealAsterisk, verb: str) -> list[list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -65,8 +66,11 @@ def extra(**queues_general: str) -> ExtraConfig:
 
 @pytest.fixture
 def asterisk_dir() -> Iterator[Path]:
+    """A short path: the control socket must fit a Unix socket path (108 bytes)."""
     assert ASTERISK_BINARY is not None
-    yield Path(tempfile.mkdtemp(prefix="dialer-ast-", dir="/tmp"))
+    path = Path(tempfile.mkdtemp(prefix="dialer-ast-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def campaign_on(pbx: RealAsterisk, queue: str, wrapup: str = "0s") -> Campaign:
