@@ -204,7 +204,7 @@ async def test_wrapup_keeps_the_operator_from_the_next_call() -> None:
 
 
 async def test_callers_joining_at_once_ring_different_idle_operators_at_once() -> None:
-    # Asterisk 22.10.1 with autofill = yes and rrmemory (asterisk-config/queues.conf,
+    # Asterisk 22.10.1 with autofill = yes and leastrecent (asterisk-config/queues.conf,
     # tests/asterisk/test_queue_autofill.py): 6 callers and 8 idle operators give 6
     # connects, each after one ring, none waiting for the caller before it.
     timing = replace(FAST, operator_answer_delay=0.3, talk=1.0)
