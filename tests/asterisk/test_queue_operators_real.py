@@ -3,7 +3,8 @@ of a member, and queue members across an Asterisk restart.
 
 Each test runs a private Asterisk of its own (the restart and the extra queues would
 disturb the session one) and a campaign built by the dialer's composition root (Node),
-whose pacer hears the PBX link's operator changes; nothing is dialled by the dialer."""
+whose pacer hears the PBX link's operator changes; the last one runs a whole campaign
+through the restart."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from typing import Any
 import pytest
 
 from dialer.campaign.model import Campaign
-from dialer.control.app import Node
+from dialer.control.app import Node, run_campaign
 from dialer.engine.pacing_control import PacingControl
 from dialer.store import open_store
+from dialer.store.base import NewContact
 from tests.asterisk.ami import AmiClient, ami_session
 from tests.asterisk.conftest import ASTERISK_BINARY
 from tests.asterisk.private_asterisk import (
@@ -228,3 +230,88 @@ async def test_operators_added_over_ami_across_an_asterisk_restart(
         assert status["queues_without_operators"] == []
         assert status["operators"]["available"] == 2
         assert warnings == [], "the queue looked empty for a moment after the restart"
+
+
+def connects_since(pbx: RealAsterisk, since: float) -> int:
+    """CONNECT lines of restart-queue in Asterisk's queue_log at or after `since`."""
+    path = pbx.tmpdir / "log" / "queue_log"
+    lines = path.read_text().splitlines() if path.exists() else []
+    fields = [line.split("|") for line in lines]
+    return sum(
+        1 for f in fields if f[2] == "restart-queue" and f[4] == "CONNECT" and int(f[0]) >= since
+    )
+
+
+@pytest.mark.parametrize("persistentmembers", ["no", "yes"])
+async def test_a_running_campaign_across_an_asterisk_restart(
+    asterisk_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    persistentmembers: str,
+) -> None:
+    """`dialer run` in progress with two QueueAdd operators, Asterisk restarts: without
+    persistentmembers the campaign places no more calls and says why; with it the
+    operators are back and take calls again (counted in Asterisk's queue_log)."""
+    assert ASTERISK_BINARY is not None
+    config = extra(persistentmembers=persistentmembers)
+    pbx = start(Path(ASTERISK_BINARY), asterisk_dir, extra=config)
+    caplog.set_level(logging.WARNING, logger="dialer.pbx")
+    store = await open_store(tmp_path / "dialer.db")
+    # persona 6: answers and waits for an operator (asterisk-config/extensions.conf)
+    await store.import_contacts("ops", [NewContact(number=f"+7912000{n:03}6") for n in range(12)])
+    campaign = Campaign.model_validate(
+        {
+            "name": "ops-restart",
+            "list": "ops",
+            "ami": pbx.ami_settings(),
+            "dial": {"channel": TEST_DIAL_STRING, "ring_timeout": "15s"},
+            "pacing": {
+                "mode": "progressive",
+                "compliance_message": "beep",
+                "connect_limit": "10s",  # the test operators ring 2 s
+                "operator_guaranteed": True,
+            },
+            "on_answer": {"action": "play_and_queue", "message": "beep", "queue": "restart-queue"},
+            "retry": {"max_attempts": 1},
+        }
+    )
+    stop = asyncio.Event()
+    runners: list[Any] = []
+    try:
+        async with ami_session(pbx.host, pbx.port, ADMIN_USERNAME, ADMIN_SECRET) as ami:
+            for n in (1, 2):
+                interface = f"Local/r{n}@dialer-test-operators/n"
+                added = await ami.action("QueueAdd", Queue="restart-queue", Interface=interface)
+                assert added.get("Response") == "Success", added
+        run = asyncio.create_task(run_campaign(campaign, store, pbx.secret, stop, runners.append))
+        await until(lambda: connects_since(pbx, 0) >= 2, 30, "two calls taken before the restart")
+        pbx = restart(pbx, config)
+        restarted_at = time.time()
+        runner = runners[0]
+        await until(
+            lambda: runner._dialer.reconnects >= 1 and runner._dialer.ready, 20, "reconnect"
+        )
+        if persistentmembers == "no":
+            await until(lambda: runner.pacing.queues_without_operators() != [], 5, "warning")
+            originated = runner.snapshot.originated
+            await asyncio.sleep(4)  # a progressive pacer with no operator places nothing
+            assert runner.snapshot.originated == originated
+        else:
+            await until(lambda: connects_since(pbx, restarted_at) >= 2, 30, "calls taken again")
+        status = runner.pacing.status()
+        stop.set()
+        await asyncio.wait_for(run, 60)
+    finally:
+        stop.set()
+        pbx.stop()
+        await store.close()
+    warned = [
+        r.__dict__.get("queue") for r in caplog.records if "without_operators" in r.getMessage()
+    ]
+    if persistentmembers == "no":
+        assert warned == ["restart-queue"]
+        assert status["queues_without_operators"] == ["restart-queue"]
+        assert connects_since(pbx, restarted_at) == 0
+    else:
+        assert warned == []
+        assert status["queues_without_operators"] == []
