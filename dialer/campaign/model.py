@@ -73,6 +73,14 @@ class PacingSettings(Strict):
         description="sound played to a caller no operator took in time (identity and how to "
         "opt out); paced modes need it",
     )
+    wrapup: Duration = Field(
+        timedelta(0),
+        ge=timedelta(0),
+        le=timedelta(hours=1),
+        description="the queue's wrapuptime in queues.conf: operators take no call this long "
+        "after each one. Asterisk does not report it over AMI; a member's own wrap-up "
+        "(QueueAdd Wrapuptime) is read from Asterisk and wins",
+    )
     operator_guaranteed: bool = Field(
         False,
         description="an operator is guaranteed when an abandoned number is called again "

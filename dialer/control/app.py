@@ -87,7 +87,7 @@ class Node:
         link = await self._link(campaign, secret)
         pacing = PacingControl(campaign, callers_waiting=lambda: link.callers_waiting(queues))
         queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
-        await link.watch_queues(queues, pacing)
+        await link.watch_queues(queues, pacing, campaign.pacing.wrapup.total_seconds())
         return CampaignRunner(
             campaign,
             self.store,

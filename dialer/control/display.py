@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dialer.control.status import pacing_line
+from dialer.control.status import no_operators_line, pacing_line
 from dialer.engine.runner import RunSnapshot
 
 
@@ -25,6 +25,9 @@ def _outcome_line(snapshot: RunSnapshot) -> str:
         f"{snapshot.originated}  {link}\nattempts: " + (", ".join(parts) or "none yet")
     )
     pacing = pacing_line(snapshot.pacing)
+    warning = no_operators_line(snapshot.pacing)
+    if warning:
+        pacing += f"\n[bold red]{warning}[/]"
     return f"{text}\n{pacing}" if pacing else text
 
 

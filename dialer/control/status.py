@@ -60,6 +60,9 @@ def print_status(
         for key, value in (pacing.get(group) or {}).items():
             table.add_row(f"{group}: {key}", _fmt(value))
     console.print(table)
+    warning = no_operators_line(pacing)
+    if warning:
+        console.print(f"[bold red]{warning}[/]", highlight=False)
     windows = abandon_table(pacing)
     if windows is not None:
         console.print(windows)
@@ -97,6 +100,17 @@ def pacing_line(pacing: dict[str, Any] | None) -> str:
         + ", ".join(f"{k} {v}" for k, v in operators.items() if v)
         + f"; abandoned 24h {100 * (abandon.get('rate') or 0):.2f}%"
         f" of {abandon.get('live', 0)} live"
+    )
+
+
+def no_operators_line(pacing: dict[str, Any] | None) -> str:
+    """The loud line when a queue the campaign dials for has no operator logged in."""
+    empty = (pacing or {}).get("queues_without_operators") or []
+    if not empty:
+        return ""
+    return (
+        f"NO OPERATORS logged in to queue {', '.join(empty)}: no calls are placed until one "
+        "logs in (after an Asterisk restart: see README, Operators)"
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from dialer.campaign.model import AnswerAction, Campaign, PacingMode
-from dialer.operators import OperatorChange
+from dialer.operators import OperatorChange, OperatorState
 from dialer.outcomes import Outcome
 from dialer.pbx.events import CallMilestone, Milestone
 from dialer.policy.abandon import AbandonLedger
@@ -50,6 +50,9 @@ class PacingControl:
         self._limiter = FixedPacer(pacing.max_channels, pacing.calls_per_second)
         # The queues whose operators the pacer dials for (none for a fixed pace).
         self.queues = campaign_queues(campaign) if pacing.operator_paced else set()
+        # Logged-in operators per queue (lower-case name): a queue with none stops the
+        # pacer, and the status says so (after an Asterisk restart that forgot them).
+        self._logged_in: dict[str, set[str]] = {q.lower(): set() for q in self.queues}
         self._operator_pacer: OperatorPacer | None = None
         self._build = self._builder(campaign)
         if pacing.operator_paced:
@@ -148,7 +151,16 @@ class PacingControl:
         now = self._clock()
         for change in changes:
             pacer.operator_state(now, change.interface, change.after)
+            members = self._logged_in.setdefault(change.queue.lower(), set())
+            if change.after is OperatorState.LOGGED_OUT:
+                members.discard(change.interface)
+            else:
+                members.add(change.interface)
         self.on_change()
+
+    def queues_without_operators(self) -> list[str]:
+        """The campaign's queues with no operator logged in (the pacer dials for none)."""
+        return sorted(q for q in self.queues if not self._logged_in.get(q.lower()))
 
     # --- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -179,6 +191,7 @@ class PacingControl:
                 for window, counts in snap.abandon.items()
             },
             "callers_waiting": self._callers_waiting(),
+            "queues_without_operators": self.queues_without_operators(),
         }
 
 

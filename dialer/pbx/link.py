@@ -80,13 +80,16 @@ class PbxLink:
         # CoreShowChannels snapshot and close a brand-new call as "unknown".
         self._ready = asyncio.Event()
 
-    async def watch_queues(self, queues: Iterable[str], listener: OperatorListener) -> None:
+    async def watch_queues(
+        self, queues: Iterable[str], listener: OperatorListener, wrapup_s: float | None = None
+    ) -> None:
         """Tell `listener` how the operators of `queues` change: their state is read now
-        (when connected) and after every reconnect, then followed from queue events."""
+        (when connected) and after every reconnect, then followed from queue events.
+        `wrapup_s` is the queues' own wrapuptime, which AMI does not report."""
         queues = list(queues)
         if not queues:
             return
-        self._queues.watch(queues, listener)
+        self._queues.watch(queues, listener, wrapup_s)
         self._client.want_events(QUEUE_EVENTS)
         if self._ready.is_set():
             await self._read_queues()

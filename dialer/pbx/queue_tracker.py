@@ -18,7 +18,9 @@ twice, and with strategy ringall would turn every free member ON_CALL for each c
 and feed ring times into the talk-time estimate. Other rings (a direct call) are ON_CALL.
 
 Wrap-up: Asterisk uses the member's Wrapuptime, or the queue's `wrapuptime` when that is
-0. AMI does not report the queue's value, so pass it as `default_wrapup_s`. A wrap-up
+0. AMI does not report the queue's value (not in QueueStatus's QueueParams, QueueSummary
+or any QUEUE_* function on Asterisk 22.10.1), so it is given per queue with `add_queues`
+(the campaign's `pacing.wrapup`), `default_wrapup_s` for the others. A wrap-up
 ends at AgentComplete's `now` + wrap-up; `tick(now)` (and every `apply`) reports its end.
 `load_status` keeps running wrap-ups and ring reservations of members it still lists.
 """
@@ -71,18 +73,24 @@ class QueueTracker:
     def __init__(self, queues: Iterable[str], *, default_wrapup_s: float = 0.0) -> None:
         self._queues = {q.lower(): q for q in queues}
         self._default_wrapup_s = default_wrapup_s
+        self._queue_wrapup_s: dict[str, float] = {}  # the queue's wrapuptime, when known
         self._members: dict[Key, Member] = {}
         self._waiting = dict.fromkeys(self._queues.values(), 0)
         self._wrap_until: dict[Key, float] = {}
         self._ringing: set[Key] = set()
         self._now = float("-inf")
 
-    def add_queues(self, queues: Iterable[str]) -> None:
-        """Follow more queues too (their members arrive with the next `load_status`)."""
+    def add_queues(self, queues: Iterable[str], wrapup_s: float | None = None) -> None:
+        """Follow more queues too (their members arrive with the next `load_status`).
+        `wrapup_s`: the queues' own wrapuptime; the longest given wins, since operators
+        taken for free while still in wrap-up is what makes a pacer abandon calls."""
         for queue in queues:
             if queue.lower() not in self._queues:
                 self._queues[queue.lower()] = queue
                 self._waiting[queue] = 0
+            name = self._queues[queue.lower()]
+            if wrapup_s is not None:
+                self._queue_wrapup_s[name] = max(wrapup_s, self._queue_wrapup_s.get(name, 0.0))
 
     @property
     def queues(self) -> list[str]:
@@ -107,6 +115,14 @@ class QueueTracker:
         counts = dict.fromkeys(OperatorState, 0)
         for state in best.values():
             counts[state] += 1
+        return counts
+
+    def logged_in(self) -> dict[str, int]:
+        """Members not logged out, per followed queue (0 for a queue with none)."""
+        counts = dict.fromkeys(self._queues.values(), 0)
+        for m in self._members.values():
+            if m.state is not S.LOGGED_OUT:
+                counts[m.queue] += 1
         return counts
 
     def next_wrapup_end(self) -> float | None:
@@ -196,7 +212,7 @@ class QueueTracker:
     ) -> list[OperatorChange]:
         key = (queue, event["Interface"])
         member = self._members.get(key) or Member(
-            queue, key[1], key[1], S.AVAILABLE, False, False, 0, self._default_wrapup_s, 0
+            queue, key[1], key[1], S.AVAILABLE, False, False, 0, self._wrapup_of(queue), 0
         )
         member = replace(member, name=event.get("MemberName") or member.name)
         if kind == "AgentCalled":
@@ -220,9 +236,12 @@ class QueueTracker:
             paused=_flag(item, "Paused"),
             in_call=_flag(item, "InCall"),
             status=int(item["Status"]),
-            wrapup_s=wrapup if wrapup > 0 else self._default_wrapup_s,
+            wrapup_s=wrapup if wrapup > 0 else self._wrapup_of(queue),
             calls_taken=int(item.get("CallsTaken") or 0),
         )
+
+    def _wrapup_of(self, queue: str) -> float:
+        return self._queue_wrapup_s.get(queue, self._default_wrapup_s)
 
     def _state(self, key: Key, m: Member) -> OperatorState:
         if m.status in LOGGED_OUT_STATUS:

@@ -62,7 +62,7 @@ def _queue_items(queue: SimQueue, action: Action) -> list[bytes]:
             [
                 ("Queue", queue.name),
                 ("Max", 0),
-                ("Strategy", "ringall"),
+                ("Strategy", "leastrecent"),  # one member per caller, idle the longest
                 ("Calls", len(queue.waiting)),
                 ("Holdtime", stats.holdtime),
                 ("TalkTime", stats.talktime),

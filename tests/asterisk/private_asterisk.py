@@ -139,7 +139,7 @@ def _replace_setting(text: str, section: str, key: str, value: str) -> str:
         elif current == section and key_re.match(line):
             lines[i] = f"{key} = {value}\n"
             return "".join(lines)
-    raise AsteriskStartError(f"manager.conf: no `{key} =` line in [{section}]")
+    raise AsteriskStartError(f"no `{key} =` line in [{section}]")
 
 
 @dataclass
@@ -217,11 +217,13 @@ class ExtraConfig:
 
     appends: {file name in etc/: text appended to it} (e.g. extra dialplan contexts);
     dialer: settings that replace those of the [dialer] AMI user (secret, read, write);
-    drop_eventfilters: remove the dialer user's eventfilter lines (it gets every event).
+    drop_eventfilters: remove the dialer user's eventfilter lines (it gets every event);
+    queues_general: settings that replace those of queues.conf [general] (autofill...).
     """
 
     appends: dict[str, str] = field(default_factory=dict)
     dialer: dict[str, str] = field(default_factory=dict)
+    queues_general: dict[str, str] = field(default_factory=dict)
     drop_eventfilters: bool = False
 
 
@@ -286,7 +288,7 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
             + ", ".join(str(d) for d in sound_dirs)
             + "; install asterisk-core-sounds-en-gsm or set ASTERISK_SOUNDS_DIR"
         )
-    (tmpdir / "data/sounds/en").symlink_to(sounds)
+    _link(tmpdir / "data/sounds/en", sounds)
     # Hold music is optional: without it the queue is silent, nothing else changes.
     moh = _first_existing(
         Path("/usr/share/asterisk/moh"),
@@ -294,12 +296,12 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
         Path("/var/lib/asterisk/moh"),
     )
     if moh is not None:
-        (tmpdir / "data/moh").symlink_to(moh)
+        _link(tmpdir / "data/moh", moh)
     docs = _first_existing(
         prefix / "var/lib/asterisk/documentation", Path("/var/lib/asterisk/documentation")
     )
     if docs is not None:  # AMI action/app XML docs; Asterisk only warns without them
-        (tmpdir / "data/documentation").symlink_to(docs)
+        _link(tmpdir / "data/documentation", docs)
 
     for name in COPIED_FILES:
         shutil.copy(CONFIG_DIR / name, etc / name)
@@ -319,6 +321,8 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     (etc / "manager.conf").write_text(manager)
 
     queues = (CONFIG_DIR / "queues.conf").read_text()
+    for key, value in extra.queues_general.items():
+        queues = _replace_setting(queues, "general", key, value)
     queues += (
         f"\n; --- test only: no members, so a lead waits until Queue()'s timeout ---\n"
         f"[{EMPTY_QUEUE}]\nstrategy = ringall\njoinempty = yes\nleavewhenempty = no\n"
@@ -340,6 +344,12 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     for name, text in extra.appends.items():
         with (etc / name).open("a") as conf:
             conf.write(f"\n; --- test only (appended by the test harness) ---\n{text}")
+
+
+def _link(path: Path, target: Path) -> None:
+    """A symlink, left as it is when a restart lays out the same directory again."""
+    if not path.is_symlink():
+        path.symlink_to(target)
 
 
 def _ami_fully_booted(host: str, port: int, deadline: float) -> bool:
@@ -388,9 +398,15 @@ def _exit_reason(returncode: int) -> str:
 
 
 def start(
-    binary: Path, tmpdir: Path, boot_timeout: float = 30.0, extra: ExtraConfig | None = None
+    binary: Path,
+    tmpdir: Path,
+    boot_timeout: float = 30.0,
+    extra: ExtraConfig | None = None,
+    port: int | None = None,
 ) -> RealAsterisk:
-    port = free_loopback_port()
+    """Boot Asterisk in tmpdir. A tmpdir and port used before make a restart: the same
+    AMI address, the same AstDB (where persistent queue members are kept)."""
+    port = port or free_loopback_port()
     write_config(binary, tmpdir, port, extra)
     pbx = RealAsterisk(binary=binary, tmpdir=tmpdir, host="127.0.0.1", port=port)
     out = (tmpdir / "asterisk.out").open("wb")
@@ -413,6 +429,12 @@ def start(
         time.sleep(0.2)
     pbx.stop()
     raise AsteriskStartError(f"asterisk not fully booted after {boot_timeout}s\n{pbx.log_tail()}")
+
+
+def restart(pbx: RealAsterisk, extra: ExtraConfig | None = None) -> RealAsterisk:
+    """Stop `pbx` and boot it again on the same port and files (a PBX restart)."""
+    pbx.stop()
+    return start(pbx.binary, pbx.tmpdir, extra=extra, port=pbx.port)
 
 
 @contextlib.contextmanager

@@ -254,7 +254,7 @@ async def test_queue_status_and_summary_list_members_and_waiting_callers() -> No
     ]
     assert done.get("ListItems") == "4" and filtered.get("ListItems") == "2"
     params = client.events("QueueParams")[0]
-    assert (params.get("Strategy"), params.get("ServicelevelPerf")) == ("ringall", "0.0")
+    assert (params.get("Strategy"), params.get("ServicelevelPerf")) == ("leastrecent", "0.0")
     summary = client.events("QueueSummary")[0]
     # LoggedIn leaves out the unreachable op3; Available leaves out the paused op2.
     assert [summary.get(k) for k in ("Queue", "LoggedIn", "Available", "Callers")] == [

@@ -201,3 +201,20 @@ async def test_wrapup_keeps_the_operator_from_the_next_call() -> None:
     assert {m.get("Wrapuptime") for m in statuses} == {"1"}  # whole seconds, rounded up
     idle = [m for m in statuses if m.get("Status") == "1"]
     assert idle and at(idle[0]) - at(complete) < 0.1  # idle at once, rung only later
+
+
+async def test_callers_joining_at_once_ring_different_idle_operators_at_once() -> None:
+    # Asterisk 22.10.1 with autofill = yes and leastrecent (asterisk-config/queues.conf,
+    # tests/asterisk/test_queue_autofill.py): 6 callers and 8 idle operators give 6
+    # connects, each after one ring, none waiting for the caller before it.
+    timing = replace(FAST, operator_answer_delay=0.3, talk=1.0)
+    callers = [f"A{n}" for n in range(6)]
+    async with operators_pbx(timing=timing, operators=8) as pbx, ami_client(pbx) as client:
+        for cid in callers:
+            await call_queue(client, cid)
+        for cid in callers:
+            await client.wait_event("AgentConnect", Uniqueid=cid)
+    connects = by_caller(client, "AgentConnect")
+    assert len({m.get("Interface") for m in connects.values()}) == 6
+    assert max(int(m.get("HoldTime")) for m in connects.values()) == 0  # one ring each
+    assert len(client.events("AgentCalled")) == 6  # no caller rang twice

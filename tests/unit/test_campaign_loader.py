@@ -309,7 +309,7 @@ def test_given_unknown_key_without_close_match_then_allowed_keys_are_listed() ->
     assert at(problem) == (8, 3, "pacing.speed")
     assert problem.message == (
         "unknown key 'speed'; allowed keys here: mode, max_channels, calls_per_second, "
-        "ratio, abandon_target, connect_limit, compliance_message, operator_guaranteed"
+        "ratio, abandon_target, connect_limit, compliance_message, wrapup, operator_guaranteed"
     )
 
 
@@ -375,7 +375,7 @@ def test_given_unknown_key_without_close_match_then_allowed_keys_are_listed() ->
             9,
             "pacing",
             "expected a mapping of settings (mode, max_channels, calls_per_second, ratio, "
-            "abandon_target, connect_limit, compliance_message, operator_guaranteed) "
+            "abandon_target, connect_limit, compliance_message, wrapup, operator_guaranteed) "
             "as indented 'key: value' lines, got '5'",
         ),
         (

@@ -206,6 +206,28 @@ def test_queue_wrapuptime_applies_when_the_member_has_none() -> None:
     assert [c.after for c in changes] == [S.AVAILABLE]  # any later event reports the end
 
 
+def test_each_queue_has_its_own_wrapuptime_and_a_member_s_own_wins() -> None:
+    tracker = QueueTracker(["operators"])
+    tracker.add_queues(["Sales"], wrapup_s=3.0)
+    tracker.add_queues(["sales"], wrapup_s=1.0)  # a second campaign: the longest stays
+    tracker.load_status(
+        [
+            blob("QueueMember", Queue="sales", Location="SIP/1", Name="A", Interface=""),
+            blob("QueueMember", Queue="sales", Location="SIP/2", Wrapuptime="7", Interface=""),
+            blob("QueueMember", Queue="operators", Location="SIP/3", Name="C", Interface=""),
+        ]
+    )
+    assert [(m.queue, m.interface, m.wrapup_s) for m in tracker.members()] == [
+        ("Sales", "SIP/1", 3.0),
+        ("Sales", "SIP/2", 7.0),
+        ("operators", "SIP/3", 0.0),
+    ]
+    tracker.apply(agent("AgentConnect", Queue="sales", Interface="SIP/1"), 10.0)
+    changes = tracker.apply(agent("AgentComplete", Queue="sales", Interface="SIP/1"), 20.0)
+    assert [c.after for c in changes] == [S.WRAP_UP]
+    assert tracker.next_wrapup_end() == 23.0
+
+
 def test_no_wrap_up_means_available_once_the_device_is_idle() -> None:
     tracker = QueueTracker(["operators"])
     tracker.apply(blob("QueueMemberStatus", Status="2", InCall="1"), 0.0)

@@ -4,7 +4,10 @@ listeners of each queue, wrap-up ends reported by a timer (no AMI event marks th
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
+
+import pytest
 
 from dialer.operators import OperatorChange, OperatorState
 from dialer.pbx.queue_watch import QueueWatch
@@ -85,4 +88,44 @@ async def test_given_a_wrap_up_when_it_is_over_then_a_timer_reports_the_operator
             break
         await asyncio.sleep(0.01)
     assert listener.changes[-1].after is OperatorState.AVAILABLE
+    watch.close()
+
+
+async def test_given_a_queue_emptied_by_a_restart_when_read_then_a_warning_repeats_each_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = [1000.0]
+    watch = QueueWatch(clock=lambda: now[0])
+    watch.watch(["sales"], Listener())
+    status = {"sales": [member("sales", "ann")]}
+
+    async def read(queue: str) -> Sequence[Mapping[str, str]]:
+        return status[queue]
+
+    def warned() -> list[str]:
+        found = [r for r in caplog.records if r.getMessage() == "pbx.queue_without_operators"]
+        assert all(r.levelno == logging.WARNING for r in found)
+        return [r.__dict__["queue"] for r in found]
+
+    caplog.set_level(logging.INFO, logger="dialer.pbx")
+    await watch.reload(read)
+    assert warned() == []
+    status["sales"] = []  # Asterisk restarted and forgot its QueueAdd members
+    await watch.reload(read)
+    assert warned() == ["sales"]
+    await watch.reload(read)  # a reconnect storm does not flood the log
+    now[0] += 59.0
+    watch.apply(member("sales", "bob", status=5) | {"Event": "QueueMemberAdded"})
+    assert warned() == ["sales"]  # an unavailable member is no operator either
+    now[0] += 1.0
+    for _ in range(200):  # the reminder timer fires with no event arriving
+        if len(warned()) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert warned() == ["sales", "sales"]
+    watch.apply(member("sales", "bob") | {"Event": "QueueMemberStatus"})
+    assert [r.__dict__["queue"] for r in caplog.records if "operators_back" in r.getMessage()]
+    now[0] += 120.0
+    watch.apply(member("sales", "bob", status=5) | {"Event": "QueueMemberStatus"})
+    assert warned() == ["sales"] * 3  # emptied again: said at once
     watch.close()
