@@ -23,6 +23,9 @@ class FakeAmi:
     actions: list[dict[str, str]] = field(default_factory=list)
     connections: int = 0
     drop_after_action: str | None = None  # close the socket right after reading this action
+    # "answer", or how Login fails: "close" (socket closed on reading it), "truncated"
+    # (half a reply, then closed), "silent" (never answered).
+    login: str = "answer"
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -79,6 +82,15 @@ class FakeAmi:
                 self.actions.append(action)
                 if action.get("Action") == self.drop_after_action:
                     writer.transport.abort()
+                    return
+                if action.get("Action") == "Login" and self.login != "answer":
+                    if self.login == "silent":
+                        continue
+                    if self.login == "truncated":
+                        aid = action.get("ActionID", "")
+                        writer.write(f"Response: Success\r\nActionID: {aid}\r\nMess".encode())
+                        await writer.drain()
+                    writer.close()
                     return
                 if self.frozen:
                     continue

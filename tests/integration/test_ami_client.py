@@ -207,6 +207,25 @@ async def test_given_wrong_secret_when_connecting_then_auth_error_and_no_retry(
     await client.close()
 
 
+@pytest.mark.parametrize(
+    ("login", "reason"),
+    [
+        ("close", "closed the connection during Login"),
+        ("truncated", "closed the connection during Login"),
+        ("silent", "did not answer Login within 3s"),
+    ],
+)
+async def test_given_login_failing_when_connecting_then_connect_error_with_the_reason(
+    fake: FakeAmi, login: str, reason: str
+) -> None:
+    fake.login = login
+    client = AmiClient(settings(fake.port), on_event=lambda e: None)  # type: ignore[attr-defined]
+    with pytest.raises(AmiConnectError, match=reason):
+        await client.connect()
+    assert client.connected is False
+    await client.close()
+
+
 async def test_given_nothing_listening_when_connecting_then_connect_error() -> None:
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
