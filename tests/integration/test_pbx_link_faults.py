@@ -1,13 +1,19 @@
-"""An Asterisk that stops answering AMI actions while its socket stays open (a stuck
+"""The PBX link against a socket-level fake of Asterisk, for faults a real one will not
+produce on demand.
+
+An Asterisk that stops answering AMI actions while its socket stays open (a stuck
 manager, an event flood ahead of the replies): the link stops dialling and says so,
 keeps the session (its events are the calls' fate), and settles the calls when
-Asterisk answers again. Calls Asterisk still has are never closed `unknown`."""
+Asterisk answers again. Calls Asterisk still has are never closed `unknown`.
+
+Adopted calls (left open by a killed run) end when the channel we placed ends: the `;2`
+half of a Local channel can outlive it and must not keep the call (and the run) alive."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -140,3 +146,30 @@ async def test_given_flood_delays_every_reply_when_calls_are_placed_then_none_is
     outcomes = [e.outcome for e in listener.ended]
     assert outcomes.count(Outcome.UNKNOWN) == 0, [e.detail for e in listener.ended]
     assert fake.connections == 1
+
+
+async def test_given_adopted_call_whose_placed_half_is_gone_when_adopted_then_it_ends_at_once(
+    fake: FakeAmi, link: PbxLink
+) -> None:
+    listener = Listener()
+    fake.channels = [("att-0;2", "6")]  # ;1 hung up, ;2 still runs its h extension
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    await link.adopt([("att-0", started)], listener)
+    await until(lambda: len(listener.ended) == 1, timeout=5)
+    assert link.in_flight == 0
+    assert listener.ended[0].attempt_id == "att-0"
+
+
+async def test_given_adopted_live_call_when_placed_half_hangs_up_then_it_ends_with_its_outcome(
+    fake: FakeAmi, link: PbxLink
+) -> None:
+    listener = Listener()
+    fake.channels = [("att-1", "6"), ("att-1;2", "6")]
+    await link.adopt([("att-1", datetime.now(UTC) - timedelta(minutes=1))], listener)
+    await asyncio.sleep(0.3)  # several sweeps: the call is up, it stays
+    assert listener.ended == [] and link.in_flight == 1
+    fake.channels = [("att-1;2", "6")]
+    await fake.send_raw(frame(("Event", "Hangup"), ("Uniqueid", "att-1"), ("Cause", "16")))
+    await until(lambda: len(listener.ended) == 1, timeout=5)
+    assert listener.ended[0].outcome is Outcome.ANSWERED
+    assert listener.ended[0].cause == 16
