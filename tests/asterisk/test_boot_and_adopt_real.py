@@ -232,7 +232,12 @@ async def test_given_run_killed_with_calls_up_when_rerun_then_it_ends_adopted_ca
         assert len(await _our_channels(pbx)) == calls  # the ;2 halves, lingering
 
         rerun = await dialer_cli(db, campaign, pbx.secret)
-        out, err = await asyncio.wait_for(rerun.communicate(), LINGER_S * 3)
+        try:
+            out, err = await asyncio.wait_for(rerun.communicate(), LINGER_S * 3)
+        finally:
+            if rerun.returncode is None:  # it never ended: leave no process behind
+                rerun.kill()
+                await rerun.wait()
         rerun_took = time.monotonic() - placed_ended_at
         still_lingering = len(await _our_channels(pbx))
     assert rerun.returncode == 0, err.decode()
