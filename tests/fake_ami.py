@@ -17,6 +17,11 @@ def frame(*headers: tuple[str, str]) -> bytes:
     return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()
 
 
+FULLY_BOOTED = frame(
+    ("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted")
+)
+
+
 @dataclass
 class FakeAmi:
     secret: str = "s3cret"
@@ -29,6 +34,7 @@ class FakeAmi:
     login: str = "answer"
     # Asterisk that stops answering: replies wait in `held` until release() (or go out
     # `reply_delay` seconds late); events still flow.
+    booted: bool = True  # False: Login gets no FullyBooted until boot()
     hold_replies: bool = False
     reply_delay: float = 0.0
     held: list[tuple[asyncio.StreamWriter, bytes]] = field(default_factory=list)
@@ -66,6 +72,11 @@ class FakeAmi:
                 with contextlib.suppress(ConnectionError):
                     await writer.drain()
             await asyncio.sleep(pause)
+
+    async def boot(self) -> None:
+        """Boot ends: FullyBooted to every session, as Asterisk sends it."""
+        self.booted = True
+        await self.send_raw(FULLY_BOOTED, pause=0.0)
 
     def release(self) -> None:
         """Answer every held action now, late, in order."""
@@ -144,11 +155,8 @@ class FakeAmi:
         if name == "Login":
             if action.get("Secret") != self.secret:
                 return frame(("Response", "Error"), aid, ("Message", "Authentication failed"))
-            return frame(
-                ("Response", "Success"), aid, ("Message", "Authentication accepted")
-            ) + frame(
-                ("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted")
-            )
+            accepted = frame(("Response", "Success"), aid, ("Message", "Authentication accepted"))
+            return accepted + (FULLY_BOOTED if self.booted else b"")
         if name == "Ping":
             return frame(("Response", "Success"), aid, ("Ping", "Pong"), ("Timestamp", "1.0"))
         if name == "Originate":
