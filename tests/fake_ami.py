@@ -35,6 +35,7 @@ class FakeAmi:
     # Asterisk that stops answering: replies wait in `held` until release() (or go out
     # `reply_delay` seconds late); events still flow.
     booted: bool = True  # False: Login gets no FullyBooted until boot()
+    originate_error: str = ""  # refuse every Originate with this Message
     hold_replies: bool = False
     reply_delay: float = 0.0
     held: list[tuple[asyncio.StreamWriter, bytes]] = field(default_factory=list)
@@ -159,6 +160,8 @@ class FakeAmi:
             return accepted + (FULLY_BOOTED if self.booted else b"")
         if name == "Ping":
             return frame(("Response", "Success"), aid, ("Ping", "Pong"), ("Timestamp", "1.0"))
+        if name == "Originate" and self.originate_error:
+            return frame(("Response", "Error"), aid, ("Message", self.originate_error))
         if name == "Originate":
             return frame(("Response", "Success"), aid, ("Message", "Originate successfully queued"))
         if name == "CoreShowChannels":

@@ -14,11 +14,9 @@ ami_wire), because of reproduced panoramisk 1.4 defects that would reach our use
 A wrong secret raises AmiAuthError and is never retried; a Login the server drops, cuts
 short or never answers raises AmiConnectError (the command exits 3 with the reason).
 
-Asterisk accepts a Login before its dialplan and modules are loaded; `booted` turns true
-only with the FullyBooted event (sent right after Login once booted, or when boot ends,
-to users with `system` read). An action without a reply while bytes still arrive (a
-stuck manager, an event flood ahead of the reply) makes the link `responsive` false
-until a reply comes again, instead of tearing it down and losing the calls' events.
+Asterisk accepts a Login before its dialplan is loaded: `booted` waits for FullyBooted.
+An action unanswered while bytes still arrive (a stuck manager, an event flood) makes
+the link not `responsive` until a reply comes, instead of tearing it down.
 """
 
 from __future__ import annotations
@@ -41,7 +39,14 @@ from dialer.pbx.ami_base import (
     AmiDisconnected,
     AmiError,
 )
-from dialer.pbx.ami_protocol import AmiProtocol, PendingAction
+from dialer.pbx.ami_protocol import (
+    BOOT_EVENT,
+    SHUTDOWN_EVENT,
+    SHUTTING_DOWN_REPLY,
+    AmiProtocol,
+    PendingAction,
+    with_client_events,
+)
 from dialer.pbx.ami_wire import encode_action
 
 __all__ = [
@@ -57,7 +62,6 @@ __all__ = [
 log = logging.getLogger("dialer.ami")
 
 EventHandler = Callable[[Message], None]
-BOOT_EVENT = "FullyBooted"
 ConnectionHandler = Callable[[], Any]  # may return an awaitable
 
 
@@ -73,7 +77,7 @@ class AmiClient:
         wanted_events: frozenset[str] | None = None,
     ) -> None:
         self.settings = settings
-        self.wanted_events = _with_boot_event(wanted_events)  # None: every event
+        self.wanted_events = with_client_events(wanted_events)  # None: every event
         self._on_event: EventHandler = on_event or (lambda _event: None)
         self._on_reconnected = on_reconnected
         self._on_disconnected = on_disconnected
@@ -102,6 +106,13 @@ class AmiClient:
         return self.connected and protocol is not None and protocol.booted.done()
 
     @property
+    def shutting_down(self) -> bool:
+        """Asterisk refused an action because it is stopping or restarting: for about a
+        second before the socket closes, every Originate would be refused."""
+        protocol = self._protocol
+        return protocol is not None and protocol.shutting_down
+
+    @property
     def responsive(self) -> bool:
         """False from an action that went unanswered until Asterisk replies again."""
         return self._stalled_since is None
@@ -119,7 +130,7 @@ class AmiClient:
         self._on_reconnected = on_reconnected
         self._on_disconnected = on_disconnected
         self._on_responsive = on_responsive
-        self.wanted_events = _with_boot_event(wanted_events)
+        self.wanted_events = with_client_events(wanted_events)
 
     async def wait_booted(self) -> None:
         """Return once Asterisk is fully booted; after `boot_timeout` without FullyBooted,
@@ -157,7 +168,7 @@ class AmiClient:
         """Let these events through too, from now on (also on the live connection)."""
         if self.wanted_events is None:
             return
-        self.wanted_events = self.wanted_events | frozenset(names) | {BOOT_EVENT}
+        self.wanted_events = with_client_events(self.wanted_events | frozenset(names))
         if self._protocol is not None:
             self._protocol.parser.wanted = self.wanted_events
 
@@ -368,6 +379,11 @@ class AmiClient:
             )
         elif message.get("Event") == BOOT_EVENT and not protocol.booted.done():
             protocol.booted.set_result(None)
+        if (
+            message.get("Message") == SHUTTING_DOWN_REPLY or message.get("Event") == SHUTDOWN_EVENT
+        ) and not protocol.shutting_down:
+            protocol.shutting_down = True
+            log.warning("ami.asterisk_shutting_down", extra={"host": self.settings.host})
         action_id = message.get("ActionID")
         pending = self._pending.get(action_id) if action_id else None
         if (
@@ -430,8 +446,3 @@ class AmiClient:
                 await result
         except Exception:
             log.exception("ami.callback_failed", extra={"callback": name})
-
-
-def _with_boot_event(wanted: frozenset[str] | None) -> frozenset[str] | None:
-    """The client itself needs FullyBooted, whatever its user filters."""
-    return None if wanted is None else wanted | {BOOT_EVENT}

@@ -11,6 +11,15 @@ from panoramisk.message import Message
 from dialer.pbx.ami_base import AmiDisconnected
 from dialer.pbx.ami_wire import AmiStreamParser
 
+BOOT_EVENT = "FullyBooted"
+SHUTDOWN_EVENT = "Shutdown"  # sent as Asterisk closes; refusals come first (below)
+SHUTTING_DOWN_REPLY = "Asterisk is shutting down"  # Originate's reply once it began
+
+
+def with_client_events(wanted: frozenset[str] | None) -> frozenset[str] | None:
+    """The client itself needs FullyBooted and Shutdown, whatever its user filters."""
+    return None if wanted is None else wanted | {BOOT_EVENT, SHUTDOWN_EVENT}
+
 
 class ConnectionOwner(Protocol):
     """What the protocol needs from the AmiClient that opened it."""
@@ -44,6 +53,7 @@ class AmiProtocol(asyncio.Protocol):
         self.banner_seen: asyncio.Future[str] = loop.create_future()
         self.lost: asyncio.Future[None] = loop.create_future()
         self.booted: asyncio.Future[None] = loop.create_future()
+        self.shutting_down = False  # this Asterisk said so: no new call on this session
         self.last_received = 0.0  # loop time of the last bytes read: is the peer alive?
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

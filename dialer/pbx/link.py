@@ -144,6 +144,8 @@ class PbxLink:
         client = self._client
         if not client.connected:
             return LinkState.DOWN if self._was_ready else LinkState.CONNECTING
+        if client.shutting_down:
+            return LinkState.SHUTTING_DOWN
         if not client.booted:
             return LinkState.BOOTING
         if not client.responsive:

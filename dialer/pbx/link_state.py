@@ -11,6 +11,7 @@ class LinkState(StrEnum):
     RECONCILING = "reconciling"  # (re)connected, checking the calls in flight
     READY = "ready"
     UNRESPONSIVE = "unresponsive"  # connected, but actions go unanswered
+    SHUTTING_DOWN = "shutting_down"  # Asterisk refuses new calls until it is back
     DOWN = "down"  # lost, reconnecting
 
     @property
@@ -24,5 +25,6 @@ _DESCRIPTIONS = {
     LinkState.RECONCILING: "AMI up, checking calls in flight",
     LinkState.READY: "AMI up",
     LinkState.UNRESPONSIVE: "Asterisk NOT ANSWERING AMI actions (dialling paused)",
+    LinkState.SHUTTING_DOWN: "Asterisk shutting down or restarting (dialling paused)",
     LinkState.DOWN: "AMI DOWN (reconnecting)",
 }

@@ -173,3 +173,18 @@ async def test_given_adopted_live_call_when_placed_half_hangs_up_then_it_ends_wi
     await until(lambda: len(listener.ended) == 1, timeout=5)
     assert listener.ended[0].outcome is Outcome.ANSWERED
     assert listener.ended[0].cause == 16
+
+
+async def test_given_asterisk_shutting_down_when_it_refuses_a_call_then_dialling_pauses_until_back(
+    fake: FakeAmi, link: PbxLink
+) -> None:
+    # For about a second after `core restart now`, Asterisk 22 refuses every Originate
+    # with this reply; the Shutdown event comes only as the socket closes.
+    fake.originate_error = "Asterisk is shutting down"
+    listener = Listener()
+    await link.originate(request(0), listener)
+    assert [e.outcome for e in listener.ended] == [Outcome.FAILED]
+    assert link.state is LinkState.SHUTTING_DOWN and not link.ready
+    fake.originate_error = ""
+    fake.drop_all()  # the restart closes the socket; the new session starts afresh
+    await until(lambda: fake.connections == 2 and link.ready)
