@@ -150,14 +150,18 @@ async def test_given_asterisk_booting_then_restarted_mid_campaign_when_run_then_
     assert snapshot.state == "finished"
     assert all(line.status is ContactStatus.DONE for line in lines)
     outcomes = Counter(a.outcome for a in attempts)
-    # The contact base: no attempt failed on a dialplan that was not loaded yet.
-    assert outcomes[Outcome.FAILED] == 0, [a.detail for a in attempts]
-    assert not [a for a in attempts if "does not exist" in (a.detail or "")]
+    # The contact base: no attempt failed on a dialplan that was not loaded yet. The
+    # only failures allowed are the restart's other end: Originates sent in the second
+    # before the socket closed, refused "Asterisk is shutting down" (dialling pauses at
+    # the first; the ones already on the wire are refused too).
+    failed = [a.detail for a in attempts if a.outcome is Outcome.FAILED]
+    assert all(d == "originate refused: Asterisk is shutting down" for d in failed), failed
+    assert len(failed) <= 8  # at most one second of calls at 8 calls/s
     # What Asterisk saw: no Originate ran before it was fully booted, either boot.
     assert log.count(NOT_BOOTED_WARNING) == 0, log[restart_log_at:][:3000]
     # Every attempt with a real outcome reached the dialplan; the only others are the
     # calls the restart cut (at most max_channels), closed unknown.
-    reached = [a for a in attempts if a.outcome is not Outcome.UNKNOWN]
+    reached = [a for a in attempts if a.outcome not in (Outcome.UNKNOWN, Outcome.FAILED)]
     assert all(counted[a.number] >= 1 for a in reached)
     assert outcomes[Outcome.UNKNOWN] <= 6
     assert len(attempts) == len(numbers)
