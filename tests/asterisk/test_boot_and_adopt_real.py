@@ -147,6 +147,7 @@ async def test_given_asterisk_booting_then_restarted_mid_campaign_when_run_then_
         await store.close()
         log = _log(pbx)
         counted = _counted_calls(pbx)
+    assert log.count("Asterisk Ready.") == 2, "no restart happened"
     assert snapshot.state == "finished"
     assert all(line.status is ContactStatus.DONE for line in lines)
     outcomes = Counter(a.outcome for a in attempts)
@@ -165,6 +166,11 @@ async def test_given_asterisk_booting_then_restarted_mid_campaign_when_run_then_
     assert all(counted[a.number] >= 1 for a in reached)
     assert outcomes[Outcome.UNKNOWN] <= 6
     assert len(attempts) == len(numbers)
+    print(  # the figures, with pytest -s
+        f"boot+restart: {len(attempts)} attempts, outcomes {dict(outcomes)}, "
+        f"refused while shutting down {len(failed)}, Originates Asterisk ran unbooted "
+        f"{log.count(NOT_BOOTED_WARNING)}"
+    )
 
 
 async def dialer_cli(db: Path, campaign: Path, secret: str) -> asyncio.subprocess.Process:
@@ -254,3 +260,4 @@ async def test_given_run_killed_with_calls_up_when_rerun_then_it_ends_adopted_ca
     attempts = await store.attempts(record.id)
     await store.close()
     assert len(attempts) == calls and all(a.ended_at is not None for a in attempts)
+    print(f"rerun exited {rerun_took:.1f}s after the placed halves ended")  # pytest -s
