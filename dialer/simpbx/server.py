@@ -46,6 +46,7 @@ class AmiSession(asyncio.Protocol):
         self._out: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
         self._login_timer: asyncio.TimerHandle | None = None
+        self._late: list[bytes] | None = None  # what an action sends, held (reply_delay)
         self._handlers: dict[str, Callable[[Action], None]] = {
             "login": self._login,
             "logoff": self._logoff,
@@ -90,6 +91,9 @@ class AmiSession(asyncio.Protocol):
                 self._handle(action)
 
     def reply(self, data: bytes) -> None:
+        if self._late is not None:
+            self._late.append(data)
+            return
         if self.frozen or self.transport is None or self.transport.is_closing():
             return
         self._out.append(data)
@@ -150,6 +154,24 @@ class AmiSession(asyncio.Protocol):
     # ---- actions ------------------------------------------------------------------------
 
     def _handle(self, action: Action) -> None:
+        delay = self.pbx.reply_delay
+        if delay <= 0 or not self.authenticated:
+            self._dispatch(action)
+            return
+        # A manager thread running late: the reply, and what the action sent with it,
+        # leave `delay` seconds later, in order; other events flow meanwhile.
+        self._late = []
+        try:
+            self._dispatch(action)
+        finally:
+            late, self._late = self._late, None
+        self.pbx.loop.call_later(delay, self._send_late, late)
+
+    def _send_late(self, late: list[bytes]) -> None:
+        for data in late:
+            self.reply(data)
+
+    def _dispatch(self, action: Action) -> None:
         name = action.name.strip()
         key = name.lower()
         if not name:
@@ -221,6 +243,7 @@ class SimulatedPbx(OperatorControl):
         self.started_at = 0.0
         self.booted = False
         self.refused_while_booting = 0  # Originates answered "Extension does not exist."
+        self.reply_delay = 0.0  # > 0: every action is answered this many seconds late
         self._boot_timer: asyncio.TimerHandle | None = None
 
     @property
