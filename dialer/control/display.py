@@ -17,7 +17,7 @@ from dialer.engine.runner import RunSnapshot
 
 def _outcome_line(snapshot: RunSnapshot) -> str:
     parts = [f"{name} {count}" for name, count in snapshot.outcomes.most_common()]
-    link = "AMI up" if snapshot.link_ready else "AMI DOWN (reconnecting)"
+    link = snapshot.link_state.description
     if snapshot.in_flight == 0 and snapshot.pending and snapshot.next_due_at is not None:
         link += f"  waiting: next retry due {snapshot.next_due_at:%Y-%m-%d %H:%M} UTC"
     text = (

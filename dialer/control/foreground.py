@@ -14,7 +14,7 @@ from dialer.control.display import live_progress, run_summary
 from dialer.control.terminal import EXIT_OK, EXIT_PBX, CliError, install_stop_handlers
 from dialer.engine.runner import CampaignAborted, CampaignRunner
 from dialer.outcomes import CampaignState
-from dialer.pbx.ami_client import AmiAuthError, AmiConnectError
+from dialer.pbx.ami_client import AmiAuthError, AmiConnectError, AmiError
 from dialer.store import ContactStore
 
 
@@ -51,6 +51,8 @@ async def execute_campaign(
         raise CliError(f"{exc} (is Asterisk running with AMI enabled?)", EXIT_PBX) from exc
     except CampaignAborted as exc:
         raise CliError(f"campaign aborted: {exc}", EXIT_PBX) from exc
+    except AmiError as exc:  # any other AMI failure while starting: a reason, not a traceback
+        raise CliError(f"AMI failure: {exc}", EXIT_PBX) from exc
     except CampaignStartError as exc:
         raise CliError(f"campaign {campaign.name!r} cannot start: {exc}") from exc
     console.print(run_summary(snapshot))

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dialer.outcomes import CampaignState
+from dialer.pbx.link_state import LinkState
 
 STALE_AFTER_S = 10.0
 LIVE_STATES = frozenset({CampaignState.STARTING, CampaignState.DIALING, CampaignState.DRAINING})
@@ -46,6 +47,9 @@ def print_status(
         f"{status.get('in_flight', 0)} calls up, {status.get('originated', 0)} originated",
         highlight=False,
     )
+    link = status.get("link_state")
+    if isinstance(link, str) and link in set(LinkState) and state in LIVE_STATES:
+        console.print(f"Asterisk link: {LinkState(link).description}", highlight=False)
     pacing = status.get("pacing") or {}
     table = Table(title="Pacing", min_width=60)
     table.add_column("figure")

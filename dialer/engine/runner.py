@@ -23,6 +23,7 @@ from dialer.engine.pacing_control import PacingControl
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone
+from dialer.pbx.link_state import LinkState
 from dialer.policy.retry import decide
 from dialer.store.base import AttemptResult, CampaignProgress, ContactStore, LeasedContact
 
@@ -36,6 +37,9 @@ class Dialer(Protocol):
 
     @property
     def ready(self) -> bool: ...
+
+    @property
+    def state(self) -> LinkState: ...
 
     @property
     def fatal_error(self) -> Exception | None: ...
@@ -64,6 +68,7 @@ class RunSnapshot:
     outcomes: Counter[str] = field(default_factory=Counter)
     next_due_at: datetime | None = None
     link_ready: bool = False
+    link_state: LinkState = LinkState.CONNECTING
     pacing: dict[str, Any] | None = None  # the pacer's status (mode, dial level, abandon)
 
 
@@ -159,6 +164,7 @@ class CampaignRunner:
     async def _write_status(self) -> None:
         assert self._campaign_id is not None
         s = self.snapshot
+        self._observe_link()
         self.snapshot.pacing = self.pacing.status()
         status = {
             "campaign": s.campaign,
@@ -171,6 +177,7 @@ class CampaignRunner:
             "attempts_closed": s.closed,
             "outcomes": dict(s.outcomes),
             "link_ready": s.link_ready,
+            "link_state": s.link_state.value,
             "pacing": s.pacing,
         }
         await self._store.save_runtime(
@@ -204,7 +211,7 @@ class CampaignRunner:
         while not stop.is_set():
             if self._dialer.fatal_error is not None:
                 raise CampaignAborted(str(self._dialer.fatal_error))
-            self.snapshot.link_ready = self._dialer.ready
+            self._observe_link()
             wait = self._idle_poll
             if self._dialer.ready:
                 allowance = self.pacing.allowance(len(self._in_flight))
@@ -223,6 +230,10 @@ class CampaignRunner:
                 # else: every channel is busy; a call ending wakes us up.
             await self._sleep_or_wake(stop, wait)
         return False
+
+    def _observe_link(self) -> None:
+        self.snapshot.link_ready = self._dialer.ready
+        self.snapshot.link_state = self._dialer.state
 
     async def _place_calls(self, allowance: int) -> int:
         assert self._campaign_id is not None

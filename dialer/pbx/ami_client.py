@@ -11,7 +11,12 @@ ami_wire), because of reproduced panoramisk 1.4 defects that would reach our use
 - Ping replies are not checked, so a half-open TCP link goes unnoticed: here a Ping
   without a `Ping: Pong` reply within the action timeout tears the link down;
 - actions have no timeout: here every action has one.
-A wrong secret raises AmiAuthError and is never retried.
+A wrong secret raises AmiAuthError and is never retried; a Login the server drops, cuts
+short or never answers raises AmiConnectError (the command exits 3 with the reason).
+
+Asterisk accepts a Login before its dialplan is loaded: `booted` waits for FullyBooted.
+An action unanswered while bytes still arrive (a stuck manager, an event flood) makes
+the link not `responsive` until a reply comes, instead of tearing it down.
 """
 
 from __future__ import annotations
@@ -22,106 +27,42 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from panoramisk.message import Message
 
-from dialer.pbx.ami_wire import AmiStreamParser, encode_action
+from dialer.pbx.ami_base import (
+    AmiActionTimeout,
+    AmiAuthError,
+    AmiConnectError,
+    AmiConnectionSettings,
+    AmiDisconnected,
+    AmiError,
+)
+from dialer.pbx.ami_protocol import (
+    BOOT_EVENT,
+    SHUTDOWN_EVENT,
+    SHUTTING_DOWN_REPLY,
+    AmiProtocol,
+    PendingAction,
+    with_client_events,
+)
+from dialer.pbx.ami_wire import encode_action
+
+__all__ = [
+    "AmiActionTimeout",
+    "AmiAuthError",
+    "AmiClient",
+    "AmiConnectError",
+    "AmiConnectionSettings",
+    "AmiDisconnected",
+    "AmiError",
+]
 
 log = logging.getLogger("dialer.ami")
 
 EventHandler = Callable[[Message], None]
 ConnectionHandler = Callable[[], Any]  # may return an awaitable
-
-
-class AmiError(Exception):
-    """Base of AMI failures."""
-
-
-class AmiConnectError(AmiError):
-    """The AMI port could not be reached (refused, unreachable, timed out)."""
-
-
-class AmiAuthError(AmiError):
-    """Asterisk refused our username/secret. Fatal: retrying would not help."""
-
-
-class AmiDisconnected(AmiError):
-    """The link dropped (or was down) while the action was pending: its fate is unknown."""
-
-
-class AmiActionTimeout(AmiError):
-    """No response to an action within the action timeout."""
-
-
-@dataclass(frozen=True)
-class AmiConnectionSettings:
-    host: str
-    port: int
-    username: str
-    secret: str
-    connect_timeout: float = 5.0
-    action_timeout: float = 10.0
-    ping_interval: float = 10.0
-    reconnect_min_delay: float = 0.5
-    reconnect_max_delay: float = 10.0
-
-    def __repr__(self) -> str:  # never let the secret reach a log line or a traceback
-        return f"AmiConnectionSettings({self.username}@{self.host}:{self.port})"
-
-
-class _PendingAction:
-    __slots__ = ("future", "is_list", "items")
-
-    def __init__(self, future: asyncio.Future[Any], is_list: bool) -> None:
-        self.future = future
-        self.is_list = is_list
-        self.items: list[Message] = []
-
-
-class _AmiProtocol(asyncio.Protocol):
-    def __init__(self, client: AmiClient) -> None:
-        self._client = client
-        self.parser = AmiStreamParser(client.wanted_events)
-        self.transport: asyncio.Transport | None = None
-        # Actions written in one loop iteration go out in one send(): a burst of
-        # Originates costs one syscall instead of one each.
-        self._outgoing: list[bytes] = []
-        self.banner_seen: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        messages = self.parser.feed(data)
-        if self.parser.banner is not None and not self.banner_seen.done():
-            self.banner_seen.set_result(self.parser.banner)
-        for message in messages:
-            self._client._on_message(self, message)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.lost.done():
-            self.lost.set_result(None)
-        self._client._on_connection_lost(self)
-
-    def write(self, data: bytes) -> None:
-        if self.transport is None or self.transport.is_closing():
-            raise AmiDisconnected("AMI connection is not open")
-        if not self._outgoing:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._outgoing.append(data)
-
-    def _flush(self) -> None:
-        data, self._outgoing = b"".join(self._outgoing), []
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
 
 
 class AmiClient:
@@ -136,17 +77,19 @@ class AmiClient:
         wanted_events: frozenset[str] | None = None,
     ) -> None:
         self.settings = settings
-        self.wanted_events = wanted_events  # None: every event reaches on_event
+        self.wanted_events = with_client_events(wanted_events)  # None: every event
         self._on_event: EventHandler = on_event or (lambda _event: None)
         self._on_reconnected = on_reconnected
         self._on_disconnected = on_disconnected
-        self._protocol: _AmiProtocol | None = None
-        self._pending: dict[str, _PendingAction] = {}
+        self._on_responsive: ConnectionHandler | None = None
+        self._protocol: AmiProtocol | None = None
+        self._pending: dict[str, PendingAction] = {}
         self._ids = itertools.count(1)
         self._id_prefix = uuid.uuid4().hex[:8]
         self._supervisor: asyncio.Task[None] | None = None
         self._closed = False
         self._connected = asyncio.Event()
+        self._stalled_since: float | None = None  # an action went unanswered (loop time)
         self.fatal_error: AmiError | None = None
         self.reconnects = 0
         self.version: str | None = None
@@ -156,24 +99,76 @@ class AmiClient:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def booted(self) -> bool:
+        """Logged in and Asterisk says it is fully booted (dialplan and modules loaded)."""
+        protocol = self._protocol
+        return self.connected and protocol is not None and protocol.booted.done()
+
+    @property
+    def shutting_down(self) -> bool:
+        """Asterisk refused an action because it is stopping or restarting: for about a
+        second before the socket closes, every Originate would be refused."""
+        protocol = self._protocol
+        return protocol is not None and protocol.shutting_down
+
+    @property
+    def responsive(self) -> bool:
+        """False from an action that went unanswered until Asterisk replies again."""
+        return self._stalled_since is None
+
     def attach(
         self,
         on_event: EventHandler,
         on_reconnected: ConnectionHandler | None = None,
         on_disconnected: ConnectionHandler | None = None,
         wanted_events: frozenset[str] | None = None,
+        on_responsive: ConnectionHandler | None = None,
     ) -> None:
         """Who hears this link's events (the PBX link, built after the client)."""
         self._on_event = on_event
         self._on_reconnected = on_reconnected
         self._on_disconnected = on_disconnected
-        self.wanted_events = wanted_events
+        self._on_responsive = on_responsive
+        self.wanted_events = with_client_events(wanted_events)
+
+    async def wait_booted(self) -> None:
+        """Return once Asterisk is fully booted; after `boot_timeout` without FullyBooted,
+        warn and return anyway. Raises AmiDisconnected if the link drops meanwhile."""
+        protocol = self._protocol
+        if protocol is None or not self.connected:
+            raise AmiDisconnected("AMI is not connected")
+        if protocol.booted.done():
+            return
+        log.info("ami.waiting_for_boot", extra={"host": self.settings.host})
+        waiter = asyncio.ensure_future(asyncio.shield(protocol.booted))
+        lost = asyncio.ensure_future(asyncio.shield(protocol.lost))
+        try:
+            await asyncio.wait(
+                {waiter, lost},
+                timeout=self.settings.boot_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waiter.cancel()
+            lost.cancel()
+        if protocol.lost.done() or protocol is not self._protocol:
+            raise AmiDisconnected("AMI connection lost while Asterisk was booting")
+        if not protocol.booted.done():
+            log.warning(
+                "ami.no_fully_booted",
+                extra={
+                    "waited_s": self.settings.boot_timeout,
+                    "hint": "give the AMI user `read = system` so it gets FullyBooted",
+                },
+            )
+            protocol.booted.set_result(None)
 
     def want_events(self, names: Iterable[str]) -> None:
         """Let these events through too, from now on (also on the live connection)."""
         if self.wanted_events is None:
             return
-        self.wanted_events = self.wanted_events | frozenset(names)
+        self.wanted_events = with_client_events(self.wanted_events | frozenset(names))
         if self._protocol is not None:
             self._protocol.parser.wanted = self.wanted_events
 
@@ -230,7 +225,7 @@ class AmiClient:
         s = self.settings
         try:
             _, protocol = await asyncio.wait_for(
-                loop.create_connection(lambda: _AmiProtocol(self), s.host, s.port),
+                loop.create_connection(lambda: AmiProtocol(self), s.host, s.port),
                 s.connect_timeout,
             )
         except (OSError, TimeoutError) as exc:
@@ -240,6 +235,10 @@ class AmiClient:
         except TimeoutError as exc:
             protocol.abort()
             raise AmiConnectError(f"no AMI banner from {s.host}:{s.port}") from exc
+        except AmiDisconnected as exc:
+            raise AmiConnectError(
+                f"{s.host}:{s.port} closed the connection before the AMI banner"
+            ) from exc
         if not banner.startswith("Asterisk Call Manager/"):
             protocol.abort()
             raise AmiConnectError(f"{s.host}:{s.port} is not an AMI port (banner {banner[:40]!r})")
@@ -258,9 +257,17 @@ class AmiClient:
                 timeout=max(s.action_timeout, 3.0),
                 require_connected=False,
             )
-        except AmiError:
+        except AmiDisconnected as exc:
+            # Asterisk shutting down, a proxy, or a reply cut short by a closed socket.
+            raise AmiConnectError(
+                f"AMI at {s.host}:{s.port} closed the connection during Login"
+            ) from exc
+        except AmiActionTimeout as exc:
             protocol.abort()
-            raise
+            raise AmiConnectError(
+                f"AMI at {s.host}:{s.port} did not answer Login within "
+                f"{max(s.action_timeout, 3.0):g}s"
+            ) from exc
         assert isinstance(response, Message)
         if response.get("Response") != "Success":
             protocol.abort()
@@ -295,23 +302,38 @@ class AmiClient:
             self.reconnects += 1
             await self._run_callback(self._on_reconnected, "on_reconnected")
 
-    async def _watch(self, protocol: _AmiProtocol) -> None:
-        """Return when the link is lost or a Ping goes unanswered (half-open link)."""
+    async def _watch(self, protocol: AmiProtocol) -> None:
+        """Return when the link is lost, or torn down: a Ping unanswered while nothing at
+        all arrives (half-open link), or no reply to anything for `stall_limit`."""
+        loop = asyncio.get_running_loop()
         while not self._closed:
+            # Ping at once while actions go unanswered: the Pong tells when it is over.
+            interval = self.settings.ping_interval if self.responsive else 0.0
             try:
-                await asyncio.wait_for(asyncio.shield(protocol.lost), self.settings.ping_interval)
+                await asyncio.wait_for(asyncio.shield(protocol.lost), interval)
                 return
             except TimeoutError:
                 pass
+            sent_at = loop.time()
             try:
                 reply = await self.send_action([("Action", "Ping")])
                 if reply.get("Response") != "Success" or reply.get("Ping") != "Pong":
                     raise AmiError(f"unexpected Ping reply {dict(reply.items())!r}")
+                continue
+            except AmiActionTimeout as exc:
+                stalled = loop.time() - (self._stalled_since or sent_at)
+                if protocol.last_received > sent_at and stalled < self.settings.stall_limit:
+                    # Bytes still arrive: Asterisk is slow or flooding us, not gone.
+                    # The link stays (its events are the calls' fate), dialling waits.
+                    log.warning("ami.not_answering", extra={"stalled_s": round(stalled, 1)})
+                    continue
+                error: AmiError = exc
             except AmiError as exc:
-                log.warning("ami.ping_failed", extra={"error": str(exc)})
-                protocol.abort()
-                await asyncio.shield(protocol.lost)
-                return
+                error = exc
+            log.warning("ami.ping_failed", extra={"error": str(error)})
+            protocol.abort()
+            await asyncio.shield(protocol.lost)
+            return
 
     # --- actions ----------------------------------------------------------------------
     async def _send(
@@ -329,7 +351,7 @@ class AmiClient:
             action_id = self.new_action_id()
             headers = [headers[0], ("ActionID", action_id), *headers[1:]]
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        pending = _PendingAction(future, is_list)
+        pending = PendingAction(future, is_list)
         self._pending[action_id] = pending
         try:
             protocol.write(encode_action(headers))
@@ -338,14 +360,30 @@ class AmiClient:
             )
         except TimeoutError as exc:
             name = headers[0][1]
+            if self._stalled_since is None and protocol is self._protocol:
+                self._stalled_since = asyncio.get_running_loop().time()
+                log.warning("ami.action_unanswered", extra={"action": name})
             raise AmiActionTimeout(f"no reply to {name} within the action timeout") from exc
         finally:
             self._pending.pop(action_id, None)
 
     # --- called by the protocol -------------------------------------------------------
-    def _on_message(self, protocol: _AmiProtocol, message: Message) -> None:
+    def _on_message(self, protocol: AmiProtocol, message: Message) -> None:
         if protocol is not self._protocol:
             return
+        if "Response" in message and self._stalled_since is not None:
+            self._stalled_since = None  # a reply, even a late one: Asterisk answers again
+            log.info("ami.answering_again")
+            asyncio.get_running_loop().create_task(
+                self._run_callback(self._on_responsive, "on_responsive")
+            )
+        elif message.get("Event") == BOOT_EVENT and not protocol.booted.done():
+            protocol.booted.set_result(None)
+        if (
+            message.get("Message") == SHUTTING_DOWN_REPLY or message.get("Event") == SHUTDOWN_EVENT
+        ) and not protocol.shutting_down:
+            protocol.shutting_down = True
+            log.warning("ami.asterisk_shutting_down", extra={"host": self.settings.host})
         action_id = message.get("ActionID")
         pending = self._pending.get(action_id) if action_id else None
         if (
@@ -361,7 +399,7 @@ class AmiClient:
                 log.exception("ami.event_handler_failed", extra={"event": message.get("Event")})
 
     @staticmethod
-    def _complete_pending(pending: _PendingAction, message: Message) -> bool:
+    def _complete_pending(pending: PendingAction, message: Message) -> bool:
         """Feed a message carrying a pending ActionID; True if it belonged to the action."""
         if not pending.is_list:
             if "Response" in message:
@@ -378,11 +416,12 @@ class AmiClient:
             pending.items.append(message)
         return True
 
-    def _on_connection_lost(self, protocol: _AmiProtocol) -> None:
+    def _on_connection_lost(self, protocol: AmiProtocol) -> None:
         if protocol is not self._protocol:
             return
         was_connected = self.connected
         self._connected.clear()
+        self._stalled_since = None  # a new session starts with a clean slate
         self._fail_pending(AmiDisconnected("AMI connection lost while the action was pending"))
         if was_connected and not self._closed:
             log.warning("ami.connection_lost", extra={"host": self.settings.host})

@@ -30,6 +30,7 @@ from dialer.pbx.events import (
     Milestone,
     OperatorListener,
 )
+from dialer.pbx.link_state import LinkState
 from dialer.pbx.queue_watch import QUEUE_EVENTS, QueueWatch
 
 log = logging.getLogger("dialer.pbx")
@@ -48,6 +49,8 @@ class _Tracked:
     action_id: str
     started_at: datetime
     deadline: datetime  # past it, ask Asterisk whether the channel still exists
+    # The AMI session (count of reconnects) it was originated on; None when adopted.
+    session: int | None = None
 
 
 class PbxLink:
@@ -73,8 +76,12 @@ class PbxLink:
             on_reconnected=self._reconcile,
             on_disconnected=self._on_disconnected,
             wanted_events=TRACKED_EVENTS,
+            on_responsive=self._reconcile,
         )
         self._sweeper: asyncio.Task[None] | None = None
+        self._after_login: asyncio.Task[None] | None = None
+        self._queues_unread = False  # a queue was added to the watch before ready
+        self._was_ready = False
         self._reconcile_lock = asyncio.Lock()
         # Set while connected and reconciled: originating earlier could race the
         # CoreShowChannels snapshot and close a brand-new call as "unknown".
@@ -93,22 +100,26 @@ class PbxLink:
         self._client.want_events(QUEUE_EVENTS)
         if self._ready.is_set():
             await self._read_queues()
+        else:
+            self._queues_unread = True  # read once Asterisk is booted
 
     def callers_waiting(self, queues: Iterable[str]) -> int:
         return self._queues.callers_waiting(queues)
 
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
+        """Log in (errors are raised); the link turns ready in the background, once
+        Asterisk is fully booted and the calls in flight are settled (`state`)."""
         await self._client.connect()
-        await self._read_queues()
-        self._ready.set()
+        self._after_login = asyncio.create_task(self._reconcile(), name="pbx-after-login")
         self._sweeper = asyncio.create_task(self._sweep(), name="pbx-sweeper")
 
     async def close(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in (self._after_login, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         self._queues.close()
         await self._client.close()
 
@@ -132,8 +143,22 @@ class PbxLink:
         return list(self._calls)
 
     @property
+    def state(self) -> LinkState:
+        client = self._client
+        if not client.connected:
+            return LinkState.DOWN if self._was_ready else LinkState.CONNECTING
+        if client.shutting_down:
+            return LinkState.SHUTTING_DOWN
+        if not client.booted:
+            return LinkState.BOOTING
+        if not client.responsive:
+            return LinkState.UNRESPONSIVE
+        return LinkState.READY if self._ready.is_set() else LinkState.RECONCILING
+
+    @property
     def ready(self) -> bool:
-        return self._ready.is_set() and self._client.connected
+        """Dialling is safe: logged in, Asterisk booted and answering, calls settled."""
+        return self.state is LinkState.READY
 
     async def wait_ready(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._ready.wait(), timeout)
@@ -156,6 +181,7 @@ class PbxLink:
             action_id,
             now,
             now + request.ring_timeout + timedelta(seconds=30),
+            session=self._client.reconnects,
         )
         self._calls[request.attempt_id] = tracked
         self._by_action[action_id] = tracked
@@ -210,7 +236,9 @@ class PbxLink:
                 now,
             )
             self._calls[attempt_id] = tracked
-        await self._reconcile()
+        if self._ready.is_set():
+            await self._reconcile()
+        # else: the link settles them once Asterisk is booted, before it turns ready
 
     # --- events -------------------------------------------------------------------------
     async def _queue_status(self, queue: str) -> Sequence[Mapping[str, str]]:
@@ -294,15 +322,25 @@ class PbxLink:
         log.warning("pbx.link_down", extra={"in_flight": len(self._calls)})
 
     async def _reconcile(self) -> None:
-        """Ask Asterisk which of our channels still exist and settle the others."""
+        """After each login, when Asterisk answers again, and past a call's deadline:
+        wait until Asterisk is fully booted (before that, Originate fails with
+        "Extension does not exist"), ask which of our channels still exist and settle
+        the others, re-read the queues; then the link is ready."""
         try:
+            if not self._client.booted:
+                log.info("pbx.waiting_for_boot", extra={"in_flight": len(self._calls)})
+            await self._client.wait_booted()
             await self._reconcile_calls()
-            await self._read_queues()  # events were missed while the link was down
+            self._queues_unread = True  # events were missed while the link was down
+            while self._queues_unread:
+                self._queues_unread = False
+                await self._read_queues()
         except AmiError as exc:
             log.warning("pbx.after_reconnect_failed", extra={"error": str(exc)})
         finally:
             if self._client.connected:
                 self._ready.set()
+                self._was_ready = True
 
     async def _reconcile_calls(self) -> None:
         async with self._reconcile_lock:
@@ -313,13 +351,7 @@ class PbxLink:
             except AmiError as exc:
                 log.warning("pbx.reconcile_failed", extra={"error": str(exc)})
                 return
-            live: dict[str, str] = {}
-            for channel in channels:
-                uniqueid = channel.get("Uniqueid", "")
-                state = channel.get("ChannelState", "")
-                base = uniqueid[:-2] if uniqueid.endswith(";2") else uniqueid
-                if uniqueid == base or base not in live:
-                    live[base] = state if uniqueid == base else live.get(base, "")
+            live = _live_channels(channels)
             now = self._clock()
             for tracked in list(self._calls.values()):
                 tracker = tracked.tracker
@@ -334,9 +366,17 @@ class PbxLink:
                 elif tracker.response is not None or tracker.hung_up_at is not None:
                     tracker.response_lost()
                     self._close(tracked, detail="completed while AMI was down")
+                elif self._may_still_appear(tracked, now):
+                    continue
                 else:
                     self._close(tracked, detail="fate unknown after AMI reconnect")
             log.info("pbx.reconciled", extra={"live": len(live), "following": len(self._calls)})
+
+    def _may_still_appear(self, tracked: _Tracked, now: datetime) -> bool:
+        """Nothing heard of the call and Asterisk lists no channel for it, but no event
+        was lost (same AMI session) and its deadline is ahead: an Async Originate
+        creates its channel after the reply, so its events are still to come."""
+        return tracked.session == self._client.reconnects and tracked.deadline > now
 
     async def _sweep(self) -> None:
         while True:
@@ -344,6 +384,17 @@ class PbxLink:
             now = self._clock()
             if self._client.connected and any(t.deadline <= now for t in self._calls.values()):
                 await self._reconcile()
+
+
+def _live_channels(channels: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """ChannelState by Uniqueid of the channels we originated that Asterisk still has.
+    The `;2` half of a Local channel does not count: it can outlive `;1` (an h
+    extension, hangup handlers), and the call ended with `;1`, the channel we placed."""
+    return {
+        channel.get("Uniqueid", ""): channel.get("ChannelState", "")
+        for channel in channels
+        if not channel.get("Uniqueid", "").endswith(";2")
+    }
 
 
 def _milestones(tracker: CallTracker) -> set[Milestone]:

@@ -60,6 +60,10 @@ class SimConfig:
     seed: int | None = None  # seeds the OriginateResponse-vs-Hangup shuffle and talk times
     # Where `say:<name>` personas find <name>.wav, the audio RECORD FILE "records".
     speech_dir: Path | None = None
+    # Seconds from start (and from restart()) until the switch is fully booted. Like a
+    # real Asterisk, logins are accepted at once; FullyBooted comes when boot ends, and an
+    # Originate before that fails with "Extension does not exist." (no dialplan yet).
+    boot_delay: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,13 @@ class AmiSession(asyncio.Protocol):
         self._out: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
         self._login_timer: asyncio.TimerHandle | None = None
+        self._late: list[bytes] | None = None  # what an action sends, held (reply_delay)
         self._handlers: dict[str, Callable[[Action], None]] = {
             "login": self._login,
             "logoff": self._logoff,
             "events": self._events,
             "ping": lambda a: self.reply(actions.ping(a)),
-            "originate": lambda a: actions.originate(self.pbx.core, a, self),
+            "originate": self._originate,
             "hangup": lambda a: actions.hangup(self.pbx.core, a, self),
             "coreshowchannels": lambda a: self.reply(actions.core_show_channels(self.pbx.core, a)),
             "queuestatus": lambda a: self.reply(queue_actions.queue_status(self.pbx.core, a)),
@@ -90,6 +91,9 @@ class AmiSession(asyncio.Protocol):
                 self._handle(action)
 
     def reply(self, data: bytes) -> None:
+        if self._late is not None:
+            self._late.append(data)
+            return
         if self.frozen or self.transport is None or self.transport.is_closing():
             return
         self._out.append(data)
@@ -150,6 +154,24 @@ class AmiSession(asyncio.Protocol):
     # ---- actions ------------------------------------------------------------------------
 
     def _handle(self, action: Action) -> None:
+        delay = self.pbx.reply_delay
+        if delay <= 0 or not self.authenticated:
+            self._dispatch(action)
+            return
+        # A manager thread running late: the reply, and what the action sent with it,
+        # leave `delay` seconds later, in order; other events flow meanwhile.
+        self._late = []
+        try:
+            self._dispatch(action)
+        finally:
+            late, self._late = self._late, None
+        self.pbx.loop.call_later(delay, self._send_late, late)
+
+    def _send_late(self, late: list[bytes]) -> None:
+        for data in late:
+            self.reply(data)
+
+    def _dispatch(self, action: Action) -> None:
         name = action.name.strip()
         key = name.lower()
         if not name:
@@ -180,12 +202,16 @@ class AmiSession(asyncio.Protocol):
         self.authenticated = True
         self.event_classes = event_mask(action.get("Events"), config.read_classes)
         self.reply(response(action.action_id, "Success", ("Message", "Authentication accepted")))
-        if "system" in self.event_classes:
-            uptime = int(self.pbx.loop.time() - self.pbx.started_at)
-            fields = [("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime)]
-            self.reply(
-                format_message([*fields, ("LastReload", uptime), ("Status", "Fully Booted")])
-            )
+        if self.pbx.booted:  # else it comes when boot ends
+            self.send_event("system", self.pbx.fully_booted_event())
+
+    def _originate(self, action: Action) -> None:
+        if not self.pbx.booted:
+            # What Asterisk 22 answers before pbx_config has loaded extensions.conf.
+            self.pbx.refused_while_booting += 1
+            self.reply(actions.error(action, "Extension does not exist."))
+            return
+        actions.originate(self.pbx.core, action, self)
 
     def _login_failed(self, action: Action) -> None:
         self._login_timer = None
@@ -215,6 +241,10 @@ class SimulatedPbx(OperatorControl):
         self._core: PbxCore | None = None
         self._stopped = False
         self.started_at = 0.0
+        self.booted = False
+        self.refused_while_booting = 0  # Originates answered "Extension does not exist."
+        self.reply_delay = 0.0  # > 0: every action is answered this many seconds late
+        self._boot_timer: asyncio.TimerHandle | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -230,6 +260,7 @@ class SimulatedPbx(OperatorControl):
         loop = asyncio.get_running_loop()
         self._core = PbxCore(self.config, self, loop)
         self.started_at = loop.time()
+        self._boot(self.config.boot_delay)
         self._server = await loop.create_server(
             lambda: AmiSession(self), self.config.host, self.config.port, reuse_address=True
         )
@@ -244,6 +275,8 @@ class SimulatedPbx(OperatorControl):
         if self._stopped or self._server is None:
             return
         self._stopped = True
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()
         self.core.shutdown()
         self._server.close()
         for session in list(self.sessions):
@@ -252,6 +285,40 @@ class SimulatedPbx(OperatorControl):
         await asyncio.gather(*self.core.agi_tasks, return_exceptions=True)
         await self._server.wait_closed()
         log.info("simulated PBX on port %s stopped", self.port)
+
+    def restart(self, boot_delay: float | None = None) -> None:
+        """Like `core restart now`: every AMI session and every call is cut (their
+        records keep result None), then the switch boots again (`boot_delay`, default
+        the configured one). The records of earlier calls stay."""
+        old = self.core
+        old.shutdown()
+        self.drop_connections()
+        self._core = PbxCore(self.config, self, old.loop)
+        self._core.originates, self._core.calls = old.originates, old.calls
+        self.started_at = old.loop.time()
+        self._boot(self.config.boot_delay if boot_delay is None else boot_delay)
+
+    def _boot(self, delay: float) -> None:
+        if self._boot_timer is not None:
+            self._boot_timer.cancel()
+        self.booted = False
+        if delay <= 0:
+            self._fully_booted()
+        else:
+            self._boot_timer = self.core.loop.call_later(delay, self._fully_booted)
+
+    def _fully_booted(self) -> None:
+        self._boot_timer = None
+        self.booted = True
+        log.info("simulated PBX fully booted")
+        for session in list(self.sessions):
+            if session.authenticated:
+                session.send_event("system", self.fully_booted_event())
+
+    def fully_booted_event(self) -> bytes:
+        uptime = int(self.loop.time() - self.started_at)
+        fields = [("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime)]
+        return format_message([*fields, ("LastReload", uptime), ("Status", "Fully Booted")])
 
     def drop_connections(self) -> None:
         """Cut every AMI socket at once; calls go on and their events are lost meanwhile."""

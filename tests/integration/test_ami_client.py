@@ -207,6 +207,76 @@ async def test_given_wrong_secret_when_connecting_then_auth_error_and_no_retry(
     await client.close()
 
 
+@pytest.mark.parametrize(
+    ("login", "reason"),
+    [
+        ("close", "closed the connection during Login"),
+        ("truncated", "closed the connection during Login"),
+        ("silent", "did not answer Login within 3s"),
+    ],
+)
+async def test_given_login_failing_when_connecting_then_connect_error_with_the_reason(
+    fake: FakeAmi, login: str, reason: str
+) -> None:
+    fake.login = login
+    client = AmiClient(settings(fake.port), on_event=lambda e: None)  # type: ignore[attr-defined]
+    with pytest.raises(AmiConnectError, match=reason):
+        await client.connect()
+    assert client.connected is False
+    await client.close()
+
+
+async def test_given_asterisk_booting_when_logged_in_then_booted_only_with_fully_booted(
+    fake: FakeAmi,
+) -> None:
+    fake.booted = False
+    client = AmiClient(settings(fake.port), on_event=lambda e: None)  # type: ignore[attr-defined]
+    await client.connect()
+    waiting = asyncio.create_task(client.wait_booted())
+    await asyncio.sleep(0.2)
+    assert client.connected and not client.booted and not waiting.done()
+    await fake.boot()
+    await asyncio.wait_for(waiting, 5)
+    assert client.booted
+    await client.close()
+
+
+async def test_given_no_fully_booted_ever_when_boot_timeout_passes_then_it_goes_on(
+    fake: FakeAmi,
+) -> None:
+    fake.booted = False  # as for an AMI user without `read = system`
+    client = AmiClient(settings(fake.port, boot_timeout=0.2), on_event=lambda e: None)  # type: ignore[attr-defined]
+    await client.connect()
+    await asyncio.wait_for(client.wait_booted(), 5)
+    assert client.booted
+    await client.close()
+
+
+async def test_given_replies_never_come_while_events_flow_then_reconnect_after_stall_limit(
+    fake: FakeAmi,
+) -> None:
+    reconnected, disconnected = asyncio.Event(), asyncio.Event()
+    client = AmiClient(
+        settings(fake.port, ping_interval=0.1, action_timeout=0.2, stall_limit=0.6),  # type: ignore[attr-defined]
+        on_event=lambda e: None,
+        on_reconnected=reconnected.set,
+        on_disconnected=disconnected.set,
+    )
+    await client.connect()
+    fake.hold_replies = True
+    chatter = asyncio.create_task(fake.chatter())
+    await asyncio.wait_for(_wait_for(lambda: not client.responsive), 5)
+    await asyncio.sleep(0.3)
+    assert client.connected  # bytes still arrive: not torn down at the first lost Pong
+    await asyncio.wait_for(disconnected.wait(), 5)  # given up after the stall limit
+    fake.hold_replies = False
+    await asyncio.wait_for(reconnected.wait(), 5)
+    chatter.cancel()
+    assert fake.connections == 2
+    assert client.responsive
+    await client.close()
+
+
 async def test_given_nothing_listening_when_connecting_then_connect_error() -> None:
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]

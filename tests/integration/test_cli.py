@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from dialer.outcomes import ContactStatus
 from dialer.simpbx import SimulatedPbx
 from dialer.store import open_store
+from tests.fake_ami import FakeAmi
 from tests.integration.conftest import SECRET, campaign_dict, fill_list
 
 
@@ -116,6 +118,31 @@ async def test_given_nothing_listening_when_run_then_clear_error_and_exit_3(tmp_
     code, _, err = await run_dialer("--db", str(db), "run", str(campaign), "--no-progress")
     assert code == 3
     assert f"cannot reach AMI at 127.0.0.1:{port}" in err
+
+
+@pytest.mark.parametrize(
+    ("login", "reason"),
+    [
+        ("close", "closed the connection during Login"),
+        ("truncated", "closed the connection during Login"),
+        ("silent", "did not answer Login"),
+    ],
+)
+async def test_given_ami_login_failing_when_run_then_reason_and_exit_3(
+    tmp_path: Path, login: str, reason: str
+) -> None:
+    db = await seeded_db(tmp_path, 5)
+    fake = FakeAmi(secret=SECRET, login=login)
+    port = await fake.start()
+    try:
+        campaign = write_campaign(tmp_path / "c.yaml", port)
+        code, _, err = await run_dialer("--db", str(db), "run", str(campaign), "--no-progress")
+    finally:
+        await fake.stop()
+    assert code == 3, err
+    assert reason in err
+    assert "Traceback" not in err
+    assert not [a for a in fake.actions if a.get("Action") == "Originate"]
 
 
 async def test_given_unknown_list_when_run_then_clear_error_and_exit_2(

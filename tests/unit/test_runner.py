@@ -18,6 +18,7 @@ from dialer.engine.runner import CampaignAborted, CampaignRunner
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone, Milestone
+from dialer.pbx.link_state import LinkState
 from dialer.store import open_store
 from dialer.store.base import ContactStore, NewContact
 
@@ -38,6 +39,10 @@ class MemoryPbx:
         self.adopted: list[tuple[str, datetime]] = []
         self.max_up = 0
         self.originated = asyncio.Event()
+
+    @property
+    def state(self) -> LinkState:
+        return LinkState.READY if self.ready else LinkState.BOOTING
 
     async def originate(self, request: DialRequest, listener: CallListener) -> None:
         self.requests.append(request)
@@ -206,6 +211,7 @@ async def test_given_the_link_not_ready_then_nothing_is_dialled_until_it_is(
     await asyncio.sleep(0.1)
     assert pbx.requests == []
     assert runner.snapshot.link_ready is False
+    assert runner.snapshot.link_state is LinkState.BOOTING
     pbx.ready = True
     answerer = asyncio.create_task(answer_everything(pbx))
     assert (await run).state == "finished"
