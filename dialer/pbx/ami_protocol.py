@@ -4,12 +4,15 @@ actions out in batches, and the futures the client waits on (banner, boot, loss)
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Protocol
 
 from panoramisk.message import Message
 
 from dialer.pbx.ami_base import AmiDisconnected
-from dialer.pbx.ami_wire import AmiStreamParser
+from dialer.pbx.ami_wire import AmiFramingError, AmiStreamParser
+
+log = logging.getLogger("dialer.ami")
 
 BOOT_EVENT = "FullyBooted"
 SHUTDOWN_EVENT = "Shutdown"  # sent as Asterisk closes; refusals come first (below)
@@ -62,7 +65,14 @@ class AmiProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.last_received = asyncio.get_running_loop().time()
-        messages = self.parser.feed(data)
+        try:
+            messages = self.parser.feed(data)
+        except AmiFramingError as exc:
+            # Not Asterisk, or a broken one: drop the link (the client reconnects with
+            # back-off) rather than buffer without end.
+            log.error("ami.framing_error", extra={"reason": str(exc)})
+            self.abort()
+            return
         if self.parser.banner is not None and not self.banner_seen.done():
             self.banner_seen.set_result(self.parser.banner)
         for message in messages:

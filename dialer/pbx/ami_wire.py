@@ -17,6 +17,15 @@ from panoramisk.message import Message
 EOL = "\r\n"
 END_OF_MESSAGE = "\r\n\r\n"
 BANNER_PREFIX = "Asterisk Call Manager/"
+# A peer that never ends its banner or a message would grow our buffer without bound
+# (247 MB in 30 s were seen). Asterisk's banner is ~30 characters and its largest
+# messages (a long variable, a big list item) a few KiB: these limits leave room.
+MAX_BANNER = 1024
+MAX_MESSAGE = 1 << 20
+
+
+class AmiFramingError(ValueError):
+    """The peer sent something no AMI server sends (an endless banner or message)."""
 
 
 class AmiStreamParser:
@@ -38,12 +47,18 @@ class AmiStreamParser:
         self._buffer += self._decoder.decode(data)
         if self.banner is None:
             if EOL not in self._buffer:
+                if len(self._buffer) > MAX_BANNER:
+                    raise AmiFramingError(f"no end of the banner line in {MAX_BANNER} characters")
                 return []
             line, _, self._buffer = self._buffer.partition(EOL)
             self.banner = line
         if END_OF_MESSAGE not in self._buffer:
+            if len(self._buffer) > MAX_MESSAGE:
+                raise AmiFramingError(f"a message longer than {MAX_MESSAGE} characters")
             return []
         *complete, self._buffer = self._buffer.split(END_OF_MESSAGE)
+        if len(self._buffer) > MAX_MESSAGE:
+            raise AmiFramingError(f"a message longer than {MAX_MESSAGE} characters")
         messages = []
         wanted = self.wanted
         for text in complete:

@@ -294,3 +294,68 @@ async def test_given_secret_in_settings_when_printed_then_it_is_hidden() -> None
 async def _wait_for(condition) -> None:  # type: ignore[no-untyped-def]
     while not condition():
         await asyncio.sleep(0.01)
+
+
+# --- a peer that is not (a sane) Asterisk -------------------------------------------------
+
+
+async def endless(
+    server_bytes: bytes, chunk: bytes, megabytes: int, sent: list[int]
+) -> tuple[asyncio.Server, int]:
+    """A server that sends `server_bytes`, then `chunk` over and over (never an end),
+    counting in `sent` what the client took before it hung up."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            writer.write(server_bytes)
+            for _ in range(megabytes * 16):
+                block = chunk * (65536 // len(chunk))
+                writer.write(block)
+                await writer.drain()
+                sent.append(len(block))
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def test_given_a_banner_that_never_ends_then_connect_error_not_a_growing_buffer() -> None:
+    sent: list[int] = []
+    server, port = await endless(b"", b"Asterisk Call Manager/11.0.0 ", 64, sent)
+    client = AmiClient(settings(port, connect_timeout=10.0))
+    try:
+        with pytest.raises(AmiConnectError):
+            await asyncio.wait_for(client.connect(), 15)
+    finally:
+        await client.close()
+        server.close()
+    # Dropped after the first KiB, not read on until the connect timeout (64 MiB here).
+    assert sum(sent) < 16 << 20
+
+
+def test_given_an_endless_message_then_the_parser_refuses_it_past_the_limit() -> None:
+    from dialer.pbx.ami_wire import MAX_MESSAGE, AmiFramingError
+
+    parser = AmiStreamParser()
+    parser.feed(b"Asterisk Call Manager/11.0.0\r\n")
+    with pytest.raises(AmiFramingError, match="longer than"):
+        for _ in range(MAX_MESSAGE // 65536 + 2):
+            parser.feed(b"Event: Flood\r\nValue: " + b"x" * 65536)
+
+
+async def test_given_an_endless_message_after_login_then_the_link_drops_with_a_clear_log(
+    fake: FakeAmi, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = AmiClient(settings(fake.port))  # type: ignore[attr-defined]
+    await client.connect()
+    await fake.send_raw(b"Event: Flood\r\nValue: " + b"x" * (3 << 20))
+    for _ in range(200):
+        if fake.connections >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert fake.connections >= 2  # dropped and connected again
+    assert any(r.getMessage() == "ami.framing_error" for r in caplog.records)
+    await client.close()

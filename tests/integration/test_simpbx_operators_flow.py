@@ -178,7 +178,12 @@ async def test_talk_spread_draws_different_talk_times_reproducibly_from_the_seed
     )
     assert drawn == again and drawn != other
     assert len(set(drawn)) == len(drawn) and all(t > 0 for t in drawn)
-    assert all(abs(m - d) < 0.05 for m, d in zip(measured, drawn, strict=True)), (measured, drawn)
+    # The simulator talks for the drawn time: never shorter, and longer only by how late
+    # a loaded machine runs its timers (not a timing goal: the draw is what is checked).
+    assert all(d - 0.01 <= m < d + 0.5 for m, d in zip(measured, drawn, strict=True)), (
+        measured,
+        drawn,
+    )
     assert constant == [0.1, 0.1]
 
 
