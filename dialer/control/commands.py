@@ -170,12 +170,13 @@ async def report(args: argparse.Namespace, console: Console) -> int:
         record = await store.get_campaign(args.campaign_name)
         assert record is not None  # load_report found it
         _, saved, _ = await store.load_runtime(record.id)
+        attempts = await store.attempts(record.id)
     if args.format == "csv":
         report_view.write_csv(lines, sys.stdout)
     elif args.format == "json":
         report_view.write_json(lines, sys.stdout)
     else:
-        report_view.print_report(console, args.campaign_name, lines, args.limit)
+        report_view.print_report(console, args.campaign_name, lines, args.limit, attempts)
         pacing = saved.get("pacing")
         windows = abandon_table(pacing if isinstance(pacing, dict) else {})
         if windows is not None:

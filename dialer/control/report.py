@@ -11,7 +11,8 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
-from dialer.store.base import ContactReport, ContactStore, StoreError
+from dialer.outcomes import Outcome
+from dialer.store.base import AttemptRecord, ContactReport, ContactStore, StoreError
 
 REPORT_COLUMNS = (
     "number",
@@ -79,6 +80,14 @@ def write_csv(lines: Sequence[ContactReport], out: IO[str]) -> None:
 def write_json(lines: Sequence[ContactReport], out: IO[str]) -> None:
     json.dump([report_row(line) for line in lines], out, ensure_ascii=False, indent=2)
     out.write("\n")
+
+
+def pbx_failure_caption(attempts: Sequence[AttemptRecord]) -> str:
+    """How many calls Asterisk going away cut (each was retried, not counted abandoned)."""
+    cut = sum(1 for a in attempts if a.outcome is Outcome.PBX_FAILURE)
+    if not cut:
+        return ""
+    return f"{cut} call(s) cut by a PBX failure (Asterisk crashed or restarted); retried"
 
 
 def summary_table(campaign_name: str, lines: Sequence[ContactReport]) -> Table:
@@ -194,9 +203,16 @@ def survey_table(lines: Sequence[ContactReport]) -> Table | None:
 
 
 def print_report(
-    console: Console, campaign_name: str, lines: Sequence[ContactReport], limit: int | None
+    console: Console,
+    campaign_name: str,
+    lines: Sequence[ContactReport],
+    limit: int | None,
+    attempts: Sequence[AttemptRecord] = (),
 ) -> None:
     console.print(summary_table(campaign_name, lines))
+    cut = pbx_failure_caption(attempts)
+    if cut:
+        console.print(cut)
     for extra in (funnel_table(lines), survey_table(lines)):
         if extra is not None:
             console.print(extra)

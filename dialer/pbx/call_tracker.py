@@ -139,6 +139,32 @@ class CallTracker:
         outcome = unanswered_outcome(self.reason, (self.cause, self.cause_other_half))
         return CallOutcome(outcome, self.reason, cause, None, ended_at, detail)
 
+    def journal_facts(
+        self,
+        *,
+        answered_at: datetime | None,
+        amd_status: str | None,
+        queue_joined: bool,
+        queue_status: str | None,
+        operator: bool,
+        cause: int | None,
+        ended_at: datetime | None,
+    ) -> None:
+        """What the PBX journaled about the call (asterisk-config's [dialer-journal]): it
+        fills what the events missed; its answer time replaces a guessed one."""
+        if answered_at is not None:
+            self.answered_at = answered_at
+        self.amd_status = self.amd_status or amd_status
+        self.queue_joined = self.queue_joined or queue_joined
+        self.queue_connected = self.queue_connected or operator
+        self.queue_status = self.queue_status or queue_status
+        if ended_at is not None:
+            self.response_lost()
+            if self.hung_up_at is None:
+                self.hung_up_at = ended_at
+            if self.cause is None:
+                self.cause = cause
+
     def response_lost(self) -> None:
         """The OriginateResponse will never come (sent before a restart or during an AMI
         outage): the Hangup of the channel alone finishes the call."""

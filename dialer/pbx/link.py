@@ -30,6 +30,7 @@ from dialer.pbx.events import (
     Milestone,
     OperatorListener,
 )
+from dialer.pbx.journal import HANGUP_HANDLER_VARIABLE, CallJournal, apply_entry
 from dialer.pbx.queue_watch import QUEUE_EVENTS, QueueWatch
 
 log = logging.getLogger("dialer.pbx")
@@ -48,6 +49,9 @@ class _Tracked:
     action_id: str
     started_at: datetime
     deadline: datetime  # past it, ask Asterisk whether the channel still exists
+    # Some of its events may have been missed (adopted, or up across an AMI outage):
+    # its end is completed from the PBX journal.
+    gap: bool = False
 
 
 class PbxLink:
@@ -68,6 +72,7 @@ class PbxLink:
         self._calls: dict[str, _Tracked] = {}  # by channel id (= attempt id)
         self._by_action: dict[str, _Tracked] = {}
         self._queues = QueueWatch(wall_clock)
+        self._journal = CallJournal(client)
         client.attach(
             on_event=self._on_event,
             on_reconnected=self._reconcile,
@@ -75,6 +80,7 @@ class PbxLink:
             wanted_events=TRACKED_EVENTS,
         )
         self._sweeper: asyncio.Task[None] | None = None
+        self._journal_reads: set[asyncio.Task[None]] = set()
         self._reconcile_lock = asyncio.Lock()
         # Set while connected and reconciled: originating earlier could race the
         # CoreShowChannels snapshot and close a brand-new call as "unknown".
@@ -97,6 +103,7 @@ class PbxLink:
     # --- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         await self._client.connect()
+        await self._journal.check_startup()
         await self._read_queues()
         self._ready.set()
         self._sweeper = asyncio.create_task(self._sweep(), name="pbx-sweeper")
@@ -107,6 +114,7 @@ class PbxLink:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         self._queues.close()
+        await self._journal.drain()
         await self._client.close()
 
     @property
@@ -120,6 +128,10 @@ class PbxLink:
     @property
     def reconnects(self) -> int:
         return self._client.reconnects
+
+    @property
+    def pbx_restarts(self) -> int:
+        return self._journal.restarts
 
     @property
     def in_flight(self) -> int:
@@ -166,6 +178,8 @@ class PbxLink:
             ("Timeout", str(int(request.ring_timeout.total_seconds() * 1000))),
             ("CallerID", request.caller_id),
             ("Variable", variables),
+            # [dialer-journal] journals how the call ends, even if it is never answered.
+            ("Variable", HANGUP_HANDLER_VARIABLE),
             ("ChannelId", request.attempt_id),
             # Always asynchronous: a synchronous Originate blocks the AMI session for the
             # whole ring time (and crashes panoramisk 1.4's protocol).
@@ -205,6 +219,7 @@ class PbxLink:
                 f"adopted-{attempt_id}",
                 started_at,
                 now,
+                gap=True,
             )
             self._calls[attempt_id] = tracked
         await self._reconcile()
@@ -247,15 +262,27 @@ class PbxLink:
         if tracker.answered_at is not None:
             tracked.deadline = tracker.answered_at + self._max_call
         if tracker.finished:
-            self._close(tracked)
+            if tracked.gap:
+                self._forget(tracked)
+                task = asyncio.get_running_loop().create_task(self._close_from_journal(tracked))
+                self._journal_reads.add(task)
+                task.add_done_callback(self._journal_reads.discard)
+            else:
+                self._close(tracked)
 
-    def _close(self, tracked: _Tracked, detail: str = "") -> None:
+    async def _close_from_journal(self, tracked: _Tracked) -> None:
+        """A call followed only part of the way: what it did before is in the journal."""
+        apply_entry(tracked.tracker, await self._journal.read(tracked.tracker.channel_id))
+        self._close(tracked)
+
+    def _close(self, tracked: _Tracked, detail: str = "", outcome: Outcome | None = None) -> None:
         self._forget(tracked)
+        self._journal.forget(tracked.tracker.channel_id)
         t = tracked.tracker.outcome(self._clock(), detail)
         self._report(
             tracked.listener,
             tracked.tracker.attempt_id,
-            t.outcome,
+            outcome or t.outcome,
             t.ended_at,
             reason=t.reason,
             cause=t.cause,
@@ -317,23 +344,39 @@ class PbxLink:
                 base = uniqueid[:-2] if uniqueid.endswith(";2") else uniqueid
                 if uniqueid == base or base not in live:
                     live[base] = state if uniqueid == base else live.get(base, "")
+            restarted = await self._journal.check_startup()
             now = self._clock()
             for tracked in list(self._calls.values()):
                 tracker = tracked.tracker
                 if tracker.finished:
                     self._close(tracked)
                 elif tracker.channel_id in live:
+                    tracked.gap = True
                     tracker.response_lost()
                     if live[tracker.channel_id] == CHANNEL_STATE_UP and tracker.answered_at is None:
                         tracker.answered_at = now
                     base = tracker.answered_at or now
                     tracked.deadline = max(tracked.deadline, base + self._max_call)
-                elif tracker.response is not None or tracker.hung_up_at is not None:
-                    tracker.response_lost()
-                    self._close(tracked, detail="completed while AMI was down")
                 else:
-                    self._close(tracked, detail="fate unknown after AMI reconnect")
+                    await self._settle_gone(tracked, restarted)
             log.info("pbx.reconciled", extra={"live": len(live), "following": len(self._calls)})
+
+    async def _settle_gone(self, tracked: _Tracked, restarted: bool) -> None:
+        """A call Asterisk no longer has: the PBX journal says how it ended; without an
+        end there, a call older than Asterisk's (re)start was cut by Asterisk going away."""
+        tracker = tracked.tracker
+        entry = await self._journal.read(tracker.channel_id)
+        apply_entry(tracker, entry)
+        if entry.ended:
+            self._close(tracked)
+        elif restarted or self._journal.started_since(tracked.started_at):
+            tracker.response_lost()
+            self._close(tracked, "cut by an Asterisk restart", Outcome.PBX_FAILURE)
+        elif tracker.response is not None or tracker.hung_up_at is not None:
+            tracker.response_lost()
+            self._close(tracked, detail="completed while AMI was down")
+        else:
+            self._close(tracked, detail="fate unknown after AMI reconnect")
 
     async def _sweep(self) -> None:
         while True:

@@ -172,6 +172,13 @@ class OperatorPacer:
         self._drop(call_id, call)
         self._lead_settled(now, call, True)
 
+    def call_cut(self, now: float, call_id: str) -> None:
+        """The PBX went away mid-call: not the callee's doing, so it settles nothing (no
+        abandon, no talk time learnt); the call just leaves the pipeline."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._drop(call_id, call)
+
     def call_ended(self, now: float, call_id: str) -> None:
         """Hangup, whatever the stage: the one event every call gets, last."""
         call = self._calls.get(call_id)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from . import events as ev
+from .astdb import AstDb
 from .calls import Call, SyncReply
 from .channels import Channel, ChannelNamer
 from .config import CallRecord, OriginateRecord, OriginateRequest, SimConfig
@@ -29,7 +30,14 @@ class EventSink(Protocol):
 
 
 class PbxCore:
-    def __init__(self, config: SimConfig, sink: EventSink, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        sink: EventSink,
+        loop: asyncio.AbstractEventLoop,
+        astdb: AstDb | None = None,
+        started: float | None = None,
+    ) -> None:
         self.config = config
         self.timing = config.timing
         self.sink = sink
@@ -39,7 +47,9 @@ class PbxCore:
         seeded = config.seed is not None
         self.talk_rng = random.Random(f"talk:{config.seed}") if seeded else random.Random()
         self.namer = ChannelNamer()
-        self.started = time.time()
+        self.started = time.time() if started is None else started
+        self.astdb = AstDb() if astdb is None else astdb  # outlives a restart, like a real one
+        self.processed = 0  # CoreProcessedCalls
         self.stopped = False
         self.channels: dict[str, Channel] = {}  # live, by name, in creation order
         self._owners: dict[str, Call] = {}
@@ -102,6 +112,7 @@ class PbxCore:
                 is_async=request.is_async,
             )
         )
+        self.processed += 1
         record = CallRecord(
             channel_id=request.channel_id,
             number=target.number,

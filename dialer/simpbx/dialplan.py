@@ -15,6 +15,7 @@ from typing import Protocol
 
 from . import events as ev
 from .agi import AgiCall, AgiSession
+from .astdb import journal
 from .channels import Channel
 from .ports import Step
 
@@ -120,6 +121,7 @@ class AnsweredDialplan:
         status, cause = self.amd_verdict()
         self.variables["AMDSTATUS"], self.variables["AMDCAUSE"] = status, cause
         call.record.amd_status = status
+        journal(call.core.astdb, call, "amd", status)
         self._at("amd_event", "UserEvent", f"DialerAMD,AMDStatus: {status},AMDCause: {cause}")
         call.core.emit(
             "UserEvent",
@@ -168,6 +170,7 @@ class AnsweredDialplan:
         campaign set one, then the script's on_no_answer step if it named one, else
         Hangup()."""
         self.variables["QUEUESTATUS"] = status
+        journal(self.call.core.astdb, self.call, "queue", status)
         message = self.var("DIALER_COMPLIANCE_MESSAGE")
         if message:
             self.call.phase = Phase.MESSAGE
@@ -221,6 +224,7 @@ class AnsweredDialplan:
             timeout = float(self.var("DIALER_QUEUE_TIMEOUT") or 0)
         except ValueError:
             timeout = 0.0
+        journal(call.core.astdb, call, "queue", "joined")
         call.join_queue(queue, timeout)
 
     def _hangup(self, step: str = "hangup") -> None:

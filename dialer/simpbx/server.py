@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
-from . import actions, queue_actions
+from . import actions, astdb, queue_actions
 from .config import CallRecord, OriginateRecord, SimConfig
 from .core import PbxCore
 from .operators import OperatorControl
@@ -59,6 +60,11 @@ class AmiSession(asyncio.Protocol):
             "queueadd": lambda a: queue_actions.queue_add(self.pbx.core, a, self),
             "queueremove": lambda a: queue_actions.queue_remove(self.pbx.core, a, self),
             "queuepause": lambda a: queue_actions.queue_pause(self.pbx.core, a, self),
+            "corestatus": lambda a: self.reply(astdb.core_status(self.pbx.core, a)),
+            "dbget": lambda a: self.reply(astdb.db_get(self.pbx.core.astdb, a)),
+            "dbgettree": lambda a: self.reply(astdb.db_get_tree(self.pbx.core.astdb, a)),
+            "dbdel": lambda a: self.reply(astdb.db_del(self.pbx.core.astdb, a)),
+            "dbdeltree": lambda a: self.reply(astdb.db_del_tree(self.pbx.core.astdb, a)),
         }
 
     # ---- transport --------------------------------------------------------------------
@@ -215,6 +221,7 @@ class SimulatedPbx(OperatorControl):
         self._core: PbxCore | None = None
         self._stopped = False
         self.started_at = 0.0
+        self.restarts = 0
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -257,6 +264,26 @@ class SimulatedPbx(OperatorControl):
         """Cut every AMI socket at once; calls go on and their events are lost meanwhile."""
         for session in list(self.sessions):
             session.abort()
+
+    def crash_and_restart(self) -> int:
+        """Asterisk killed (-9) and started again: every call vanishes at once, with no
+        Hangup event and no hangup handler (so no journal end); the AMI sockets drop; the
+        switch comes back empty with a new startup time and the AstDB as it was. Returns
+        how many calls were cut (their CallRecord result becomes "cut")."""
+        old = self.core
+        cut = [r for r in old.calls.values() if r.result is None]
+        for record in cut:
+            record.result, record.ended = "cut", time.time()
+        self.drop_connections()
+        old.shutdown()
+        # CoreStartupTime has a one-second resolution: make the restart visible in it.
+        started = max(time.time(), old.started + 1.0)
+        self._core = PbxCore(self.config, self, old.loop, astdb=old.astdb, started=started)
+        self._core.originates.extend(old.originates)
+        self._core.calls.update(old.calls)
+        self.started_at = old.loop.time()
+        self.restarts += 1
+        return len(cut)
 
     def freeze(self, frozen: bool = True) -> None:
         """Keep open sockets open but silent both ways (a half-open link). What would have

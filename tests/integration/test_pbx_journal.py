@@ -1,0 +1,179 @@
+"""The PBX journal (AstDB dialer/<attempt>/...) over real TCP against the simulated PBX:
+a dialer that was away when calls ended learns every outcome from Asterisk, and calls cut
+by Asterisk going away are told apart from the callee's doing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dialer.outcomes import Outcome
+from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
+from dialer.pbx.dialplan_contract import AnswerPlan, DialRequest
+from dialer.pbx.events import CallEnded, CallMilestone
+from dialer.pbx.link import PbxLink
+from dialer.simpbx import SimConfig, SimulatedPbx
+from tests.integration.conftest import FAST, SECRET
+
+# number -> (persona, the outcome Asterisk's journal must give)
+CALLS = {
+    "+79120000010": ("answer", Outcome.TRANSFERRED),  # an operator took it
+    "+79120000011": ("queue_abandon", Outcome.ABANDONED),  # hung up waiting in the queue
+    "+79120000012": ("early_hangup", Outcome.ANSWERED),  # hung up during the message
+    "+79120000013": ("invalid", Outcome.INVALID_NUMBER),
+    "+79120000014": ("busy", Outcome.BUSY),  # a trunk: cause 17 on the one channel
+    "+79120000015": ("no_answer", Outcome.NO_ANSWER),
+}
+CUT = ("+79120000021", "+79120000022")  # up when Asterisk is killed
+
+
+class Listener:
+    wants_milestones = False
+
+    def __init__(self) -> None:
+        self.ended: dict[str, CallEnded] = {}
+        self.changed = asyncio.Event()
+
+    def call_ended(self, event: CallEnded) -> None:
+        assert event.attempt_id not in self.ended, "reported twice"
+        self.ended[event.attempt_id] = event
+        self.changed.set()
+
+    def call_milestone(self, event: CallMilestone) -> None:
+        pass
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        async def loop() -> None:
+            while len(self.ended) < count:
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(loop(), timeout)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimulatedPbx]:
+    personas = {number: persona for number, (persona, _) in CALLS.items()}
+    personas.update({number: "answer" for number in CUT})
+    timing = FAST.__class__(**{**FAST.__dict__, "talk": 0.6, "message": 0.3})
+    pbx = SimulatedPbx(
+        SimConfig(secret=SECRET, personas=personas, timing=timing, operators=2, seed=7)
+    )
+    await pbx.start()
+    yield pbx
+    await pbx.stop()
+
+
+def make_link(port: int) -> PbxLink:
+    settings = AmiConnectionSettings(
+        "127.0.0.1", port, "dialer", SECRET, action_timeout=2.0, reconnect_min_delay=0.05
+    )
+    return PbxLink(AmiClient(settings), sweep_interval=0.1)
+
+
+def request(attempt_id: str, number: str) -> DialRequest:
+    return DialRequest(
+        attempt_id=attempt_id,
+        campaign="journal",
+        number=number,
+        channel_template="PJSIP/{number}@trunk",
+        context="dialer-answered",
+        exten="s",
+        priority=1,
+        ring_timeout=timedelta(seconds=0.5),
+        answer=AnswerPlan(
+            message="hello-world", queue="dialer-operators", queue_timeout=timedelta(seconds=5)
+        ),
+    )
+
+
+async def kill_link(link: PbxLink) -> None:
+    """A dialer killed with -9: its socket closes, nothing is logged off or closed."""
+    client = link._client
+    client._closed = True  # no reconnect: the process is gone
+    if client._supervisor is not None:
+        client._supervisor.cancel()
+    if client._protocol is not None:
+        client._protocol.abort()
+    if link._sweeper is not None:
+        link._sweeper.cancel()
+    await asyncio.sleep(0)
+
+
+async def test_given_dialer_killed_while_calls_end_when_adopted_then_the_journal_gives_each_outcome(
+    sim: SimulatedPbx,
+) -> None:
+    first = make_link(sim.port)
+    await first.start()
+    listener = Listener()
+    for index, number in enumerate(CALLS):
+        await first.originate(request(f"att-{index}", number), listener)
+    await asyncio.sleep(0.02)
+    started = {o.channel_id: o.time for o in sim.originates}
+    await kill_link(first)
+    # Every call ends while no dialer is connected.
+    for _ in range(200):
+        if all(r.result for r in sim.calls.values()):
+            break
+        await asyncio.sleep(0.05)
+    assert all(r.result for r in sim.calls.values())
+
+    second = make_link(sim.port)
+    await second.start()
+    adopted = Listener()
+    await second.adopt([(a, datetime.fromtimestamp(t, UTC)) for a, t in started.items()], adopted)
+    await adopted.wait_for(len(CALLS))
+    got = {e.attempt_id: e.outcome for e in adopted.ended.values()}
+    want = {f"att-{i}": outcome for i, (_, outcome) in enumerate(CALLS.values())}
+    assert got == want
+    # The answer time is Asterisk's, not the adoption's.
+    transferred = adopted.ended["att-0"]
+    assert transferred.answered_at is not None
+    assert transferred.answered_at.timestamp() == pytest.approx(
+        sim.calls["att-0"].answered or 0, abs=1.0
+    )
+    await asyncio.sleep(0.2)  # the journal is deleted once the attempts are closed
+    assert sim.core.astdb.entries == {}
+    await second.close()
+
+
+async def test_given_adopted_call_still_up_when_it_ends_then_its_queue_history_comes_from_the_journal(
+    sim: SimulatedPbx,
+) -> None:
+    first = make_link(sim.port)
+    await first.start()
+    await first.originate(request("att-q", "+79120000010"), Listener())
+    while sim.calls.get("att-q") is None or sim.calls["att-q"].operator == "":
+        await asyncio.sleep(0.02)
+    await kill_link(first)  # the operator has taken the call; it is still going on
+    second = make_link(sim.port)
+    await second.start()
+    adopted = Listener()
+    await second.adopt([("att-q", datetime.now(UTC))], adopted)
+    await adopted.wait_for(1)
+    ended = adopted.ended["att-q"]
+    assert ended.outcome is Outcome.TRANSFERRED
+    assert ended.answered_at is not None
+    assert ended.answered_at.timestamp() == pytest.approx(sim.calls["att-q"].answered or 0, abs=1)
+    await second.close()
+
+
+async def test_given_asterisk_crashed_with_calls_up_then_they_are_pbx_failures_not_abandons(
+    sim: SimulatedPbx,
+) -> None:
+    link = make_link(sim.port)
+    await link.start()
+    listener = Listener()
+    for index, number in enumerate(CUT):
+        await link.originate(request(f"cut-{index}", number), listener)
+    while sum(1 for r in sim.calls.values() if r.answered) < len(CUT):
+        await asyncio.sleep(0.01)
+    # Killed while both hear the message: before, they were closed as "answered" (final).
+    assert sim.crash_and_restart() == len(CUT)
+    await listener.wait_for(len(CUT))
+    assert {e.outcome for e in listener.ended.values()} == {Outcome.PBX_FAILURE}
+    assert link.pbx_restarts == 1
+    await link.close()
