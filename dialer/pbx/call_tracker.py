@@ -148,6 +148,7 @@ class CallTracker:
         queue_status: str | None,
         operator: bool,
         cause: int | None,
+        far_cause: int | None,
         ended_at: datetime | None,
     ) -> None:
         """What the PBX journaled about the call (asterisk-config's [dialer-journal]): it
@@ -164,6 +165,8 @@ class CallTracker:
                 self.hung_up_at = ended_at
             if self.cause is None:
                 self.cause = cause
+            if self.cause_other_half is None:
+                self.cause_other_half = far_cause
 
     def response_lost(self) -> None:
         """The OriginateResponse will never come (sent before a restart or during an AMI

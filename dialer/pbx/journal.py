@@ -4,7 +4,8 @@
 into Asterisk's own database as it happens (asterisk-config/extensions.conf lists the
 keys). When the dialer missed a call's events (killed, or its AMI link down), the journal
 still says how the call ended: the link reads it back with `DBGetTree` when it settles a
-call Asterisk no longer has, and deletes it with `DBDelTree` once the attempt is closed.
+call Asterisk no longer has, and has `[dialer-journal-forget]` delete it once the attempt
+is closed.
 
 A call with no `ended` key had not ended when Asterisk last wrote: if Asterisk has been
 (re)started since the call began, Asterisk going away cut it (a killed Asterisk runs no
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +31,12 @@ FAMILY = "dialer"
 # splits that header on commas outside quotes and parentheses, so the quotes are needed.
 HANGUP_HANDLER_VARIABLE = 'CHANNEL(hangup_handler_push)="dialer-journal,ended,1"'
 QUEUE_JOINED = "joined"  # the `queue` key while the lead waits in the queue
+# Deleting: a Local channel into [dialer-journal-forget] with the ids in DIALER_FORGET
+# (`&`-separated). AMI reads at most 1024 bytes a header line: 20 ids of 36 fit.
+FORGET_CHANNEL = "Local/s@dialer-journal-forget"
+FORGET_BATCH = 20
+FORGET_DELAY = 1.0  # seconds a closed attempt's id waits for a batch
+_SAFE_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")  # what reaches DBdeltree(dialer/<id>)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class JournalEntry:
     queue: str | None = None  # "joined", then QUEUESTATUS once Queue() returned
     operator: str | None = None  # the operator channel that took the lead
     cause: int | None = None
+    far_cause: int | None = None  # the Local test callees' own cause (busy, congestion)
     ended_at: datetime | None = None
 
     @property
@@ -71,6 +80,7 @@ def parse_tree(items: Sequence[Mapping[str, str]]) -> JournalEntry:
         queue=values.get("queue") or None,
         operator=values.get("operator") or None,
         cause=_int(values.get("cause")),
+        far_cause=_int(values.get("far_cause")),
         ended_at=_epoch(values.get("ended")),
     )
 
@@ -86,6 +96,7 @@ def apply_entry(tracker: CallTracker, entry: JournalEntry) -> None:
         queue_status=queue_status,
         operator=entry.operator is not None,
         cause=entry.cause,
+        far_cause=entry.far_cause,
         ended_at=entry.ended_at,
     )
 
@@ -108,6 +119,8 @@ class CallJournal:
         self.pbx_started_at: datetime | None = None
         self.restarts = 0  # startup time changed across a reconnect
         self._deletes: set[asyncio.Task[None]] = set()
+        self._to_forget: list[str] = []
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     async def check_startup(self) -> bool:
         """Read Asterisk's startup time; True if it changed since the last read."""
@@ -143,22 +156,51 @@ class CallJournal:
         return parse_tree(items)
 
     def forget(self, attempt_id: str) -> None:
-        """Delete the attempt's journal in the background (it is closed: nobody needs it)."""
-        if not self._client.connected:
-            return  # what is left is deleted when the attempt is next read... or stays
-        task = asyncio.get_running_loop().create_task(self._delete(attempt_id))
-        self._deletes.add(task)
-        task.add_done_callback(self._deletes.discard)
+        """The attempt is closed: its journal may go. Deleted in batches by the dialplan
+        ([dialer-journal-forget]), because the AMI actions that delete from AstDB need
+        the `system` write class, which with `originate` would also allow Originate of
+        System(): a shell. The dialer user keeps originate, call and reporting."""
+        if not _SAFE_ID.match(attempt_id):
+            return
+        self._to_forget.append(attempt_id)
+        if len(self._to_forget) >= FORGET_BATCH:
+            self._flush()
+        elif self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(FORGET_DELAY, self._flush)
 
-    async def _delete(self, attempt_id: str) -> None:
+    def _flush(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        while self._to_forget:
+            batch, self._to_forget = self._to_forget[:FORGET_BATCH], self._to_forget[FORGET_BATCH:]
+            if not self._client.connected:
+                self._to_forget.clear()  # left in AstDB: never read again, a few bytes each
+                return
+            task = asyncio.get_running_loop().create_task(self._delete(batch))
+            self._deletes.add(task)
+            task.add_done_callback(self._deletes.discard)
+
+    async def _delete(self, attempt_ids: list[str]) -> None:
+        headers = [
+            ("Action", "Originate"),
+            ("ActionID", self._client.new_action_id("forget")),
+            ("Channel", FORGET_CHANNEL),
+            ("Application", "NoOp"),
+            ("Timeout", "5000"),
+            ("Variable", f"DIALER_FORGET={'&'.join(attempt_ids)}"),
+            ("Async", "true"),
+        ]
         try:
-            await self._client.send_action(
-                [("Action", "DBDelTree"), ("Family", f"{FAMILY}/{attempt_id}")]
-            )
+            await self._client.send_action(headers)
         except AmiError as exc:
-            log.debug("pbx.journal_not_deleted", extra={"attempt": attempt_id, "error": str(exc)})
+            log.debug(
+                "pbx.journal_not_deleted", extra={"count": len(attempt_ids), "error": str(exc)}
+            )
 
     async def drain(self) -> None:
-        """Wait for the deletes in flight (before the link closes)."""
+        """Send what is left to delete and wait for it (before the link closes)."""
+        self._flush()
         if self._deletes:
             await asyncio.gather(*list(self._deletes), return_exceptions=True)

@@ -51,6 +51,14 @@ class AstDb:
         return len(keys)
 
 
+FORGET_CONTEXT = "dialer-journal-forget"
+
+
+def forget_journals(db: AstDb, ids: str) -> int:
+    """[dialer-journal-forget]: DBdeltree(dialer/<id>) for each `&`-separated id."""
+    return sum(db.delete_tree(f"dialer/{one}") for one in ids.split("&") if one)
+
+
 class JournalingCall(Protocol):
     @property
     def variables(self) -> dict[str, str]: ...

@@ -231,6 +231,8 @@ class Call:
             self._finish_failure(steps, rejection.trunk_reason, rejection.result)
             return
         cause_a, cause_b = rejection.local_causes
+        if self.persona in ("busy", "congestion"):  # [dialer-test-callees] journals it
+            journal(self.core.astdb, self, "far_cause", cause_b)
         if rejection.indication:
             b.state = BUSY
             steps = [

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from . import events as ev
-from .astdb import AstDb
+from .astdb import FORGET_CONTEXT, AstDb, forget_journals
 from .calls import Call, SyncReply
 from .channels import Channel, ChannelNamer
 from .config import CallRecord, OriginateRecord, OriginateRequest, SimConfig
@@ -95,6 +95,11 @@ class PbxCore:
 
     def originate(self, request: OriginateRequest, sync_reply: SyncReply | None) -> None:
         target = request.target
+        if target.is_local and target.host == FORGET_CONTEXT:
+            # Housekeeping, not a call to anyone: the ;2 half deletes and hangs up unanswered.
+            forget_journals(self.astdb, request.variables.get("DIALER_FORGET", ""))
+            self._refuse(request, None, sync_reply)
+            return
         persona = persona_for(target.number, self.config.personas)
         self.originates.append(
             OriginateRecord(
@@ -136,15 +141,21 @@ class PbxCore:
         call.start()
 
     def _refuse(
-        self, request: OriginateRequest, record: CallRecord, sync_reply: SyncReply | None
+        self,
+        request: OriginateRequest,
+        record: CallRecord | None,
+        sync_reply: SyncReply | None,
+        reason: int = 0,
     ) -> None:
-        record.result, record.ended = "failed", time.time()
-        if request.channel_id and request.channel_id not in self.calls:
-            self.calls[request.channel_id] = record
+        if record is not None:
+            record.result, record.ended = "failed", time.time()
+            if request.channel_id and request.channel_id not in self.calls:
+                self.calls[request.channel_id] = record
         if sync_reply is not None:
             sync_reply(False)
             return
-        record.reason = 0
+        if record is not None:
+            record.reason = reason
         self.emit(
             "OriginateResponse",
             ev.originate_response,
@@ -153,7 +164,7 @@ class PbxCore:
             request.target.dial_string,
             request.context,
             request.exten,
-            0,
+            reason,
             "<unknown>",
             request.cid_num or "<unknown>",
             request.cid_name or "<unknown>",
