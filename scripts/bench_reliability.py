@@ -73,7 +73,6 @@ def campaign_file(path: Path, port: int, channels: int) -> Path:
             "congestion": {"delay": "1s", "max": 2},
             "failed": {"delay": "1s", "max": 1},
             "abandoned": {"delay": "1s", "max": 1},
-            "pbx_failure": {"delay": "1s", "max": 3},
         },
     }
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
