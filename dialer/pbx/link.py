@@ -348,6 +348,8 @@ class PbxLink:
             now = self._clock()
             for tracked in list(self._calls.values()):
                 tracker = tracked.tracker
+                if self._calls.get(tracker.channel_id) is not tracked:
+                    continue  # closed by its events while a journal was being read
                 if tracker.finished:
                     self._close(tracked)
                 elif tracker.channel_id in live:
@@ -366,6 +368,8 @@ class PbxLink:
         end there, a call older than Asterisk's (re)start was cut by Asterisk going away."""
         tracker = tracked.tracker
         entry = await self._journal.read(tracker.channel_id)
+        if self._calls.get(tracker.channel_id) is not tracked:
+            return  # its last events came meanwhile and closed it
         apply_entry(tracker, entry)
         if entry.ended:
             self._close(tracked)
