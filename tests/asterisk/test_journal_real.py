@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dialer.campaign.model import Campaign
 from dialer.control.app import run_campaign
@@ -292,3 +296,85 @@ async def test_simulator_answers_the_journal_actions_as_real_asterisk_does(
         assert simulated == real
     finally:
         await sim.stop()
+
+
+# Last digit -> (final outcome, calls Asterisk may see for that number at most).
+AFTER_PROCESS_KILL = {
+    "0": (Outcome.TRANSFERRED, 1),
+    "4": (Outcome.INVALID_NUMBER, 1),  # dead: never dialled again
+    "5": (Outcome.ANSWERED, 1),
+    "6": (Outcome.TRANSFERRED, 1),
+    "7": (Outcome.ABANDONED, 2),  # answered, but an abandon is recalled by its rule
+}
+
+
+async def test_given_dialer_run_killed_9_on_real_asterisk_then_nobody_reached_is_called_again(
+    real_asterisk: RealAsterisk, tmp_path: Path
+) -> None:
+    pbx = real_asterisk
+    db = tmp_path / "dialer.db"
+    store = await open_store(db)
+    numbers = [f"+79125{i:05d}{d}" for d in AFTER_PROCESS_KILL for i in range(2)]
+    await store.import_contacts("kill9", [NewContact(number=n) for n in numbers])
+    await store.close()
+    campaign = {
+        "name": "kill9",
+        "list": "kill9",
+        "ami": {"host": pbx.host, "port": pbx.port, "secret_env": "DIALER_AMI_SECRET"},
+        "dial": {"channel": TEST_DIAL_STRING, "ring_timeout": "15s"},
+        "pacing": {"max_channels": 20, "calls_per_second": 20, "operator_guaranteed": True},
+        "on_answer": {
+            "action": "play_and_queue",
+            "message": "hello-world",
+            "queue": "dialer-operators",
+            "queue_timeout": "30s",
+        },
+        "retry": {
+            "max_attempts": 3,
+            "failed": {"delay": "1s", "max": 1},
+            "abandoned": {"delay": "1s", "max": 1},
+        },
+    }
+    campaign_file = tmp_path / "kill9.yaml"
+    campaign_file.write_text(yaml.safe_dump(campaign), encoding="utf-8")
+    env = {**os.environ, "DIALER_AMI_SECRET": pbx.secret}
+    command = [sys.executable, "-m", "dialer", "--db", str(db), "run", str(campaign_file)]
+    async with ami_session(pbx.host, pbx.port, pbx.admin_username, pbx.admin_secret) as admin:
+        first = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        # Kill it once the calls are in the message or the queue.
+        for _ in range(100):
+            if pbx.cli("database show dialer").count("/answered") >= 6:
+                break
+            await asyncio.sleep(0.1)
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+        second = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(second.communicate(), 120)
+        assert second.returncode == 0, err.decode()[-2000:]
+        await asyncio.sleep(0.5)
+        # Asterisk's own record of what was dialled: the ;1 channel of every Originate.
+        placed: dict[str, int] = {}
+        for message in admin.messages:
+            channel = message.get("Channel", "")
+            if message.get("Event") == "Newchannel" and channel.endswith(";1"):
+                number = channel.split("/", 1)[1].split("@", 1)[0]
+                if number in numbers:
+                    placed[number] = placed.get(number, 0) + 1
+    store = await open_store(db)
+    try:
+        record = await store.get_campaign("kill9")
+        assert record is not None
+        lines = await store.contact_report(record.id)
+    finally:
+        await store.close()
+    wrong = [
+        (line.number, line.final_outcome, placed.get(line.number))
+        for line in lines
+        if line.final_outcome is not AFTER_PROCESS_KILL[line.number[-1]][0]
+        or not 1 <= placed.get(line.number, 0) <= AFTER_PROCESS_KILL[line.number[-1]][1]
+    ]
+    assert wrong == [], pbx.log_tail()
