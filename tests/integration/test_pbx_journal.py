@@ -145,7 +145,7 @@ async def test_given_dialer_killed_while_calls_end_when_adopted_then_the_journal
     await second.close()
 
 
-async def test_given_adopted_call_still_up_when_it_ends_then_its_queue_history_comes_from_the_journal(
+async def test_given_adopted_call_still_up_when_it_ends_then_its_queue_history_is_journaled(
     sim: SimulatedPbx,
 ) -> None:
     first = make_link(sim.port)

@@ -60,6 +60,17 @@ def test_given_a_queued_call_cut_by_the_pbx_then_the_abandon_ledger_does_not_cou
     assert abandon["abandoned"] == 1
 
 
+def test_given_an_adopted_call_when_it_ends_abandoned_then_the_ledger_counts_it() -> None:
+    control = PacingControl(
+        campaign(mode="progressive", compliance_message="dialer/identify"),
+        clock=lambda: 1_790_000_000.0,
+    )
+    control.placed(["own"])
+    control.on_ended("adopted", Outcome.ABANDONED)  # placed by the killed process
+    control.on_ended("own", Outcome.NO_ANSWER)
+    assert control.status()["abandon"]["24h"]["abandoned"] == 1
+
+
 def attempt(outcome: Outcome) -> AttemptRecord:
     return AttemptRecord(
         attempt_id="a", campaign_name="unit", contact_id=1, number="+79120000000",
