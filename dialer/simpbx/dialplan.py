@@ -121,7 +121,6 @@ class AnsweredDialplan:
         status, cause = self.amd_verdict()
         self.variables["AMDSTATUS"], self.variables["AMDCAUSE"] = status, cause
         call.record.amd_status = status
-        journal(call.core.astdb, call, "amd", status)
         self._at("amd_event", "UserEvent", f"DialerAMD,AMDStatus: {status},AMDCause: {cause}")
         call.core.emit(
             "UserEvent",
@@ -170,7 +169,6 @@ class AnsweredDialplan:
         campaign set one, then the script's on_no_answer step if it named one, else
         Hangup()."""
         self.variables["QUEUESTATUS"] = status
-        journal(self.call.core.astdb, self.call, "queue", status)
         message = self.var("DIALER_COMPLIANCE_MESSAGE")
         if message:
             self.call.phase = Phase.MESSAGE
@@ -219,7 +217,8 @@ class AnsweredDialplan:
             self._hangup()
             return
         call.record.queue = queue
-        self._at("queue_set", "Set", f"__DIALER_CAMPAIGN={self.var('DIALER_CAMPAIGN')}")
+        attempt = self.var("DIALER_ATTEMPT")
+        self._at("queue_set", "Set", f"DB(dialer/{attempt}/queue)=joined")
         try:
             timeout = float(self.var("DIALER_QUEUE_TIMEOUT") or 0)
         except ValueError:
