@@ -9,14 +9,18 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rich.console import Console
 
-from dialer.outcomes import Outcome
+from dialer.control.app import run_campaign
+from dialer.control.report import print_report
+from dialer.outcomes import ContactStatus, Outcome
 from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.dialplan_contract import AnswerPlan, DialRequest
 from dialer.pbx.events import CallEnded, CallMilestone
 from dialer.pbx.link import PbxLink
 from dialer.simpbx import SimConfig, SimulatedPbx
-from tests.integration.conftest import FAST, SECRET
+from dialer.store.base import ContactStore
+from tests.integration.conftest import FAST, SECRET, campaign_dict, fill_list, make_campaign
 
 # number -> (persona, the outcome Asterisk's journal must give)
 CALLS = {
@@ -182,3 +186,41 @@ async def test_given_asterisk_crashed_with_calls_up_then_they_are_pbx_failures_n
     assert {e.outcome for e in listener.ended.values()} == {Outcome.PBX_FAILURE}
     assert link.pbx_restarts == 1
     await link.close()
+
+
+async def test_given_asterisk_crash_mid_campaign_then_cut_calls_are_retried_and_reported(
+    store: ContactStore,
+) -> None:
+    timing = FAST.__class__(**{**FAST.__dict__, "message": 1.5, "talk": 1.0})
+    sim = SimulatedPbx(SimConfig(secret=SECRET, timing=timing, operators=2, seed=3))
+    await sim.start()
+    try:
+        await fill_list(store, "spring", 40)
+        retry = {**campaign_dict(sim.port)["retry"], "pbx_failure": {"delay": "100ms", "max": 1}}
+        campaign = make_campaign(sim.port, retry=retry)
+        run = asyncio.create_task(run_campaign(campaign, store, SECRET, asyncio.Event()))
+        while sum(1 for r in sim.calls.values() if r.answered and r.result is None) < 10:
+            await asyncio.sleep(0.01)
+        cut = sim.crash_and_restart()
+        snapshot = await asyncio.wait_for(run, 60)
+    finally:
+        await sim.stop()
+    assert snapshot.state == "finished"
+    record = await store.get_campaign("spring-promo")
+    assert record is not None
+    attempts = await store.attempts(record.id)
+    cut_ids = {cid for cid, r in sim.calls.items() if r.result == "cut"}  # the PBX's record
+    assert len(cut_ids) == cut >= 10
+    outcomes = {a.attempt_id: a.outcome for a in attempts}
+    assert {outcomes[cid] for cid in cut_ids} == {Outcome.PBX_FAILURE}
+    # ...and no other: a pbx_failure the PBX did not cut is an Originate lost in the crash.
+    failures = {a for a, o in outcomes.items() if o is Outcome.PBX_FAILURE}
+    assert {a for a in failures - cut_ids if a in sim.calls} == set()
+    # Each contact a crash cut was called again (the pbx_failure rule), and finished.
+    lines = {line.number: line for line in await store.contact_report(record.id)}
+    for cid in cut_ids:
+        line = lines[sim.calls[cid].number]
+        assert line.attempts >= 2 and line.status is ContactStatus.DONE
+    console = Console(record=True, width=120)
+    print_report(console, "spring-promo", list(lines.values()), 0, attempts)
+    assert f"{len(failures)} call(s) cut by a PBX failure" in console.export_text()
