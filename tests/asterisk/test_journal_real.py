@@ -241,6 +241,7 @@ async def test_given_real_asterisk_killed_with_31_calls_up_then_none_misfiled(
         if a.attempt_id in cut and a.outcome is not Outcome.PBX_FAILURE
     ]
     assert misfiled == []
+    print(f"Asterisk killed with {up} channels up: {len(cut)} calls cut, all pbx_failure")
     # Asterisk logged no abandon and no completed call for any call it cut...
     for attempt_id in cut:
         assert not queue_log.get(attempt_id, set()) & {"ABANDON", "COMPLETECALLER", "COMPLETEAGENT"}
