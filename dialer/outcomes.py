@@ -21,6 +21,9 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"  # answered, sent to the operators' queue, never reached one
     MACHINE = "machine"  # answered by an answering machine (AMD), not a person
     UNKNOWN = "unknown"  # fate lost (AMI dropped and reconciliation found nothing)
+    # Cut by the PBX going away (Asterisk crashed or restarted mid-call): not the callee's
+    # doing, so never an abandon or a final answer; retried soon by its own rule.
+    PBX_FAILURE = "pbx_failure"
 
     @property
     def reached_a_person(self) -> bool:

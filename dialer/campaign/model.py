@@ -197,6 +197,10 @@ class RetrySettings(Strict):
         RetryRuleSettings(delay=ABANDONED_RECALL_HOLD, max=1),
         description="answered and queued, but no operator took the call in time",
     )
+    pbx_failure: RetryRuleSettings = Field(
+        RetryRuleSettings(delay=timedelta(minutes=2), max=3),
+        description="the call was cut by Asterisk going away (a crash or restart)",
+    )
 
     def rule_for(self, outcome: Outcome) -> RetryRuleSettings | None:
         """The rule that applies to a retryable outcome; None for final ones."""
@@ -208,6 +212,7 @@ class RetrySettings(Strict):
             Outcome.UNKNOWN: self.failed,
             Outcome.ABANDONED: self.abandoned,
             Outcome.MACHINE: self.machine,
+            Outcome.PBX_FAILURE: self.pbx_failure,
         }.get(outcome)
 
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dialer.contacts.cell_safety import neutralise_formula
+from dialer.outcomes import Outcome
 from dialer.store.base import ContactReport, ContactStore, StoreError
 
 REPORT_COLUMNS = (
@@ -130,6 +131,7 @@ class ReportTotals:
     reached: int = 0  # contacts whose last call reached a person
     temperatures: Counter[str] = field(default_factory=Counter)
     survey: dict[str, Counter[int | str]] = field(default_factory=dict)
+    pbx_failures: int = 0  # calls (not contacts) cut by Asterisk going away
 
     def add(self, line: ContactReport) -> None:
         self.contacts += 1
@@ -154,6 +156,13 @@ class ReportTotals:
         for line in lines:
             totals.add(line)
         return totals
+
+
+def pbx_failure_caption(cut: int) -> str:
+    """How many calls Asterisk going away cut (each was retried, not counted abandoned)."""
+    if not cut:
+        return ""
+    return f"{cut} call(s) cut by a PBX failure (Asterisk crashed or restarted); retried"
 
 
 def summary_table(campaign_name: str, totals: ReportTotals) -> Table:
@@ -268,6 +277,10 @@ async def print_report_streamed(
             totals.add(line)
             if limit is None or len(first) < limit:
                 first.append(line)
+    record = await store.get_campaign(campaign_name)
+    if record is not None:
+        outcomes = await store.attempt_outcomes(record.id)
+        totals.pbx_failures = outcomes.get(Outcome.PBX_FAILURE, 0)
     print_report(console, campaign_name, totals, first, limit)
 
 
@@ -279,6 +292,9 @@ def print_report(
     limit: int | None,
 ) -> None:
     console.print(summary_table(campaign_name, totals))
+    cut = pbx_failure_caption(totals.pbx_failures)
+    if cut:
+        console.print(cut)
     for extra in (funnel_table(totals), survey_table(totals)):
         if extra is not None:
             console.print(extra)

@@ -139,6 +139,11 @@ class PacingControl:
         if pacer is None:
             return
         now = self._clock()
+        if outcome is Outcome.PBX_FAILURE:
+            pacer.call_cut(now, attempt_id)
+            return
+        if outcome is Outcome.ABANDONED:
+            pacer.adopted_call_abandoned(now, attempt_id)
         if not outcome.reached_a_person:
             pacer.call_unanswered(now, attempt_id)
         pacer.call_ended(now, attempt_id)

@@ -8,12 +8,13 @@ was ever created).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
 from dialer.outcomes import Outcome
+from dialer.pbx.events import Milestone
 from dialer.pbx.outcome_map import QueueFacts, answered_outcome, unanswered_outcome
 
 CHANNEL_STATE_UP = "6"
@@ -139,6 +140,48 @@ class CallTracker:
         outcome = unanswered_outcome(self.reason, (self.cause, self.cause_other_half))
         return CallOutcome(outcome, self.reason, cause, None, ended_at, detail)
 
+    def journal_facts(
+        self,
+        *,
+        answered_at: datetime | None,
+        amd_status: str | None,
+        queue_joined: bool,
+        queue_status: str | None,
+        operator: bool,
+        cause: int | None,
+        far_cause: int | None,
+        ended_at: datetime | None,
+    ) -> None:
+        """What the PBX journaled about the call (asterisk-config's [dialer-journal]): it
+        fills what the events missed; its answer time replaces a guessed one."""
+        if answered_at is not None:
+            self.answered_at = answered_at
+        self.amd_status = self.amd_status or amd_status
+        self.queue_joined = self.queue_joined or queue_joined
+        self.queue_connected = self.queue_connected or operator
+        self.queue_status = self.queue_status or queue_status
+        if ended_at is not None:
+            self.response_lost()
+            if self.hung_up_at is None:
+                self.hung_up_at = ended_at
+            if self.cause is None:
+                self.cause = cause
+            if self.cause_other_half is None:
+                self.cause_other_half = far_cause
+
+    def milestones(self) -> set[Milestone]:
+        """What the call has reached so far, for the pacer."""
+        reached = set()
+        if self.answered_at is not None:
+            reached.add(Milestone.ANSWERED)
+        if self.queue_joined:
+            reached.add(Milestone.TRANSFER)
+        if self.queue_connected:
+            reached.add(Milestone.CONNECTED)
+        if self.queue_abandon_event and not self.queue_connected:
+            reached.add(Milestone.ABANDONED)
+        return reached
+
     def response_lost(self) -> None:
         """The OriginateResponse will never come (sent before a restart or during an AMI
         outage): the Hangup of the channel alone finishes the call."""
@@ -148,3 +191,14 @@ class CallTracker:
 
 # The event names a tracker reacts to; everything else is dropped before parsing.
 TRACKED_EVENTS = frozenset(CallTracker._HANDLERS)
+
+
+def live_channels(channels: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """ChannelState by Uniqueid of the channels we originated that Asterisk still has.
+    The `;2` half of a Local channel does not count: it can outlive `;1` (an h
+    extension, hangup handlers), and the call ended with `;1`, the channel we placed."""
+    return {
+        channel.get("Uniqueid", ""): channel.get("ChannelState", "")
+        for channel in channels
+        if not channel.get("Uniqueid", "").endswith(";2")
+    }

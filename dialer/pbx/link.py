@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from dialer.outcomes import Outcome
 from dialer.pbx.ami_client import AmiActionTimeout, AmiClient, AmiDisconnected, AmiError
-from dialer.pbx.call_tracker import CHANNEL_STATE_UP, TRACKED_EVENTS, CallTracker
+from dialer.pbx.call_tracker import CHANNEL_STATE_UP, TRACKED_EVENTS, CallTracker, live_channels
 from dialer.pbx.dialplan_contract import (
     DialRequest,
     build_dial_string,
@@ -30,6 +30,7 @@ from dialer.pbx.events import (
     Milestone,
     OperatorListener,
 )
+from dialer.pbx.journal import HANGUP_HANDLER_VARIABLE, CallJournal, apply_entry
 from dialer.pbx.link_state import LinkState
 from dialer.pbx.queue_watch import QUEUE_EVENTS, QueueWatch
 
@@ -51,6 +52,9 @@ class _Tracked:
     deadline: datetime  # past it, ask Asterisk whether the channel still exists
     # The AMI session (count of reconnects) it was originated on; None when adopted.
     session: int | None = None
+    # Some of its events may have been missed (adopted, or up across an AMI outage):
+    # its end is completed from the PBX journal.
+    gap: bool = False
 
 
 class PbxLink:
@@ -71,6 +75,7 @@ class PbxLink:
         self._calls: dict[str, _Tracked] = {}  # by channel id (= attempt id)
         self._by_action: dict[str, _Tracked] = {}
         self._queues = QueueWatch(wall_clock)
+        self._journal = CallJournal(client)
         client.attach(
             on_event=self._on_event,
             on_reconnected=self._reconcile,
@@ -82,6 +87,7 @@ class PbxLink:
         self._after_login: asyncio.Task[None] | None = None
         self._queues_unread = False  # a queue was added to the watch before ready
         self._was_ready = False
+        self._journal_reads: set[asyncio.Task[None]] = set()
         self._reconcile_lock = asyncio.Lock()
         # Set while connected and reconciled: originating earlier could race the
         # CoreShowChannels snapshot and close a brand-new call as "unknown".
@@ -121,6 +127,7 @@ class PbxLink:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._queues.close()
+        await self._journal.drain()
         await self._client.close()
 
     @property
@@ -134,6 +141,10 @@ class PbxLink:
     @property
     def reconnects(self) -> int:
         return self._client.reconnects
+
+    @property
+    def pbx_restarts(self) -> int:
+        return self._journal.restarts
 
     @property
     def in_flight(self) -> int:
@@ -195,6 +206,8 @@ class PbxLink:
             ("Timeout", str(int(request.ring_timeout.total_seconds() * 1000))),
             ("CallerID", request.caller_id),
             ("Variable", variables),
+            # [dialer-journal] journals how the call ends, even if it is never answered.
+            ("Variable", HANGUP_HANDLER_VARIABLE),
             ("ChannelId", request.attempt_id),
             # Always asynchronous: a synchronous Originate blocks the AMI session for the
             # whole ring time (and crashes panoramisk 1.4's protocol).
@@ -234,6 +247,7 @@ class PbxLink:
                 f"adopted-{attempt_id}",
                 started_at,
                 now,
+                gap=True,
             )
             self._calls[attempt_id] = tracked
         if self._ready.is_set():
@@ -268,9 +282,9 @@ class PbxLink:
         tracker = tracked.tracker
         now = self._clock()
         if tracked.listener.wants_milestones:
-            before = _milestones(tracker)
+            before = tracker.milestones()
             tracker.apply(event, now)
-            reached = _milestones(tracker) - before
+            reached = tracker.milestones() - before
             for milestone in [m for m in Milestone if m in reached]:  # in call order
                 tracked.listener.call_milestone(CallMilestone(tracker.attempt_id, milestone, now))
         else:
@@ -278,15 +292,27 @@ class PbxLink:
         if tracker.answered_at is not None:
             tracked.deadline = tracker.answered_at + self._max_call
         if tracker.finished:
-            self._close(tracked)
+            if tracked.gap:
+                self._forget(tracked)
+                task = asyncio.get_running_loop().create_task(self._close_from_journal(tracked))
+                self._journal_reads.add(task)
+                task.add_done_callback(self._journal_reads.discard)
+            else:
+                self._close(tracked)
 
-    def _close(self, tracked: _Tracked, detail: str = "") -> None:
+    async def _close_from_journal(self, tracked: _Tracked) -> None:
+        """A call followed only part of the way: what it did before is in the journal."""
+        apply_entry(tracked.tracker, await self._journal.read(tracked.tracker.channel_id))
+        self._close(tracked)
+
+    def _close(self, tracked: _Tracked, detail: str = "", outcome: Outcome | None = None) -> None:
         self._forget(tracked)
+        self._journal.forget(tracked.tracker.channel_id)
         t = tracked.tracker.outcome(self._clock(), detail)
         self._report(
             tracked.listener,
             tracked.tracker.attempt_id,
-            t.outcome,
+            outcome or t.outcome,
             t.ended_at,
             reason=t.reason,
             cause=t.cause,
@@ -330,7 +356,10 @@ class PbxLink:
             if not self._client.booted:
                 log.info("pbx.waiting_for_boot", extra={"in_flight": len(self._calls)})
             await self._client.wait_booted()
-            await self._reconcile_calls()
+            # Asterisk's start time: a later one means it restarted, and the calls it
+            # no longer has were cut by that, not ended by the callee.
+            restarted = await self._journal.check_startup()
+            await self._reconcile_calls(restarted)
             self._queues_unread = True  # events were missed while the link was down
             while self._queues_unread:
                 self._queues_unread = False
@@ -342,7 +371,7 @@ class PbxLink:
                 self._ready.set()
                 self._was_ready = True
 
-    async def _reconcile_calls(self) -> None:
+    async def _reconcile_calls(self, restarted: bool) -> None:
         async with self._reconcile_lock:
             if not self._calls:
                 return
@@ -351,25 +380,25 @@ class PbxLink:
             except AmiError as exc:
                 log.warning("pbx.reconcile_failed", extra={"error": str(exc)})
                 return
-            live = _live_channels(channels)
+            live = live_channels(channels)
             now = self._clock()
             for tracked in list(self._calls.values()):
                 tracker = tracked.tracker
+                if self._calls.get(tracker.channel_id) is not tracked:
+                    continue  # closed by its events while a journal was being read
                 if tracker.finished:
                     self._close(tracked)
                 elif tracker.channel_id in live:
+                    tracked.gap = True
                     tracker.response_lost()
                     if live[tracker.channel_id] == CHANNEL_STATE_UP and tracker.answered_at is None:
                         tracker.answered_at = now
                     base = tracker.answered_at or now
                     tracked.deadline = max(tracked.deadline, base + self._max_call)
-                elif tracker.response is not None or tracker.hung_up_at is not None:
-                    tracker.response_lost()
-                    self._close(tracked, detail="completed while AMI was down")
                 elif self._may_still_appear(tracked, now):
                     continue
                 else:
-                    self._close(tracked, detail="fate unknown after AMI reconnect")
+                    await self._settle_gone(tracked, restarted)
             log.info("pbx.reconciled", extra={"live": len(live), "following": len(self._calls)})
 
     def _may_still_appear(self, tracked: _Tracked, now: datetime) -> bool:
@@ -378,33 +407,28 @@ class PbxLink:
         creates its channel after the reply, so its events are still to come."""
         return tracked.session == self._client.reconnects and tracked.deadline > now
 
+    async def _settle_gone(self, tracked: _Tracked, restarted: bool) -> None:
+        """A call Asterisk no longer has: the PBX journal says how it ended; without an
+        end there, a call older than Asterisk's (re)start was cut by Asterisk going away."""
+        tracker = tracked.tracker
+        entry = await self._journal.read(tracker.channel_id)
+        if self._calls.get(tracker.channel_id) is not tracked:
+            return  # its last events came meanwhile and closed it
+        apply_entry(tracker, entry)
+        if entry.ended:
+            self._close(tracked)
+        elif restarted or self._journal.started_since(tracked.started_at):
+            tracker.response_lost()
+            self._close(tracked, "cut by an Asterisk restart", Outcome.PBX_FAILURE)
+        elif tracker.response is not None or tracker.hung_up_at is not None:
+            tracker.response_lost()
+            self._close(tracked, detail="completed while AMI was down")
+        else:
+            self._close(tracked, detail="fate unknown after AMI reconnect")
+
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self._sweep_interval)
             now = self._clock()
             if self._client.connected and any(t.deadline <= now for t in self._calls.values()):
                 await self._reconcile()
-
-
-def _live_channels(channels: Iterable[Mapping[str, str]]) -> dict[str, str]:
-    """ChannelState by Uniqueid of the channels we originated that Asterisk still has.
-    The `;2` half of a Local channel does not count: it can outlive `;1` (an h
-    extension, hangup handlers), and the call ended with `;1`, the channel we placed."""
-    return {
-        channel.get("Uniqueid", ""): channel.get("ChannelState", "")
-        for channel in channels
-        if not channel.get("Uniqueid", "").endswith(";2")
-    }
-
-
-def _milestones(tracker: CallTracker) -> set[Milestone]:
-    reached = set()
-    if tracker.answered_at is not None:
-        reached.add(Milestone.ANSWERED)
-    if tracker.queue_joined:
-        reached.add(Milestone.TRANSFER)
-    if tracker.queue_connected:
-        reached.add(Milestone.CONNECTED)
-    if tracker.queue_abandon_event and not tracker.queue_connected:
-        reached.add(Milestone.ABANDONED)
-    return reached

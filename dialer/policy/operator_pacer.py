@@ -172,6 +172,19 @@ class OperatorPacer:
         self._drop(call_id, call)
         self._lead_settled(now, call, True)
 
+    def adopted_call_abandoned(self, now: float, call_id: str) -> None:
+        """A call placed by an earlier process (unknown here) ended abandoned: the
+        regulator's ledger still counts it (its milestones were missed)."""
+        if call_id not in self._calls:
+            self.ledger.record_abandoned(now)
+
+    def call_cut(self, now: float, call_id: str) -> None:
+        """The PBX went away mid-call: not the callee's doing, so it settles nothing (no
+        abandon, no talk time learnt); the call just leaves the pipeline."""
+        call = self._calls.get(call_id)
+        if call is not None:
+            self._drop(call_id, call)
+
     def call_ended(self, now: float, call_id: str) -> None:
         """Hangup, whatever the stage: the one event every call gets, last."""
         call = self._calls.get(call_id)

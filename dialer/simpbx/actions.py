@@ -37,11 +37,35 @@ def error(action: Action, message: str) -> bytes:
     return response(action.action_id, "Error", ("Message", message))
 
 
+def split_args(text: str) -> list[str]:
+    """Asterisk's ast_app_separate_args(): commas split, except inside double quotes or
+    parentheses; the quotes and a backslash's escape are removed."""
+    items, current, quoted, depth, escaped = [], [], False, 0, False
+    for char in text:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted and depth == 0:
+            items.append("".join(current))
+            current = []
+        else:
+            if not quoted:
+                depth += 1 if char == "(" else -1 if char == ")" and depth else 0
+            current.append(char)
+    items.append("".join(current))
+    return items
+
+
 def parse_variables(values: list[str]) -> dict[str, str]:
-    """`Variable:` headers, each possibly `A=1,B=2` (Asterisk splits on commas)."""
+    """`Variable:` headers, each possibly `A=1,B=2` (Asterisk splits on commas outside
+    quotes and parentheses: `CHANNEL(hangup_handler_push)="ctx,ext,1"` is one)."""
     variables: dict[str, str] = {}
     for header in values:
-        for item in header.split(","):
+        for item in split_args(header):
             key, eq, value = item.partition("=")
             if eq and key.strip():
                 variables[key.strip()] = value

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from . import events as ev
 from .agi import AgiSwitch
+from .astdb import journal, run_hangup_handler
 from .channels import BUSY, DOWN, RING, RINGING, UP, Channel, ChannelNamer
 from .config import CallRecord, OriginateRequest
 from .dialplan import AnsweredDialplan, Phase
@@ -112,6 +113,7 @@ class Call:
             self.core.remove_channel(ch)
             if ch is self.a:
                 self.record.cause = cause
+                run_hangup_handler(self.core.astdb, self, cause)
             elif ch is self.b:
                 self.record.other_cause = cause
 
@@ -229,6 +231,8 @@ class Call:
             self._finish_failure(steps, rejection.trunk_reason, rejection.result)
             return
         cause_a, cause_b = rejection.local_causes
+        if self.persona in ("busy", "congestion"):  # [dialer-test-callees] journals it
+            journal(self.core.astdb, self, "far_cause", cause_b)
         if rejection.indication:
             b.state = BUSY
             steps = [
@@ -275,6 +279,7 @@ class Call:
         steps.insert(len(steps) if late else len(steps) - 2, self._originate_result(True, 4))
         self.run(steps)
         self.record.answered = time.time()
+        journal(self.core.astdb, self, "answered", int(self.record.answered))
         a.goto(req.context, req.exten, req.priority)
         if b is not None:
             b.run("Wait", "60")

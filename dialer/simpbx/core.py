@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from . import events as ev
+from .astdb import FORGET_CONTEXT, AstDb, forget_journals
 from .calls import Call, SyncReply
 from .channels import Channel, ChannelNamer
 from .config import CallRecord, OriginateRecord, OriginateRequest, SimConfig
@@ -29,7 +30,14 @@ class EventSink(Protocol):
 
 
 class PbxCore:
-    def __init__(self, config: SimConfig, sink: EventSink, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        sink: EventSink,
+        loop: asyncio.AbstractEventLoop,
+        astdb: AstDb | None = None,
+        started: float | None = None,
+    ) -> None:
         self.config = config
         self.timing = config.timing
         self.sink = sink
@@ -39,7 +47,9 @@ class PbxCore:
         seeded = config.seed is not None
         self.talk_rng = random.Random(f"talk:{config.seed}") if seeded else random.Random()
         self.namer = ChannelNamer()
-        self.started = time.time()
+        self.started = time.time() if started is None else started
+        self.astdb = AstDb() if astdb is None else astdb  # outlives a restart, like a real one
+        self.processed = 0  # CoreProcessedCalls
         self.stopped = False
         self.channels: dict[str, Channel] = {}  # live, by name, in creation order
         self._owners: dict[str, Call] = {}
@@ -85,6 +95,11 @@ class PbxCore:
 
     def originate(self, request: OriginateRequest, sync_reply: SyncReply | None) -> None:
         target = request.target
+        if target.is_local and target.host == FORGET_CONTEXT:
+            # Housekeeping, not a call to anyone: the ;2 half deletes and hangs up unanswered.
+            forget_journals(self.astdb, request.variables.get("DIALER_FORGET", ""))
+            self._refuse(request, None, sync_reply)
+            return
         persona = persona_for(target.number, self.config.personas)
         self.originates.append(
             OriginateRecord(
@@ -102,6 +117,7 @@ class PbxCore:
                 is_async=request.is_async,
             )
         )
+        self.processed += 1
         record = CallRecord(
             channel_id=request.channel_id,
             number=target.number,
@@ -125,15 +141,21 @@ class PbxCore:
         call.start()
 
     def _refuse(
-        self, request: OriginateRequest, record: CallRecord, sync_reply: SyncReply | None
+        self,
+        request: OriginateRequest,
+        record: CallRecord | None,
+        sync_reply: SyncReply | None,
+        reason: int = 0,
     ) -> None:
-        record.result, record.ended = "failed", time.time()
-        if request.channel_id and request.channel_id not in self.calls:
-            self.calls[request.channel_id] = record
+        if record is not None:
+            record.result, record.ended = "failed", time.time()
+            if request.channel_id and request.channel_id not in self.calls:
+                self.calls[request.channel_id] = record
         if sync_reply is not None:
             sync_reply(False)
             return
-        record.reason = 0
+        if record is not None:
+            record.reason = reason
         self.emit(
             "OriginateResponse",
             ev.originate_response,
@@ -142,7 +164,7 @@ class PbxCore:
             request.target.dial_string,
             request.context,
             request.exten,
-            0,
+            reason,
             "<unknown>",
             request.cid_num or "<unknown>",
             request.cid_name or "<unknown>",

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from . import events as ev
 from .agi import AgiCall, AgiSession
+from .astdb import journal
 from .channels import Channel
 from .ports import Step
 
@@ -216,11 +217,13 @@ class AnsweredDialplan:
             self._hangup()
             return
         call.record.queue = queue
-        self._at("queue_set", "Set", f"__DIALER_CAMPAIGN={self.var('DIALER_CAMPAIGN')}")
+        attempt = self.var("DIALER_ATTEMPT")
+        self._at("queue_set", "Set", f"DB(dialer/{attempt}/queue)=joined")
         try:
             timeout = float(self.var("DIALER_QUEUE_TIMEOUT") or 0)
         except ValueError:
             timeout = 0.0
+        journal(call.core.astdb, call, "queue", "joined")
         call.join_queue(queue, timeout)
 
     def _hangup(self, step: str = "hangup") -> None:

@@ -28,6 +28,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
+from .astdb import AstDb
 from .config import SimConfig, SimTiming
 from .events import Fields
 
@@ -46,5 +47,8 @@ class Switch(Protocol):
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def astdb(self) -> AstDb: ...
 
     def emit(self, name: str, builder: Callable[..., Fields], *args: object) -> None: ...

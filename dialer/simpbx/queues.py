@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from . import events as ev
+from .astdb import journal
 from .calls import Call, Phase
 from .channels import DOWN, RING, RINGING, UP, Channel, ChannelNamer
 from .members import Member, Roster
@@ -235,6 +236,7 @@ class SimQueue:
         talk = self._talk_time()
         call.record.result, call.record.talk_time = "transferred", talk
         call.record.operator = entry.operator.interface
+        journal(core.astdb, call, "operator", one.name)  # [dialer-journal-operator]
         if call.persona == "queue_taken":  # the operator ends the conversation
             entry.timers.append(call.after(talk, self.agent_hangup, entry, 16))
         else:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
-from . import actions, queue_actions
+from . import actions, astdb, queue_actions
 from .config import CallRecord, OriginateRecord, SimConfig
 from .core import PbxCore
 from .operators import OperatorControl
@@ -60,6 +61,11 @@ class AmiSession(asyncio.Protocol):
             "queueadd": lambda a: queue_actions.queue_add(self.pbx.core, a, self),
             "queueremove": lambda a: queue_actions.queue_remove(self.pbx.core, a, self),
             "queuepause": lambda a: queue_actions.queue_pause(self.pbx.core, a, self),
+            "corestatus": lambda a: self.reply(astdb.core_status(self.pbx.core, a)),
+            "dbget": lambda a: self.reply(astdb.db_get(self.pbx.core.astdb, a)),
+            "dbgettree": lambda a: self.reply(astdb.db_get_tree(self.pbx.core.astdb, a)),
+            "dbdel": lambda a: self.reply(astdb.db_del(self.pbx.core.astdb, a)),
+            "dbdeltree": lambda a: self.reply(astdb.db_del_tree(self.pbx.core.astdb, a)),
         }
 
     # ---- transport --------------------------------------------------------------------
@@ -245,6 +251,7 @@ class SimulatedPbx(OperatorControl):
         self.refused_while_booting = 0  # Originates answered "Extension does not exist."
         self.reply_delay = 0.0  # > 0: every action is answered this many seconds late
         self._boot_timer: asyncio.TimerHandle | None = None
+        self.restarts = 0
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -287,16 +294,28 @@ class SimulatedPbx(OperatorControl):
         log.info("simulated PBX on port %s stopped", self.port)
 
     def restart(self, boot_delay: float | None = None) -> None:
-        """Like `core restart now`: every AMI session and every call is cut (their
-        records keep result None), then the switch boots again (`boot_delay`, default
-        the configured one). The records of earlier calls stay."""
-        old = self.core
-        old.shutdown()
-        self.drop_connections()
-        self._core = PbxCore(self.config, self, old.loop)
-        self._core.originates, self._core.calls = old.originates, old.calls
-        self.started_at = old.loop.time()
+        """Like `core restart now`: every AMI session and every call is cut, then the
+        switch boots again (`boot_delay`, default the configured one) with a new startup
+        time and the AstDB as it was. The cut calls' records get result "cut" (no journal
+        end: the simulator runs no hangup handler for them); earlier records stay."""
+        self._replace_core()
         self._boot(self.config.boot_delay if boot_delay is None else boot_delay)
+
+    def _replace_core(self) -> int:
+        old = self.core
+        cut = [r for r in old.calls.values() if r.result is None]
+        for record in cut:
+            record.result, record.ended = "cut", time.time()
+        self.drop_connections()
+        old.shutdown()
+        # CoreStartupTime has a one-second resolution: make the restart visible in it.
+        started = max(time.time(), old.started + 1.0)
+        self._core = PbxCore(self.config, self, old.loop, astdb=old.astdb, started=started)
+        self._core.originates.extend(old.originates)
+        self._core.calls.update(old.calls)
+        self.started_at = old.loop.time()
+        self.restarts += 1
+        return len(cut)
 
     def _boot(self, delay: float) -> None:
         if self._boot_timer is not None:
@@ -324,6 +343,13 @@ class SimulatedPbx(OperatorControl):
         """Cut every AMI socket at once; calls go on and their events are lost meanwhile."""
         for session in list(self.sessions):
             session.abort()
+
+    def crash_and_restart(self) -> int:
+        """Asterisk killed (-9) and started again: every call vanishes at once, with no
+        Hangup event and no hangup handler (so no journal end); the AMI sockets drop; the
+        switch comes back empty with a new startup time and the AstDB as it was, booted
+        at once. Returns how many calls were cut (their CallRecord result becomes "cut")."""
+        return self._replace_core()
 
     def freeze(self, frozen: bool = True) -> None:
         """Keep open sockets open but silent both ways (a half-open link). What would have

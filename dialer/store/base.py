@@ -282,6 +282,10 @@ class Reports(Protocol):
 
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]: ...
 
+    async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
+        """How many closed attempts of the campaign ended with each outcome."""
+        ...
+
 
 class ContactStore(ContactBase, CampaignLedger, Reports, Protocol):
     """The whole store, as the engine and the CLI open it: every role on one backend."""

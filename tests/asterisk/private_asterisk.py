@@ -409,7 +409,23 @@ def start(
     port = port or free_loopback_port()
     write_config(binary, tmpdir, port, extra)
     pbx = RealAsterisk(binary=binary, tmpdir=tmpdir, host="127.0.0.1", port=port)
-    out = (tmpdir / "asterisk.out").open("wb")
+    _launch(pbx, boot_timeout)
+    return pbx
+
+
+def kill_and_restart(pbx: RealAsterisk, boot_timeout: float = 30.0) -> None:
+    """kill -9 the running Asterisk (no hangup handlers, no `h`, no clean AstDB close)
+    and start it again on the same configuration, files and port."""
+    proc = pbx.process
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    _launch(pbx, boot_timeout)
+
+
+def _launch(pbx: RealAsterisk, boot_timeout: float) -> None:
+    binary, tmpdir = pbx.binary, pbx.tmpdir
+    out = (tmpdir / "asterisk.out").open("ab")
     # -f foreground (we own the process), -n no colours, -g dump core on crash;
     # no -c: no console, stdin is /dev/null.
     pbx.process = subprocess.Popen(
@@ -425,7 +441,7 @@ def start(
         if pbx.process.poll() is not None:
             raise AsteriskStartError(f"{_exit_reason(pbx.process.returncode)}\n{pbx.log_tail()}")
         if _ami_fully_booted(pbx.host, pbx.port, deadline):
-            return pbx
+            return
         time.sleep(0.2)
     pbx.stop()
     raise AsteriskStartError(f"asterisk not fully booted after {boot_timeout}s\n{pbx.log_tail()}")

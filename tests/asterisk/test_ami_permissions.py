@@ -31,7 +31,9 @@ async def test_dialer_user_may_send_every_action_the_dialer_uses(
             Exten="s",
             Priority="1",
             Timeout="15000",
-            Variable="DIALER_ATTEMPT=perm-1,DIALER_MESSAGE=beep,DIALER_QUEUE=",
+            Variable="DIALER_ATTEMPT=perm-1,DIALER_MESSAGE=beep,DIALER_QUEUE=,"
+            # The journal's hangup handler: a function write, allowed without `system`.
+            'CHANNEL(hangup_handler_push)="dialer-journal,ended,1"',
             ChannelId=channel_id,
             Async="true",
         )
@@ -65,6 +67,28 @@ async def test_dialer_user_may_send_every_action_the_dialer_uses(
             lambda m: m.get("Event") == "Hangup" and m.get("Uniqueid") == channel_id, 5.0
         )
 
+        # The PBX journal: read (DBGetTree, reporting), Asterisk's startup time
+        # (CoreStatus, reporting), and delete through the dialplan (an Originate).
+        response, journal = await ami.list_action("DBGetTree", Family="dialer/perm-1")
+        assert response["Response"] == "Success", response
+        assert {m["Key"] for m in journal} == {"/dialer/perm-1/cause", "/dialer/perm-1/ended"}
+        status = await ami.action("CoreStatus")
+        assert status["Response"] == "Success" and status["CoreStartupTime"], status
+        forget = await ami.action(
+            "Originate",
+            Channel="Local/s@dialer-journal-forget",
+            Application="NoOp",
+            Variable="DIALER_FORGET=perm-1",
+            Async="true",
+        )
+        assert forget["Response"] == "Success", forget
+        for _ in range(50):
+            response, journal = await ami.list_action("DBGetTree", Family="dialer/perm-1")
+            if not journal:
+                break
+            await asyncio.sleep(0.1)
+        assert journal == []
+
 
 async def test_dialer_user_is_refused_what_it_does_not_need(real_asterisk: RealAsterisk) -> None:
     pbx = real_asterisk
@@ -76,6 +100,10 @@ async def test_dialer_user_is_refused_what_it_does_not_need(real_asterisk: RealA
                 "Paused": "true",
             },  # agent
             "DBPut": {"Family": "dialer", "Key": "k", "Val": "v"},  # system
+            # AMI deletes from AstDB need system (which with originate would allow an
+            # Originate of System()): the journal is deleted by [dialer-journal-forget].
+            "DBDel": {"Family": "dialer", "Key": "k"},  # system
+            "DBDelTree": {"Family": "dialer"},  # system
             "Reload": {},  # system, config
         }
         for action, headers in refused.items():

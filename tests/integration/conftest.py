@@ -71,6 +71,7 @@ def campaign_dict(port: int, list_name: str = "spring", **overrides: Any) -> dic
             "congestion": {"delay": "100ms", "max": 2},
             "failed": {"delay": "100ms", "max": 1},
             "abandoned": {"delay": "100ms", "max": 1},
+            "pbx_failure": {"delay": "100ms", "max": 3},
         },
     }
     data.update(overrides)

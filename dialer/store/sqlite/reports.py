@@ -7,7 +7,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 
-from dialer.outcomes import ContactStatus
+from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import (
@@ -65,6 +65,16 @@ class SqliteReports(SqliteRole):
             after = rows[-1]["id"]
             yield [_contact_report(r) for r in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
+
+    async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
+        with self._conn.read() as db:
+            require_campaign(db, campaign_id)
+            rows = db.execute(
+                "SELECT outcome, COUNT(*) AS n FROM attempts"
+                " WHERE campaign_id = ? AND outcome IS NOT NULL GROUP BY outcome",
+                (campaign_id,),
+            ).fetchall()
+        return {Outcome(r["outcome"]): r["n"] for r in rows}
 
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]:
         with self._conn.read() as db:
