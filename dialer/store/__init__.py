@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dialer.store.base import CampaignLedger, ContactBase, ContactStore, Reports, StoreError
+from dialer.store.base import (
+    CampaignHold,
+    CampaignLedger,
+    ContactBase,
+    ContactStore,
+    NumberInCall,
+    Reports,
+    StoreBusy,
+    StoreError,
+)
 from dialer.store.sqlite import SqliteStore
 
 DB_ENV = "DIALER_DB"
@@ -41,11 +50,14 @@ async def open_store(target: str | Path | None = None) -> ContactStore:
 
 __all__ = [
     "DB_ENV",
+    "CampaignHold",
     "CampaignLedger",
     "ContactBase",
     "ContactStore",
+    "NumberInCall",
     "Reports",
     "SqliteStore",
+    "StoreBusy",
     "StoreError",
     "default_db_path",
     "open_store",
