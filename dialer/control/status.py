@@ -1,7 +1,9 @@
 """`dialer status`: what a campaign is doing now (or did last), from the contact base.
 
 A running `dialer run` saves a status snapshot every two seconds (dialer.engine.runner),
-so this works from any terminal, with no connection to the running process.
+so this works from any terminal, with no connection to the running process. Whether a
+process drives the campaign now comes from its hold (renewed every few seconds), not
+from the stored state alone: a killed run shows as interrupted, not running forever.
 """
 
 from __future__ import annotations
@@ -13,10 +15,39 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dialer.engine.campaign_hold import standing_of
 from dialer.outcomes import CampaignState
+from dialer.policy.campaign_hold import HoldStanding
+from dialer.store.base import CampaignHold
 
-STALE_AFTER_S = 10.0
-LIVE_STATES = frozenset({CampaignState.STARTING, CampaignState.DIALING, CampaignState.DRAINING})
+
+def campaign_standing(stored: CampaignState, hold: CampaignHold | None, now: datetime) -> str:
+    """The truth about a campaign: driven now (by whom), or what its last run left."""
+    standing = standing_of(hold, now)
+    if hold is not None:
+        seen = f"{hold.host}:{hold.pid}, last seen {_age(hold.seen_at, now)} ago"
+        if standing is HoldStanding.HELD:
+            return f"running (held by {seen})"
+        if stored is CampaignState.RUNNING:
+            return f"interrupted: holder died ({seen})"
+    elif stored is CampaignState.RUNNING:
+        return "interrupted: holder died"
+    return str(stored)
+
+
+def hold_json(hold: CampaignHold | None) -> dict[str, Any] | None:
+    if hold is None:
+        return None
+    return {
+        "host": hold.host,
+        "pid": hold.pid,
+        "since": hold.since.isoformat(),
+        "last_seen": hold.seen_at.isoformat(),
+    }
+
+
+def _age(moment: datetime, now: datetime) -> str:
+    return f"{max(0.0, (now - moment).total_seconds()):.0f} s"
 
 
 def campaigns_table(rows: Sequence[tuple[str, str, str, int, int, int]]) -> Table:
@@ -31,15 +62,20 @@ def campaigns_table(rows: Sequence[tuple[str, str, str, int, int, int]]) -> Tabl
 
 
 def print_status(
-    console: Console, status: dict[str, Any], saved_at: datetime | None, now: datetime
+    console: Console,
+    status: dict[str, Any],
+    saved_at: datetime | None,
+    now: datetime,
+    standing: str,
 ) -> None:
     if saved_at is None:
-        console.print("no status yet: the campaign has not run")
+        console.print(f"{standing}: no status yet, the campaign has not run")
         return
-    age = (now - saved_at).total_seconds()
-    state = status.get("state", "?")
-    if state in LIVE_STATES and age > STALE_AFTER_S:
-        state = f"{state} (no update for {age:.0f}s: the run has probably stopped)"
+    state = standing
+    if standing.startswith("running"):
+        state = f"{standing}, {status.get('state', '?')}"
+        if status.get("store_waiting"):
+            state += f" ({status['store_waiting']})"
     console.print(
         f"[bold]{status.get('campaign')}[/]: {state}, saved {saved_at:%Y-%m-%d %H:%M:%S} UTC; "
         f"{status.get('done', 0)} of {status.get('total', 0)} contacts final, "

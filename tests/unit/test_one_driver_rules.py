@@ -1,0 +1,47 @@
+"""Pure rules behind the reliability fixes: when a campaign hold is free, and AMI values
+out of any sane range reading as unknown instead of reaching the store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dialer.outcomes import Outcome
+from dialer.pbx.call_tracker import CallTracker
+from dialer.policy.campaign_hold import HoldStanding, hold_standing, is_free
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+LATER = T0 + timedelta(seconds=15)
+
+
+def test_hold_standing_follows_expiry_and_the_holders_pid_on_its_host() -> None:
+    assert hold_standing(None, T0, on_this_host=True, holder_alive=True) is HoldStanding.FREE
+    assert hold_standing(LATER, T0, False, True) is HoldStanding.HELD
+    assert hold_standing(LATER, LATER, False, True) is HoldStanding.EXPIRED
+    assert hold_standing(LATER, T0, True, True) is HoldStanding.HELD
+    assert hold_standing(LATER, T0, True, False) is HoldStanding.HOLDER_GONE
+    assert [is_free(s) for s in HoldStanding] == [True, False, True, True]
+
+
+def test_a_huge_or_negative_hangup_cause_and_reason_read_as_unknown() -> None:
+    tracker = CallTracker("a1", "a1")
+    tracker.apply(
+        {"Event": "OriginateResponse", "Response": "Failure", "Reason": "-3", "Uniqueid": "a1"},
+        T0,
+    )
+    tracker.apply({"Event": "Hangup", "Uniqueid": "a1", "Cause": "99999999999999999999999"}, T0)
+    assert tracker.finished
+    result = tracker.outcome(T0)
+    # Cause 0 is Asterisk's "not defined", what a Hangup without a cause reads as.
+    assert (result.cause, result.reason) == (0, None)
+    assert result.outcome in set(Outcome)
+
+
+def test_sane_causes_and_reasons_are_kept() -> None:
+    tracker = CallTracker("a1", "a1")
+    tracker.apply(
+        {"Event": "OriginateResponse", "Response": "Failure", "Reason": "5", "Uniqueid": "a1"},
+        T0,
+    )
+    tracker.apply({"Event": "Hangup", "Uniqueid": "a1", "Cause": "17"}, T0)
+    result = tracker.outcome(T0)
+    assert (result.cause, result.reason) == (17, 5)
