@@ -116,6 +116,11 @@ class HoldKeeper:
             except StoreBusy:
                 log.warning("engine.hold_renew_busy")
                 continue
+            except Exception:
+                # Keep beating: a heartbeat task dying silently would let another
+                # process take over while this one still dials.
+                log.exception("engine.hold_renew_failed")
+                continue
             if not renewed:
                 log.error("engine.hold_lost", extra={"campaign_id": self._campaign_id})
                 self.lost = True

@@ -182,7 +182,7 @@ class CampaignRunner:
             self.snapshot.state = CampaignState.STOPPED
             raise CampaignAborted("another process took the campaign over (our hold expired)")
         await self._patiently("state", lambda: store.set_campaign_state(campaign_id, state))
-        await self._refresh_progress()
+        await self._refresh_progress(enrol=False)
         self.snapshot.state = state
         await self._patiently("status", self._write_status)
         return self.snapshot
@@ -266,7 +266,9 @@ class CampaignRunner:
                         return True
                     if progress.next_due_at is not None:
                         until_due = (progress.next_due_at - self._clock()).total_seconds()
-                        wait = min(wait, max(0.05, until_due))
+                        # Due yet not leased: their numbers are in other campaigns' calls,
+                        # whose ends do not wake us.
+                        wait = min(wait, max(0.05, until_due) if until_due > 0 else 0.25)
                 elif placed:
                     wait = self.pacing.seconds_until_next()
                 elif len(self._in_flight) < self.campaign.pacing.max_channels:
@@ -407,12 +409,13 @@ class CampaignRunner:
                 log.exception("engine.close_write_failed", extra={"attempt": result.attempt_id})
         return None
 
-    async def _refresh_progress(self) -> CampaignProgress:
+    async def _refresh_progress(self, enrol: bool = True) -> CampaignProgress:
         assert self._campaign_id is not None
         store, campaign_id, now = self._store, self._campaign_id, self._clock()
-        # Contacts imported into the list while the campaign runs join it, before it
-        # can decide it is finished.
-        await self._patiently("enrol", lambda: store.enrol_new_contacts(campaign_id, now))
+        if enrol:
+            # Contacts imported into the list while the campaign runs join it, before it
+            # can decide it is finished.
+            await self._patiently("enrol", lambda: store.enrol_new_contacts(campaign_id, now))
         progress = await self._patiently("progress", lambda: store.progress(campaign_id, now))
         s = self.snapshot
         s.total, s.done, s.pending = progress.total, progress.done, progress.pending
