@@ -17,7 +17,7 @@ from rich.table import Table
 
 from dialer.engine.campaign_hold import standing_of
 from dialer.outcomes import CampaignState
-from dialer.policy.campaign_hold import HoldStanding
+from dialer.policy.campaign_hold import HEARTBEAT, HoldStanding
 from dialer.store.base import CampaignHold
 
 
@@ -27,6 +27,10 @@ def campaign_standing(stored: CampaignState, hold: CampaignHold | None, now: dat
     if hold is not None:
         seen = f"{hold.host}:{hold.pid}, last seen {_age(hold.seen_at, now)} ago"
         if standing is HoldStanding.HELD:
+            if now - hold.seen_at > 2 * HEARTBEAT:
+                # Alive (its pid is there, or the TTL has not run out) but not beating:
+                # typically another process sitting on the store's write lock.
+                return f"running (held by {seen}; heartbeat late: store busy?)"
             return f"running (held by {seen})"
         if stored is CampaignState.RUNNING:
             return f"interrupted: holder died ({seen})"
