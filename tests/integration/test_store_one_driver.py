@@ -18,6 +18,7 @@ from dialer.engine.campaign_hold import THIS_HOST, CampaignHeld, HoldKeeper
 from dialer.outcomes import Outcome
 from dialer.store.base import CampaignHold, NewContact, NumberInCall, StoreBusy
 from dialer.store.sqlite import SqliteStore
+from dialer.store.sqlite.campaign_ledger import STALE_OPEN_ATTEMPT
 from tests.store_cases import FINISHED, NUMBERS, T0, done, open_spring, two_campaigns
 
 
@@ -101,6 +102,19 @@ async def test_a_number_in_a_call_of_one_campaign_is_not_leased_by_another(store
     await store.finish_attempt(done("a1", Outcome.ANSWERED, T0), FINISHED)
     (again,) = await store.lease_due(second.id, T0, 10)
     assert again.number == lease.number
+
+
+async def test_an_open_attempt_older_than_any_call_stops_blocking_the_number(
+    store: SqliteStore,
+):
+    first, second = await two_campaigns(store)
+    (lease,) = await store.lease_due(first.id, T0, 1)
+    await store.start_attempt(lease, "left-open-by-a-killed-run", T0)
+    later = T0 + STALE_OPEN_ATTEMPT + timedelta(minutes=1)
+    leased = await store.lease_due(second.id, later, 10)
+    assert lease.number in {each.number for each in leased}
+    (again,) = [each for each in leased if each.number == lease.number]
+    await store.start_attempt(again, "b1", later)
 
 
 async def test_start_attempt_refuses_a_number_leased_twice_before_either_call(

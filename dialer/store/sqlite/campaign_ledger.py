@@ -7,7 +7,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialer.outcomes import STORED_CAMPAIGN_STATES, CampaignState, ContactStatus, Outcome
 from dialer.store.base import (
@@ -39,9 +39,13 @@ log = logging.getLogger(__name__)
 _IN_CHUNK = 500  # ids per "IN (...)" list: far below SQLite's bound-parameter limit
 
 
-# The number is in a call now, in this or any other campaign: one person, one call.
+# The number is in a call now, in this or any other campaign: one person, one call. An
+# attempt left open longer than any call lasts (its process was killed and its campaign
+# never ran again to reconcile it) stops blocking the number.
+STALE_OPEN_ATTEMPT = timedelta(hours=4)
 _NUMBER_IN_CALL = (
-    "EXISTS (SELECT 1 FROM attempts a WHERE a.number = c.number AND a.ended_at IS NULL)"
+    "EXISTS (SELECT 1 FROM attempts a WHERE a.number = c.number AND a.ended_at IS NULL"
+    " AND a.started_at > ?)"
 )
 
 
@@ -122,7 +126,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 " WHERE cc.campaign_id = ? AND cc.status = 'pending' AND cc.next_due_at <= ?"
                 f" AND c.dead = 0 AND NOT {_NUMBER_IN_CALL}"
                 " ORDER BY cc.next_due_at, cc.contact_id LIMIT ?",
-                (campaign_id, ts(now), limit),
+                (campaign_id, ts(now), ts(now - STALE_OPEN_ATTEMPT), limit),
             ).fetchall()
             if not rows:
                 return []
@@ -173,8 +177,9 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
             if other is not None:
                 raise StoreError(f"contact {lease.contact_id} already has open attempt {other[0]}")
             busy = db.execute(
-                "SELECT campaign_id FROM attempts WHERE number = ? AND ended_at IS NULL",
-                (lease.number,),
+                "SELECT campaign_id FROM attempts WHERE number = ? AND ended_at IS NULL"
+                " AND started_at > ?",
+                (lease.number, ts(started_at - STALE_OPEN_ATTEMPT)),
             ).fetchone()
             if busy is not None:
                 # Leased here while another campaign's process started its call: the lease
