@@ -44,6 +44,7 @@ Clock = Callable[[], datetime]
 # A number leased while another campaign's call to it started: offered again after this.
 NUMBER_IN_CALL_DELAY = timedelta(seconds=30)
 CLOSE_RETRIES = 5  # writes of one attempt's close that fail for another reason than busy
+UNWRITTEN_RETRY_S = 5.0  # then the close is tried again after this, until it goes through
 
 
 class Dialer(Protocol):
@@ -109,6 +110,8 @@ class CampaignRunner:
         self._idle_poll = idle_poll
         self._policy = retry_policy_of(campaign)
         self._in_flight: dict[str, LeasedContact] = {}
+        # Closes the store refused so far: (result, next step), decided once.
+        self._unwritten: dict[str, tuple[AttemptResult, NextStep]] = {}
         self._originations: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self.pacing = pacing
@@ -363,6 +366,28 @@ class CampaignRunner:
         lease = self._in_flight.get(ended.attempt_id)
         if lease is None:
             return  # not ours, or already closed
+        unwritten = self._unwritten.pop(ended.attempt_id, None)
+        if unwritten is None:
+            unwritten = self._closing_of(ended, lease)
+        result, step = unwritten
+        closed = await self._finish(result, step)
+        if closed is None:
+            # Not written (the store keeps refusing): tried again later, so that the
+            # attempt is closed as soon as the store takes it, and the run can end.
+            self._unwritten[ended.attempt_id] = unwritten
+            asyncio.get_running_loop().call_later(UNWRITTEN_RETRY_S, self._ended.put_nowait, ended)
+            return
+        self._in_flight.pop(ended.attempt_id, None)
+        if closed:
+            self.snapshot.closed += 1
+            self.snapshot.outcomes[ended.outcome.value] += 1
+            if step.status is ContactStatus.DONE:
+                self.snapshot.done += 1
+                self.snapshot.pending = max(0, self.snapshot.pending - 1)
+        self.snapshot.in_flight = len(self._in_flight)
+
+    def _closing_of(self, ended: CallEnded, lease: LeasedContact) -> tuple[AttemptResult, NextStep]:
+        """The attempt's result and the contact's next step (told to the pacer once)."""
         self.pacing.on_ended(ended.attempt_id, ended.outcome)
         ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
         decision = decide(
@@ -381,18 +406,7 @@ class CampaignRunner:
         step = next_step_of(decision, ended.outcome)
         if ivr_result is not None:
             step = with_ivr_result(step, ivr_result, lease.attempts_made + 1, self._policy)
-        decision_final = step.status is ContactStatus.DONE
-        closed = await self._finish(result, step)
-        if closed is None:
-            return  # could not be written: stays in flight and open in the store
-        self._in_flight.pop(ended.attempt_id, None)
-        if closed:
-            self.snapshot.closed += 1
-            self.snapshot.outcomes[ended.outcome.value] += 1
-            if decision_final:
-                self.snapshot.done += 1
-                self.snapshot.pending = max(0, self.snapshot.pending - 1)
-        self.snapshot.in_flight = len(self._in_flight)
+        return result, step
 
     async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:
         """Close the attempt in the store: busy is waited out; another failure (a value
