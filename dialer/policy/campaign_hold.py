@@ -2,9 +2,9 @@
 take over. Pure: the clock and what is known of the holder's process are passed in.
 
 A campaign is driven by one process at a time. The holder renews its hold with a
-heartbeat (HEARTBEAT); a hold not renewed for HOLD_TTL belongs to a dead process (kill -9,
-power cut, lost host). On the holder's own host we need not wait that long: if its pid is
-gone, the hold is free at once.
+heartbeat (HEARTBEAT); a hold from another host not renewed for HOLD_TTL belongs to a dead
+process (kill -9, power cut, lost host). On the holder's own host its pid says it all:
+gone, the hold is free at once; there, it is held however late the heartbeat.
 """
 
 from __future__ import annotations
@@ -30,11 +30,13 @@ def hold_standing(
     holder_alive: bool,
 ) -> HoldStanding:
     """`holder_alive` matters only on the holder's host (elsewhere its pid means nothing
-    here): pass what a signal-0 probe of its pid says."""
+    here): pass what a signal-0 probe of its pid says. On its host that probe is the
+    truth either way: a live holder whose heartbeat is late (its store calls waiting
+    for another process's lock) still holds the campaign."""
     if expires_at is None:
         return HoldStanding.FREE
-    if on_this_host and not holder_alive:
-        return HoldStanding.HOLDER_GONE
+    if on_this_host:
+        return HoldStanding.HELD if holder_alive else HoldStanding.HOLDER_GONE
     if now >= expires_at:
         return HoldStanding.EXPIRED
     return HoldStanding.HELD

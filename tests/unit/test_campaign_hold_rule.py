@@ -16,4 +16,6 @@ def test_hold_standing_follows_expiry_and_the_holders_pid_on_its_host() -> None:
     assert hold_standing(LATER, LATER, False, True) is HoldStanding.EXPIRED
     assert hold_standing(LATER, T0, True, True) is HoldStanding.HELD
     assert hold_standing(LATER, T0, True, False) is HoldStanding.HOLDER_GONE
+    # On its own host a live holder holds on even with a late heartbeat (busy store).
+    assert hold_standing(LATER, LATER, True, True) is HoldStanding.HELD
     assert [is_free(s) for s in HoldStanding] == [True, False, True, True]
