@@ -78,7 +78,10 @@ class HoldKeeper:
         self._campaign_id: int | None = None
 
     async def take(self, campaign_name: str, campaign_id: int) -> None:
-        """Raises CampaignHeld when a live process holds the campaign."""
+        """Raises CampaignHeld when a live process holds the campaign. Taking it again
+        (the runner, after run_campaign took it) changes nothing."""
+        if self._campaign_id == campaign_id and not self.lost:
+            return
         in_the_way: CampaignHold | None = None
         for _ in range(3):  # another process may take it between our read and our write
             now = self.clock()
@@ -129,3 +132,4 @@ class HoldKeeper:
     async def release(self) -> None:
         if self._campaign_id is not None and not self.lost:
             await self.store.release_hold(self._campaign_id, self.token)
+        self._campaign_id = None
