@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialer.campaign.model import AnswerAction, Campaign
+from dialer.engine.campaign_hold import HoldKeeper
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.runner import CampaignRunner, RunSnapshot
+from dialer.engine.store_patience import StorePatience
 from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.link import PbxLink, utc_now
 from dialer.store import ContactStore, open_store
@@ -79,10 +81,12 @@ class Node:
         campaign: Campaign,
         secret: str,
         drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
+        hold: HoldKeeper | None = None,
     ) -> CampaignRunner:
         """Build a campaign's runner. Raises CampaignStartError (prompt, speech model,
         FastAGI port) before touching AMI, then AmiConnectError / AmiAuthError if its
-        Asterisk is unusable; nothing is dialled either way."""
+        Asterisk is unusable; nothing is dialled either way. `hold`: the campaign's hold
+        if already taken (the runner takes it otherwise)."""
         ivr_calls, agi_address = await self._ivr_calls(campaign)
         link = await self._link(campaign, secret)
         pacing = PacingControl(campaign, callers_waiting=lambda: link.callers_waiting(queues))
@@ -97,6 +101,7 @@ class Node:
             drain_timeout=drain_timeout,
             ivr=ivr_calls,
             agi_address=agi_address,
+            hold=hold,
         )
 
     async def close(self) -> None:
@@ -200,15 +205,23 @@ async def run_campaign(
     drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
     agi_turnaround: Callable[[float], None] | None = None,
 ) -> RunSnapshot:
-    """A node with one campaign: connect, run until done or stopped, disconnect."""
+    """A node with one campaign: take the campaign's hold (CampaignHeld if another live
+    process drives it: refused before AMI is touched), connect, run until done or
+    stopped, disconnect."""
+    hold, patience = HoldKeeper(store, clock), StorePatience(lambda _: None)
+    record = await patience.call(
+        "open", lambda: store.open_campaign(campaign.name, campaign.list, clock())
+    )
+    await patience.call("hold", lambda: hold.take(campaign.name, record.id))
     node = Node(store, clock=clock, agi_turnaround=agi_turnaround)
     try:
-        runner = await node.add_campaign(campaign, secret, drain_timeout)
+        runner = await node.add_campaign(campaign, secret, drain_timeout, hold=hold)
         if on_started is not None:
             on_started(runner)
         return await runner.run(stop)
     finally:
         await node.close()
+        await hold.release()  # a no-op when the runner released it
 
 
 @contextlib.asynccontextmanager

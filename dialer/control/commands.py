@@ -169,8 +169,10 @@ async def status(args: argparse.Namespace, console: Console) -> int:
             rows = []
             for each in await store.campaigns():
                 progress = await store.progress(each.id, now)
+                hold = await store.campaign_hold(each.id)
+                standing = status_view.campaign_standing(each.state, hold, now)
                 rows.append(
-                    (each.name, each.list_name, each.state, progress.total,
+                    (each.name, each.list_name, standing, progress.total,
                      progress.done, progress.pending)
                 )  # fmt: skip
             if args.format == "json":
@@ -183,10 +185,19 @@ async def status(args: argparse.Namespace, console: Console) -> int:
         if record is None:
             raise CliError(f"no campaign named {args.campaign_name!r}")
         _, saved, saved_at = await store.load_runtime(record.id)
+        hold = await store.campaign_hold(record.id)
+    standing = status_view.campaign_standing(record.state, hold, now)
     if args.format == "json":
-        print_json({**saved, "saved_at": saved_at.isoformat() if saved_at else None})
+        print_json(
+            {
+                **saved,
+                "saved_at": saved_at.isoformat() if saved_at else None,
+                "standing": standing,
+                "hold": status_view.hold_json(hold),
+            }
+        )
     else:
-        status_view.print_status(console, saved, saved_at, now)
+        status_view.print_status(console, saved, saved_at, now, standing)
     return EXIT_OK
 
 

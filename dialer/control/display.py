@@ -20,6 +20,8 @@ def _outcome_line(snapshot: RunSnapshot) -> str:
     link = snapshot.link_state.description
     if snapshot.in_flight == 0 and snapshot.pending and snapshot.next_due_at is not None:
         link += f"  waiting: next retry due {snapshot.next_due_at:%Y-%m-%d %H:%M} UTC"
+    if snapshot.store_waiting:
+        link += f"  [yellow]{snapshot.store_waiting}[/]"
     text = (
         f"[bold]{snapshot.state}[/]  calls up {snapshot.in_flight}  originated "
         f"{snapshot.originated}  {link}\nattempts: " + (", ".join(parts) or "none yet")

@@ -11,7 +11,8 @@ from rich.console import Console
 from dialer.campaign.model import Campaign
 from dialer.control.app import DEFAULT_DRAIN_TIMEOUT, CampaignStartError, run_campaign
 from dialer.control.display import live_progress, run_summary
-from dialer.control.terminal import EXIT_OK, EXIT_PBX, CliError, install_stop_handlers
+from dialer.control.terminal import EXIT_HELD, EXIT_OK, EXIT_PBX, CliError, install_stop_handlers
+from dialer.engine.campaign_hold import CampaignHeld
 from dialer.engine.runner import CampaignAborted, CampaignRunner
 from dialer.outcomes import CampaignState
 from dialer.pbx.ami_client import AmiAuthError, AmiConnectError, AmiError
@@ -49,6 +50,8 @@ async def execute_campaign(
         raise CliError(f"{exc} (check the AMI username and secret)", EXIT_PBX) from exc
     except AmiConnectError as exc:
         raise CliError(f"{exc} (is Asterisk running with AMI enabled?)", EXIT_PBX) from exc
+    except CampaignHeld as exc:
+        raise CliError(str(exc), EXIT_HELD) from exc
     except CampaignAborted as exc:
         raise CliError(f"campaign aborted: {exc}", EXIT_PBX) from exc
     except AmiError as exc:  # any other AMI failure while starting: a reason, not a traceback

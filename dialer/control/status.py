@@ -1,7 +1,9 @@
 """`dialer status`: what a campaign is doing now (or did last), from the contact base.
 
 A running `dialer run` saves a status snapshot every two seconds (dialer.engine.runner),
-so this works from any terminal, with no connection to the running process.
+so this works from any terminal, with no connection to the running process. Whether a
+process drives the campaign now comes from its hold (renewed every few seconds), not
+from the stored state alone: a killed run shows as interrupted, not running forever.
 """
 
 from __future__ import annotations
@@ -13,11 +15,44 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dialer.engine.campaign_hold import standing_of
 from dialer.outcomes import CampaignState
 from dialer.pbx.link_state import LinkState
+from dialer.policy.campaign_hold import HEARTBEAT, HoldStanding
+from dialer.store.base import CampaignHold
 
-STALE_AFTER_S = 10.0
-LIVE_STATES = frozenset({CampaignState.STARTING, CampaignState.DIALING, CampaignState.DRAINING})
+
+def campaign_standing(stored: CampaignState, hold: CampaignHold | None, now: datetime) -> str:
+    """The truth about a campaign: driven now (by whom), or what its last run left."""
+    standing = standing_of(hold, now)
+    if hold is not None:
+        seen = f"{hold.host}:{hold.pid}, last seen {_age(hold.seen_at, now)} ago"
+        if standing is HoldStanding.HELD:
+            if now - hold.seen_at > 2 * HEARTBEAT:
+                # Alive (its pid is there, or the TTL has not run out) but not beating:
+                # typically another process sitting on the store's write lock.
+                return f"running (held by {seen}; heartbeat late: store busy?)"
+            return f"running (held by {seen})"
+        if stored is CampaignState.RUNNING:
+            return f"interrupted: holder died ({seen})"
+    elif stored is CampaignState.RUNNING:
+        return "interrupted: holder died"
+    return str(stored)
+
+
+def hold_json(hold: CampaignHold | None) -> dict[str, Any] | None:
+    if hold is None:
+        return None
+    return {
+        "host": hold.host,
+        "pid": hold.pid,
+        "since": hold.since.isoformat(),
+        "last_seen": hold.seen_at.isoformat(),
+    }
+
+
+def _age(moment: datetime, now: datetime) -> str:
+    return f"{max(0.0, (now - moment).total_seconds()):.0f} s"
 
 
 def campaigns_table(rows: Sequence[tuple[str, str, str, int, int, int]]) -> Table:
@@ -32,15 +67,20 @@ def campaigns_table(rows: Sequence[tuple[str, str, str, int, int, int]]) -> Tabl
 
 
 def print_status(
-    console: Console, status: dict[str, Any], saved_at: datetime | None, now: datetime
+    console: Console,
+    status: dict[str, Any],
+    saved_at: datetime | None,
+    now: datetime,
+    standing: str,
 ) -> None:
     if saved_at is None:
-        console.print("no status yet: the campaign has not run")
+        console.print(f"{standing}: no status yet, the campaign has not run")
         return
-    age = (now - saved_at).total_seconds()
-    state = status.get("state", "?")
-    if state in LIVE_STATES and age > STALE_AFTER_S:
-        state = f"{state} (no update for {age:.0f}s: the run has probably stopped)"
+    state = standing
+    if standing.startswith("running"):
+        state = f"{standing}, {status.get('state', '?')}"
+        if status.get("store_waiting"):
+            state += f" ({status['store_waiting']})"
     console.print(
         f"[bold]{status.get('campaign')}[/]: {state}, saved {saved_at:%Y-%m-%d %H:%M:%S} UTC; "
         f"{status.get('done', 0)} of {status.get('total', 0)} contacts final, "
@@ -48,9 +88,19 @@ def print_status(
         highlight=False,
     )
     link = status.get("link_state")
-    if isinstance(link, str) and link in set(LinkState) and state in LIVE_STATES:
+    if isinstance(link, str) and link in set(LinkState) and standing.startswith("running"):
         console.print(f"Asterisk link: {LinkState(link).description}", highlight=False)
     pacing = status.get("pacing") or {}
+    console.print(pacing_table(pacing))
+    warning = no_operators_line(pacing)
+    if warning:
+        console.print(f"[bold red]{warning}[/]", highlight=False)
+    windows = abandon_table(pacing)
+    if windows is not None:
+        console.print(windows)
+
+
+def pacing_table(pacing: dict[str, Any]) -> Table:
     table = Table(title="Pacing", min_width=60)
     table.add_column("figure")
     table.add_column("value", justify="right")
@@ -63,13 +113,7 @@ def print_status(
     for group in ("operators", "calls", "estimates"):
         for key, value in (pacing.get(group) or {}).items():
             table.add_row(f"{group}: {key}", _fmt(value))
-    console.print(table)
-    warning = no_operators_line(pacing)
-    if warning:
-        console.print(f"[bold red]{warning}[/]", highlight=False)
-    windows = abandon_table(pacing)
-    if windows is not None:
-        console.print(windows)
+    return table
 
 
 def abandon_table(pacing: dict[str, Any]) -> Table | None:

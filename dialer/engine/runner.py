@@ -10,26 +10,42 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from dialer.campaign.model import Campaign
+from dialer.engine.campaign_hold import HoldKeeper
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.ivr_calls import IvrCalls
 from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
 from dialer.engine.pacing_control import PacingControl
+from dialer.engine.store_patience import StorePatience
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone
 from dialer.pbx.link_state import LinkState
 from dialer.policy.retry import decide
-from dialer.store.base import AttemptResult, CampaignProgress, ContactStore, LeasedContact
+from dialer.store.base import (
+    AttemptResult,
+    CampaignProgress,
+    ContactStore,
+    LeasedContact,
+    NextStep,
+    NumberInCall,
+)
 
 log = logging.getLogger("dialer.engine")
 
+T = TypeVar("T")
+
 Clock = Callable[[], datetime]
+# A number leased while another campaign's call to it started: offered again after this.
+NUMBER_IN_CALL_DELAY = timedelta(seconds=30)
+CLOSE_RETRIES = 5  # writes of one attempt's close that fail for another reason than busy
+UNWRITTEN_RETRY_S = 5.0  # then the close is tried again after this, until it goes through
 
 
 class Dialer(Protocol):
@@ -70,6 +86,7 @@ class RunSnapshot:
     link_ready: bool = False
     link_state: LinkState = LinkState.CONNECTING
     pacing: dict[str, Any] | None = None  # the pacer's status (mode, dial level, abandon)
+    store_waiting: str | None = None  # a store hiccup being waited out, e.g. "store busy"
 
 
 class CampaignRunner:
@@ -87,6 +104,7 @@ class CampaignRunner:
         ivr: IvrCalls | None = None,
         agi_address: str | None = None,
         status_interval: float = 2.0,
+        hold: HoldKeeper | None = None,
     ) -> None:
         self.campaign = campaign
         self._store = store
@@ -97,6 +115,8 @@ class CampaignRunner:
         self._idle_poll = idle_poll
         self._policy = retry_policy_of(campaign)
         self._in_flight: dict[str, LeasedContact] = {}
+        # Closes the store refused so far: (result, next step), decided once.
+        self._unwritten: dict[str, tuple[AttemptResult, NextStep]] = {}
         self._originations: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self.pacing = pacing
@@ -108,6 +128,8 @@ class CampaignRunner:
         self._ivr = ivr
         self._answer_plan = answer_plan_of(campaign, agi_address)
         self.snapshot = RunSnapshot(campaign.name)
+        self._hold = hold or HoldKeeper(store, clock)
+        self._patience = StorePatience(self._store_waiting)
 
     # --- what the PBX link tells us (CallListener) ----------------------------------------
     def call_ended(self, event: CallEnded) -> None:
@@ -118,15 +140,33 @@ class CampaignRunner:
 
     # --- public -------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> RunSnapshot:
-        """Dial until every contact is final or `stop` is set; then drain and return."""
+        """Dial until every contact is final or `stop` is set; then drain and return.
+        Raises CampaignHeld, before anything is dialled, if another process drives it."""
         now = self._clock()
-        record = await self._store.open_campaign(self.campaign.name, self.campaign.list, now)
+        store, camp = self._store, self.campaign
+        record = await self._patiently(
+            "open", lambda: store.open_campaign(camp.name, camp.list, now)
+        )
         self._campaign_id = record.id
-        await self._store.set_campaign_state(record.id, CampaignState.RUNNING)
-        ledger, _, _ = await self._store.load_runtime(record.id)
+        await self._patiently("hold", lambda: self._hold.take(camp.name, record.id))
+        try:
+            return await self._run_held(record.id, now, stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await self._patiently("release", self._hold.release)
+
+    async def _run_held(self, campaign_id: int, now: datetime, stop: asyncio.Event) -> RunSnapshot:
+        store = self._store
+        await self._patiently(
+            "state", lambda: store.set_campaign_state(campaign_id, CampaignState.RUNNING)
+        )
+        ledger, _, _ = await self._patiently("runtime", lambda: store.load_runtime(campaign_id))
         self.pacing.restore(ledger)  # the abandon windows go on across restarts
-        closer = asyncio.create_task(self._close_calls(), name="attempt-closer")
-        saver = asyncio.create_task(self._save_status(), name="status-saver")
+        tasks = [
+            asyncio.create_task(self._close_calls(), name="attempt-closer"),
+            asyncio.create_task(self._save_status(), name="status-saver"),
+            asyncio.create_task(self._hold.keep(), name="hold-heartbeat"),
+        ]
         try:
             await self._adopt_open_attempts(now)
             self.snapshot.state = CampaignState.DIALING
@@ -139,17 +179,27 @@ class CampaignRunner:
                 else CampaignState.STOPPED
             )
         finally:
-            for task in (closer, saver):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             for task in self._originations:
                 task.cancel()
-        await self._store.set_campaign_state(record.id, state)
-        await self._refresh_progress()
+        if self._hold.lost:
+            # The campaign's state and status are the new holder's to write now.
+            self.snapshot.state = CampaignState.STOPPED
+            raise CampaignAborted("another process took the campaign over (our hold expired)")
+        await self._patiently("state", lambda: store.set_campaign_state(campaign_id, state))
+        await self._refresh_progress(enrol=False)
         self.snapshot.state = state
-        await self._write_status()
+        await self._patiently("status", self._write_status)
         return self.snapshot
+
+    async def _patiently(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+        return await self._patience.call(what, operation)
+
+    def _store_waiting(self, waiting: str | None) -> None:
+        self.snapshot.store_waiting = waiting
 
     async def _save_status(self) -> None:
         """Keep the abandon ledger and a status snapshot in the store, for restarts
@@ -179,6 +229,7 @@ class CampaignRunner:
             "link_ready": s.link_ready,
             "link_state": s.link_state.value,
             "pacing": s.pacing,
+            "store_waiting": s.store_waiting,
         }
         await self._store.save_runtime(
             self._campaign_id, self.pacing.ledger(), status, self._clock()
@@ -187,7 +238,10 @@ class CampaignRunner:
     # --- dialling -----------------------------------------------------------------------
     async def _adopt_open_attempts(self, now: datetime) -> None:
         assert self._campaign_id is not None
-        open_attempts = await self._store.recover(self._campaign_id, now)
+        campaign_id = self._campaign_id
+        open_attempts = await self._patiently(
+            "recover", lambda: self._store.recover(campaign_id, now)
+        )
         if not open_attempts:
             return
         log.info("engine.adopting_open_attempts", extra={"count": len(open_attempts)})
@@ -208,7 +262,7 @@ class CampaignRunner:
         """Returns True when the campaign ran out of contacts, False when stopped."""
         assert self._campaign_id is not None
         await self._refresh_progress()
-        while not stop.is_set():
+        while not stop.is_set() and not self._hold.lost:
             if self._dialer.fatal_error is not None:
                 raise CampaignAborted(str(self._dialer.fatal_error))
             self._observe_link()
@@ -222,7 +276,9 @@ class CampaignRunner:
                         return True
                     if progress.next_due_at is not None:
                         until_due = (progress.next_due_at - self._clock()).total_seconds()
-                        wait = min(wait, max(0.05, until_due))
+                        # Due yet not leased: their numbers are in other campaigns' calls,
+                        # whose ends do not wake us.
+                        wait = min(wait, max(0.05, until_due) if until_due > 0 else 0.25)
                 elif placed:
                     wait = self.pacing.seconds_until_next()
                 elif len(self._in_flight) < self.campaign.pacing.max_channels:
@@ -238,13 +294,17 @@ class CampaignRunner:
     async def _place_calls(self, allowance: int) -> int:
         assert self._campaign_id is not None
         now = self._clock()
-        leases = await self._store.lease_due(self._campaign_id, now, allowance)
+        store, campaign_id = self._store, self._campaign_id
+        leases = await self._patiently(
+            "lease", lambda: store.lease_due(campaign_id, now, allowance)
+        )
         placed: list[str] = []
         for lease in leases:
             attempt_id = str(uuid.uuid4())
             # Recorded before the PBX hears of it: a crash now leaves an open attempt to
             # reconcile, never a second dial.
-            await self._store.start_attempt(lease, attempt_id, now)
+            if not await self._start_attempt(lease, attempt_id, now):
+                continue
             self._in_flight[attempt_id] = lease
             placed.append(attempt_id)
             if self._ivr is not None:
@@ -254,9 +314,25 @@ class CampaignRunner:
             self._originations.add(task)
             task.add_done_callback(self._originations.discard)
         self.pacing.placed(placed)
-        self.snapshot.originated += len(leases)
+        self.snapshot.originated += len(placed)
         self.snapshot.in_flight = len(self._in_flight)
         return len(leases)
+
+    async def _start_attempt(self, lease: LeasedContact, attempt_id: str, now: datetime) -> bool:
+        """False: the number went into another campaign's call since it was leased (the
+        store's last check); the lease is given back for later."""
+        store = self._store
+        try:
+            await self._patiently("start", lambda: store.start_attempt(lease, attempt_id, now))
+        except NumberInCall:
+            log.info("engine.number_in_call_elsewhere", extra={"contact": lease.contact_id})
+            later = now + NUMBER_IN_CALL_DELAY
+            await self._patiently(
+                "release",
+                lambda: store.release_lease(lease.campaign_id, lease.contact_id, later),
+            )
+            return False
+        return True
 
     async def _sleep_or_wake(self, stop: asyncio.Event, seconds: float) -> None:
         self._wake.clear()
@@ -295,9 +371,34 @@ class CampaignRunner:
                 self._wake.set()
 
     async def _close(self, ended: CallEnded) -> None:
-        lease = self._in_flight.pop(ended.attempt_id, None)
+        # The attempt leaves the in-flight set only once the store has closed it: a
+        # failed write must never orphan it (the drain waits for it; if it cannot be
+        # written at all it stays open in the store for the next run to reconcile).
+        lease = self._in_flight.get(ended.attempt_id)
         if lease is None:
             return  # not ours, or already closed
+        unwritten = self._unwritten.pop(ended.attempt_id, None)
+        if unwritten is None:
+            unwritten = self._closing_of(ended, lease)
+        result, step = unwritten
+        closed = await self._finish(result, step)
+        if closed is None:
+            # Not written (the store keeps refusing): tried again later, so that the
+            # attempt is closed as soon as the store takes it, and the run can end.
+            self._unwritten[ended.attempt_id] = unwritten
+            asyncio.get_running_loop().call_later(UNWRITTEN_RETRY_S, self._ended.put_nowait, ended)
+            return
+        self._in_flight.pop(ended.attempt_id, None)
+        if closed:
+            self.snapshot.closed += 1
+            self.snapshot.outcomes[ended.outcome.value] += 1
+            if step.status is ContactStatus.DONE:
+                self.snapshot.done += 1
+                self.snapshot.pending = max(0, self.snapshot.pending - 1)
+        self.snapshot.in_flight = len(self._in_flight)
+
+    def _closing_of(self, ended: CallEnded, lease: LeasedContact) -> tuple[AttemptResult, NextStep]:
+        """The attempt's result and the contact's next step (told to the pacer once)."""
         self.pacing.on_ended(ended.attempt_id, ended.outcome)
         ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
         decision = decide(
@@ -316,18 +417,31 @@ class CampaignRunner:
         step = next_step_of(decision, ended.outcome)
         if ivr_result is not None:
             step = with_ivr_result(step, ivr_result, lease.attempts_made + 1, self._policy)
-        decision_final = step.status is ContactStatus.DONE
-        if await self._store.finish_attempt(result, step):
-            self.snapshot.closed += 1
-            self.snapshot.outcomes[ended.outcome.value] += 1
-            if decision_final:
-                self.snapshot.done += 1
-                self.snapshot.pending = max(0, self.snapshot.pending - 1)
-        self.snapshot.in_flight = len(self._in_flight)
+        return result, step
 
-    async def _refresh_progress(self) -> CampaignProgress:
+    async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:
+        """Close the attempt in the store: busy is waited out; another failure (a value
+        the store cannot take) is retried with only the outcome, the values dropped.
+        None if it could not be written at all."""
+        store = self._store
+        for attempt in range(CLOSE_RETRIES):
+            if attempt:
+                result = replace(result, cause=None, reason=None, answers={}, detail="")
+                await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
+            try:
+                return await self._patiently("close", partial(store.finish_attempt, result, step))
+            except Exception:
+                log.exception("engine.close_write_failed", extra={"attempt": result.attempt_id})
+        return None
+
+    async def _refresh_progress(self, enrol: bool = True) -> CampaignProgress:
         assert self._campaign_id is not None
-        progress = await self._store.progress(self._campaign_id, self._clock())
+        store, campaign_id, now = self._store, self._campaign_id, self._clock()
+        if enrol:
+            # Contacts imported into the list while the campaign runs join it, before it
+            # can decide it is finished.
+            await self._patiently("enrol", lambda: store.enrol_new_contacts(campaign_id, now))
+        progress = await self._patiently("progress", lambda: store.progress(campaign_id, now))
         s = self.snapshot
         s.total, s.done, s.pending = progress.total, progress.done, progress.pending
         s.next_due_at = progress.next_due_at

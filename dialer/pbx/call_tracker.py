@@ -32,11 +32,19 @@ class CallOutcome:
     detail: str
 
 
-def _int_or_none(value: str | None) -> int | None:
+# Q.850 causes are 1..127 and OriginateResponse reasons single digits; anything outside
+# these bounds is garbage from the wire (it once overflowed SQLite's INTEGER and orphaned
+# the attempt), so it reads as unknown.
+MAX_CAUSE = 127
+MAX_REASON = 255
+
+
+def _int_or_none(value: str | None, upper: int) -> int | None:
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except ValueError:
         return None
+    return number if number is not None and 0 <= number <= upper else None
 
 
 class CallTracker:
@@ -65,13 +73,13 @@ class CallTracker:
 
     def _on_originate_response(self, event: Mapping[str, str], now: datetime) -> None:
         self.response = event.get("Response", "")
-        self.reason = _int_or_none(event.get("Reason"))
+        self.reason = _int_or_none(event.get("Reason"), MAX_REASON)
         self.no_channel = event.get("Uniqueid", "") in ("", "<unknown>")
         if self.response == "Success" and self.answered_at is None:
             self.answered_at = now
 
     def _on_hangup(self, event: Mapping[str, str], now: datetime) -> None:
-        cause = _int_or_none(event.get("Cause")) or 0
+        cause = _int_or_none(event.get("Cause"), MAX_CAUSE) or 0
         if event.get("Uniqueid", "") == self.channel_id:
             self.cause = cause
             self.hung_up_at = now

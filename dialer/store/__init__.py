@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from dialer.store.base import CampaignLedger, ContactBase, ContactStore, Reports, StoreError
+from dialer.store.base import (
+    CampaignHold,
+    CampaignLedger,
+    ContactBase,
+    ContactStore,
+    NumberInCall,
+    Reports,
+    StoreBusy,
+    StoreError,
+)
 from dialer.store.sqlite import SqliteStore
 
 DB_ENV = "DIALER_DB"
@@ -46,11 +55,14 @@ def sqlite_location(target: str | Path | None = None) -> str:
 
 __all__ = [
     "DB_ENV",
+    "CampaignHold",
     "CampaignLedger",
     "ContactBase",
     "ContactStore",
+    "NumberInCall",
     "Reports",
     "SqliteStore",
+    "StoreBusy",
     "StoreError",
     "default_db_path",
     "open_store",

@@ -23,6 +23,28 @@ class StoreError(Exception):
     """A request the store cannot satisfy (unknown list, unknown campaign...)."""
 
 
+class StoreBusy(StoreError):
+    """The store could not take its lock in time (another process writing): a hiccup to
+    wait out and retry, not a failure of the request itself."""
+
+
+class NumberInCall(StoreError):
+    """start_attempt refused: the contact's number is in a call of some campaign now."""
+
+
+@dataclass(frozen=True)
+class CampaignHold:
+    """Which process drives a campaign: one at a time. Renewed by the holder's heartbeat;
+    once expires_at has passed without one, the holder is taken for dead."""
+
+    token: str  # the holder's own id: only it renews or releases the hold
+    host: str
+    pid: int
+    since: datetime
+    seen_at: datetime  # last heartbeat
+    expires_at: datetime
+
+
 @dataclass(frozen=True)
 class NewContact:
     """One valid row of an import, already normalised."""
@@ -214,17 +236,47 @@ class CampaignLedger(Protocol):
 
     async def set_campaign_state(self, campaign_id: int, state: CampaignState) -> None: ...
 
+    async def enrol_new_contacts(self, campaign_id: int, now: datetime) -> int:
+        """Enrol, due now, the live contacts added to the campaign's list since it was
+        opened or last enrolled (an import while it runs); returns how many."""
+        ...
+
+    # --- who drives the campaign --------------------------------------------------------
+    async def campaign_hold(self, campaign_id: int) -> CampaignHold | None:
+        """The current hold, expired or not (None: nobody ever held it or it was released)."""
+        ...
+
+    async def take_hold(
+        self, campaign_id: int, hold: CampaignHold, replacing: str | None
+    ) -> CampaignHold | None:
+        """Atomically take the campaign for `hold` if it has no hold, or if its hold is
+        still the one of token `replacing` (that the caller judged dead). Returns None when
+        taken, else the hold in the way."""
+        ...
+
+    async def renew_hold(
+        self, campaign_id: int, token: str, seen_at: datetime, expires_at: datetime
+    ) -> bool:
+        """The holder's heartbeat. False: the hold is no longer this token's."""
+        ...
+
+    async def release_hold(self, campaign_id: int, token: str) -> None:
+        """Give the campaign up (only if the hold is still this token's)."""
+        ...
+
     # --- dialling -----------------------------------------------------------------------
     async def lease_due(self, campaign_id: int, now: datetime, limit: int) -> list[LeasedContact]:
         """Atomically move up to `limit` PENDING contacts with next_due_at <= now (oldest
-        due first) to DIALING and return them. Dead contacts are never returned."""
+        due first) to DIALING and return them. Dead contacts, and contacts whose number
+        has an open attempt in any campaign (one person, one call), are never returned."""
         ...
 
     async def start_attempt(
         self, lease: LeasedContact, attempt_id: str, started_at: datetime
     ) -> None:
         """Record the attempt before anything is sent to the PBX (so a crash leaves a
-        trace that prevents a second dial for the same attempt)."""
+        trace that prevents a second dial for the same attempt). Raises NumberInCall if
+        the number has an open attempt in any campaign (the lease stays to release)."""
         ...
 
     async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:

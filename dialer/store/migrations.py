@@ -99,6 +99,21 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at  REAL NOT NULL
     );
     """,
+    # 4: one process drives a campaign at a time (its hold, renewed by a heartbeat and
+    # expiring by itself when the holder dies), and one number is in one call at a time
+    # across campaigns (lease_due and start_attempt look for its open attempts).
+    """
+    CREATE TABLE campaign_holds (
+        campaign_id INTEGER PRIMARY KEY REFERENCES campaigns(id),
+        token       TEXT NOT NULL,              -- the holder's own id, for renew / release
+        host        TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        since       REAL NOT NULL,
+        seen_at     REAL NOT NULL,              -- last heartbeat
+        expires_at  REAL NOT NULL               -- free to take after this without a heartbeat
+    );
+    CREATE INDEX attempts_open_number ON attempts (number) WHERE ended_at IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

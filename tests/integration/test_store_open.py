@@ -70,6 +70,8 @@ async def test_given_schema_1_database_when_opened_then_upgraded_keeping_data(
     db.execute("DROP TABLE do_not_call")
     db.execute("DROP INDEX contacts_number")
     db.execute("DROP TABLE campaign_runtime")
+    db.execute("DROP TABLE campaign_holds")
+    db.execute("DROP INDEX attempts_open_number")
     db.execute("DELETE FROM schema_version WHERE version > 1")
     db.commit()
     db.close()

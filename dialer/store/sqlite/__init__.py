@@ -30,9 +30,12 @@ class SqliteStore(SqliteContactBase, SqliteCampaignLedger, SqliteReports):
     Each role's methods come from its own module; they share one connection."""
 
     @classmethod
-    async def open(cls, path: str | Path) -> SqliteStore:
-        """Open (creating if needed) the database and bring its schema up to date."""
-        return cls(SqliteConnection.open(path))
+    async def open(cls, path: str | Path, busy_timeout: float | None = None) -> SqliteStore:
+        """Open (creating if needed) the database and bring its schema up to date.
+        `busy_timeout` (seconds): how long one call waits for another writer's lock."""
+        if busy_timeout is None:
+            return cls(SqliteConnection.open(path))
+        return cls(SqliteConnection.open(path, busy_timeout_ms=round(busy_timeout * 1000)))
 
     @property
     def path(self) -> str:

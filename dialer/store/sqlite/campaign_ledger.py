@@ -7,7 +7,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialer.outcomes import STORED_CAMPAIGN_STATES, CampaignState, ContactStatus, Outcome
 from dialer.store.base import (
@@ -16,10 +16,11 @@ from dialer.store.base import (
     CampaignRecord,
     LeasedContact,
     NextStep,
+    NumberInCall,
     OpenAttempt,
     StoreError,
 )
-from dialer.store.sqlite.connection import SqliteRole
+from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
@@ -38,8 +39,19 @@ log = logging.getLogger(__name__)
 _IN_CHUNK = 500  # ids per "IN (...)" list: far below SQLite's bound-parameter limit
 
 
-class SqliteCampaignLedger(SqliteRole):
-    """CampaignLedger on the shared connection (see dialer.store.base for the contract)."""
+# The number is in a call now, in this or any other campaign: one person, one call. An
+# attempt left open longer than any call lasts (its process was killed and its campaign
+# never ran again to reconcile it) stops blocking the number.
+STALE_OPEN_ATTEMPT = timedelta(hours=4)
+_NUMBER_IN_CALL = (
+    "EXISTS (SELECT 1 FROM attempts a WHERE a.number = c.number AND a.ended_at IS NULL"
+    " AND a.started_at > ?)"
+)
+
+
+class SqliteCampaignLedger(SqliteCampaignHolds):
+    """CampaignLedger on the shared connection (see dialer.store.base for the contract).
+    The campaign holds come from campaign_holds.py."""
 
     # --- campaigns ----------------------------------------------------------------------
     async def open_campaign(self, name: str, list_name: str, now: datetime) -> CampaignRecord:
@@ -74,19 +86,7 @@ class SqliteCampaignLedger(SqliteRole):
             (campaign_id,) = db.execute(
                 "SELECT id FROM campaigns WHERE name = ?", (name,)
             ).fetchone()
-            enrolled = db.execute(
-                "INSERT INTO campaign_contacts (campaign_id, contact_id, status, next_due_at)"
-                " SELECT ?, id, 'pending', ? FROM contacts WHERE list_id = ? AND dead = 0"
-                " ON CONFLICT (campaign_id, contact_id) DO NOTHING",
-                (campaign_id, due, on_list),
-            ).rowcount
-            db.execute(
-                "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
-                " WHERE campaign_id = ? AND status = 'pending' AND contact_id IN ("
-                "   SELECT c.id FROM contacts c JOIN do_not_call d ON d.number = c.number"
-                "   WHERE c.list_id = ?)",
-                (campaign_id, on_list),
-            )
+            enrolled = _enrol(db, campaign_id, on_list, due, after_contact=0)
             record = find_campaign(db, "c.id = ?", (campaign_id,))
         log.info("campaign %s on list %s: %d contacts enrolled now", name, list_name, enrolled)
         assert record is not None
@@ -101,6 +101,20 @@ class SqliteCampaignLedger(SqliteRole):
             if cur.rowcount == 0:
                 raise StoreError(f"no campaign with id {campaign_id}")
 
+    async def enrol_new_contacts(self, campaign_id: int, now: datetime) -> int:
+        with self._conn.write() as db:
+            row = db.execute(
+                "SELECT c.list_id, (SELECT coalesce(max(contact_id), 0) FROM campaign_contacts"
+                "   WHERE campaign_id = c.id) FROM campaigns c WHERE c.id = ?",
+                (campaign_id,),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no campaign with id {campaign_id}")
+            enrolled = _enrol(db, campaign_id, row[0], ts(now), after_contact=row[1])
+        if enrolled:
+            log.info("campaign %d: %d contacts added to its list enrolled", campaign_id, enrolled)
+        return enrolled
+
     # --- dialling -----------------------------------------------------------------------
     async def lease_due(self, campaign_id: int, now: datetime, limit: int) -> list[LeasedContact]:
         if limit <= 0:
@@ -110,9 +124,9 @@ class SqliteCampaignLedger(SqliteRole):
                 f"SELECT {CONTACT_COLUMNS}, cc.attempts"
                 " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
                 " WHERE cc.campaign_id = ? AND cc.status = 'pending' AND cc.next_due_at <= ?"
-                " AND c.dead = 0"
+                f" AND c.dead = 0 AND NOT {_NUMBER_IN_CALL}"
                 " ORDER BY cc.next_due_at, cc.contact_id LIMIT ?",
-                (campaign_id, ts(now), limit),
+                (campaign_id, ts(now), ts(now - STALE_OPEN_ATTEMPT), limit),
             ).fetchall()
             if not rows:
                 return []
@@ -162,6 +176,17 @@ class SqliteCampaignLedger(SqliteRole):
             ).fetchone()
             if other is not None:
                 raise StoreError(f"contact {lease.contact_id} already has open attempt {other[0]}")
+            busy = db.execute(
+                "SELECT campaign_id FROM attempts WHERE number = ? AND ended_at IS NULL"
+                " AND started_at > ?",
+                (lease.number, ts(started_at - STALE_OPEN_ATTEMPT)),
+            ).fetchone()
+            if busy is not None:
+                # Leased here while another campaign's process started its call: the lease
+                # stays for the caller to give back.
+                raise NumberInCall(
+                    f"contact {lease.contact_id}'s number is in a call of campaign {busy[0]}"
+                )
             db.execute(
                 "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -313,6 +338,29 @@ class SqliteCampaignLedger(SqliteRole):
             next_due_at=dt_or_none(earliest),
             outcomes=outcomes,
         )
+
+
+def _enrol(
+    db: sqlite3.Connection, campaign_id: int, on_list: int, due: float, after_contact: int
+) -> int:
+    """Enrol the list's live contacts with an id above `after_contact` (ids only grow, so
+    those are the contacts imported since the last enrolment), skipping do-not-call."""
+    # Later enrolments walk the rowids above the mark (+list_id: not the list's index).
+    on = "+list_id" if after_contact else "list_id"
+    enrolled: int = db.execute(
+        "INSERT INTO campaign_contacts (campaign_id, contact_id, status, next_due_at)"
+        f" SELECT ?, id, 'pending', ? FROM contacts WHERE {on} = ? AND dead = 0 AND id > ?"
+        " ON CONFLICT (campaign_id, contact_id) DO NOTHING",
+        (campaign_id, due, on_list, after_contact),
+    ).rowcount
+    db.execute(
+        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
+        " WHERE campaign_id = ? AND status = 'pending' AND contact_id IN ("
+        "   SELECT c.id FROM contacts c JOIN do_not_call d ON d.number = c.number"
+        "   WHERE c.list_id = ? AND c.id > ?)",
+        (campaign_id, on_list, after_contact),
+    )
+    return enrolled
 
 
 def _apply_to_contact(

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dialer.private_files import create_private
-from dialer.store.base import StoreError
+from dialer.store.base import StoreBusy, StoreError
 from dialer.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -36,19 +36,19 @@ class SqliteConnection:
         self._closed = False
 
     @classmethod
-    def open(cls, path: str | Path) -> SqliteConnection:
+    def open(cls, path: str | Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> SqliteConnection:
         """Open (creating if needed) the database and bring its schema up to date."""
         target = str(path)
         if target != ":memory:":
             # Created 0600 before SQLite opens it: its -wal and -shm files copy the mode.
             create_private(Path(target))
         try:
-            db = sqlite3.connect(target, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            db = sqlite3.connect(target, isolation_level=None, timeout=busy_timeout_ms / 1000)
             db.row_factory = sqlite3.Row
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {target}: {exc}") from exc
         try:
-            _configure(db)
+            _configure(db, busy_timeout_ms)
             _migrate(db, target)
         except sqlite3.DatabaseError as exc:
             db.close()
@@ -73,23 +73,40 @@ class SqliteConnection:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, holding the file's write lock from its first statement."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        """One write transaction, holding the file's write lock from its first statement.
+
+        Raises StoreBusy when another process kept the lock past the busy timeout: the
+        caller decides whether to wait and retry (the engine does, with back-off)."""
+        with _busy_as_store_busy(self.path):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for reads that take more than one statement."""
-        self.db.execute("BEGIN")
-        try:
-            yield self.db
-        finally:
-            self.db.execute("COMMIT")
+        with _busy_as_store_busy(self.path):
+            self.db.execute("BEGIN")
+            try:
+                yield self.db
+            finally:
+                self.db.execute("COMMIT")
+
+
+@contextmanager
+def _busy_as_store_busy(path: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        message = str(exc)
+        if "locked" in message or "busy" in message:
+            raise StoreBusy(f"database {path} is busy (another process writing): {exc}") from exc
+        raise
 
 
 class SqliteRole:
@@ -99,8 +116,8 @@ class SqliteRole:
         self._conn = conn
 
 
-def _configure(db: sqlite3.Connection) -> None:
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+def _configure(db: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]  # readers never block writers
     if mode not in ("wal", "memory"):
         log.warning("SQLite journal mode is %s, not WAL (network file system?)", mode)
