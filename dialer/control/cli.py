@@ -87,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--rejects", type=Path, help="where to write rejected rows (CSV)")
     exp = csub.add_parser("export", help="write a list with every contact's campaign status")
     exp.add_argument("--list", required=True, dest="list_name")
-    exp.add_argument("--format", choices=("csv", "xlsx", "json"), default="csv")
+    exp.add_argument(
+        "--format",
+        choices=("csv", "xlsx", "json"),
+        help="default: the --output file's suffix, else csv",
+    )
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     csub.add_parser("lists", help="show the lists in the contact base")
 
@@ -109,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     stat = sub.add_parser("status", help="what a campaign is doing now: pacing, operators, abandon")
     stat.add_argument("campaign_name", nargs="?", help="omit to list every campaign")
     stat.add_argument("--format", choices=("table", "json"), default="table")
+
+    aud = sub.add_parser("audit", help="who exported contact data, when, how many rows")
+    aud.add_argument("--limit", type=int, default=100)
+    aud.add_argument("--format", choices=("table", "json"), default="table")
 
     rep = sub.add_parser("report", help="what happened to every contact of a campaign")
     rep.add_argument("campaign_name")
@@ -168,6 +176,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "schema": commands.schema,
         "run": commands.run,
         "report": commands.report,
+        "audit": commands.audit_log,
         "status": commands.status,
         "demo": commands.demo,
         "simulate-pbx": commands.simulate_pbx,

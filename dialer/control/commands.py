@@ -8,9 +8,12 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from dialer.campaign.ami_secret import resolve_ami_secret
 from dialer.campaign.errors import CampaignError
@@ -100,10 +103,52 @@ def default_reject_path(db: str | None, list_name: str) -> Path:
 async def _export(args: argparse.Namespace) -> int:
     from dialer.contacts.exporter import export_list
 
-    if args.format == "xlsx" and args.output is None:
+    fmt = args.format
+    if fmt is None:  # the file's suffix says it (out.xlsx), else csv
+        suffix = args.output.suffix.lstrip(".").lower() if args.output else ""
+        fmt = suffix if suffix in ("csv", "xlsx", "json") else "csv"
+    if fmt == "xlsx" and args.output is None:
         raise CliError("--format xlsx needs --output FILE")
     async with opened_store(args) as store:
-        await export_list(store, args.list_name, args.output or sys.stdout, args.format)
+        rows = await store.count_contacts(args.list_name)
+        where = str(args.output) if args.output else "stdout"
+        await audit(store, "contacts.export", args.list_name, f"{fmt} to {where}", rows)
+        await export_list(store, args.list_name, args.output or sys.stdout, fmt)
+    return EXIT_OK
+
+
+async def audit(store: ContactStore, action: str, subject: str, detail: str, rows: int) -> None:
+    """Contact data leaves the base: written down before it does (a reader that stops
+    half way, or a crash, must not leave an export untraced)."""
+    await store.record_audit(datetime.now(UTC), actor(), action, subject, detail, rows)
+
+
+def actor() -> str:
+    """Who runs this command: user@host (the service's API will name its token's user)."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
+
+
+async def audit_log(args: argparse.Namespace, console: Console) -> int:
+    async with opened_store(args) as store:
+        entries = await store.audit_entries(args.limit)
+    if args.format == "json":
+        print_json([{**asdict(e), "at": e.at.isoformat()} for e in entries])
+        return EXIT_OK
+    table = Table(title="Contact data taken out of the base (latest first)")
+    for column in ("when (UTC)", "who", "what", "list / campaign", "detail", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for e in entries:
+        table.add_row(
+            f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.subject, e.detail, str(e.rows)
+        )
+    console.print(table)
     return EXIT_OK
 
 
@@ -159,8 +204,6 @@ async def run(args: argparse.Namespace, console: Console) -> int:
 
 
 async def status(args: argparse.Namespace, console: Console) -> int:
-    from datetime import UTC, datetime
-
     from dialer.control import status as status_view
 
     async with opened_store(args) as store:
@@ -206,6 +249,11 @@ async def report(args: argparse.Namespace, console: Console) -> int:
 
     async with opened_store(args) as store:
         batches = report_view.report_batches(store, args.campaign_name)
+        if args.format in ("csv", "json"):
+            found = await store.get_campaign(args.campaign_name)
+            if found is not None:  # else report_batches says which campaigns there are
+                rows = (await store.progress(found.id, datetime.now(UTC))).total
+                await audit(store, "report.export", args.campaign_name, args.format, rows)
         if args.format == "csv":
             await report_view.stream_csv(batches, sys.stdout)
         elif args.format == "json":

@@ -339,7 +339,29 @@ class Reports(Protocol):
         ...
 
 
-class ContactStore(ContactBase, CampaignLedger, Reports, Protocol):
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: str
+    rows: int
+
+
+class AuditLog(Protocol):
+    """Who took contact data out of the base (exports), when, and how many rows."""
+
+    async def record_audit(
+        self, at: datetime, actor: str, action: str, subject: str, detail: str, rows: int
+    ) -> None: ...
+
+    async def audit_entries(self, limit: int = 100) -> list[AuditEntry]:
+        """The latest entries first."""
+        ...
+
+
+class ContactStore(ContactBase, CampaignLedger, Reports, AuditLog, Protocol):
     """The whole store, as the engine and the CLI open it: every role on one backend."""
 
     async def close(self) -> None: ...

@@ -114,6 +114,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX attempts_open_number ON attempts (number) WHERE ended_at IS NULL;
     """,
+    # 5: who took contact data out of the base, when, and how many rows (exports, the
+    # report's CSV/JSON): a privileged act the owner of the base must be able to trace.
+    """
+    CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at          REAL NOT NULL,
+        actor       TEXT NOT NULL,              -- user@host for the CLI
+        action      TEXT NOT NULL,              -- e.g. "contacts.export"
+        subject     TEXT NOT NULL,              -- the list or campaign
+        detail      TEXT NOT NULL DEFAULT '',   -- format, destination
+        rows        INTEGER NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

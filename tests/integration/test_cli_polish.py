@@ -3,6 +3,7 @@ to files, options in any order. A real process each time; never a traceback."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -143,3 +144,27 @@ def test_given_db_when_the_demo_runs_then_no_scratch_folder_is_left(tmp_path: Pa
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert list(scratch.iterdir()) == []
+
+
+async def test_given_exports_then_each_is_in_the_audit_log_with_who_and_how_many(
+    tmp_path: Path,
+) -> None:
+    db = await seeded(tmp_path, 7)
+    assert dialer("contacts", "export", "--list", "spring", "--db", str(db)).returncode == 0
+    out = tmp_path / "out.xlsx"
+    done = dialer("contacts", "export", "--list", "spring", "-o", str(out), "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    assert dialer("report", "spring-promo", "--format", "csv", "--db", str(db)).returncode == 0
+    assert dialer("report", "spring-promo", "--db", str(db)).returncode == 0  # a table: not
+    done = dialer("audit", "--format", "json", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    entries = json.loads(done.stdout)
+    assert [(e["action"], e["subject"], e["rows"]) for e in entries] == [
+        ("report.export", "spring-promo", 7),
+        ("contacts.export", "spring", 7),
+        ("contacts.export", "spring", 7),
+    ]
+    assert entries[1]["detail"] == f"xlsx to {out}"
+    assert all("@" in e["actor"] for e in entries)
+    table = dialer("audit", "--db", str(db))
+    assert "contacts.export" in table.stdout and "report.export" in table.stdout

@@ -6,6 +6,7 @@ dialer.store.migrations), one module per job:
 - contact_base.py: ContactBase (lists, contacts, do-not-call);
 - campaign_ledger.py: CampaignLedger (enrolment, leases, attempts, runtime, progress);
 - reports.py: Reports (read-only views of campaigns and their history);
+- audit_log.py: AuditLog (who exported contact data, when, how many rows);
 - rows.py: values between Python and SQLite, and the lookups the roles share.
 SqliteStore is every role on one connection: the ContactStore that open_store returns.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dialer.store.sqlite.audit_log import SqliteAuditLog
 from dialer.store.sqlite.campaign_ledger import SqliteCampaignLedger
 from dialer.store.sqlite.connection import SqliteConnection
 from dialer.store.sqlite.contact_base import SqliteContactBase
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from dialer.store.base import CampaignLedger, ContactBase, ContactStore, Reports
 
 
-class SqliteStore(SqliteContactBase, SqliteCampaignLedger, SqliteReports):
+class SqliteStore(SqliteContactBase, SqliteCampaignLedger, SqliteReports, SqliteAuditLog):
     """ContactStore on one SQLite file (see dialer.store.base for the contract).
 
     Each role's methods come from its own module; they share one connection."""
