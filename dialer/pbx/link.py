@@ -395,11 +395,15 @@ class PbxLink:
                         tracker.answered_at = now
                     base = tracker.answered_at or now
                     tracked.deadline = max(tracked.deadline, base + self._max_call)
-                elif self._may_still_appear(tracked, now):
+                elif self._nothing_heard(tracked) and self._may_still_appear(tracked, now):
                     continue
                 else:
                     await self._settle_gone(tracked, restarted)
             log.info("pbx.reconciled", extra={"live": len(live), "following": len(self._calls)})
+
+    @staticmethod
+    def _nothing_heard(tracked: _Tracked) -> bool:
+        return tracked.tracker.response is None and tracked.tracker.hung_up_at is None
 
     def _may_still_appear(self, tracked: _Tracked, now: datetime) -> bool:
         """Nothing heard of the call and Asterisk lists no channel for it, but no event
