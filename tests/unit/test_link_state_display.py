@@ -16,9 +16,11 @@ from dialer.pbx.link_state import LinkState
 NOW = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
 
 
-def printed_status(status: dict[str, object], saved_at: datetime) -> str:
+def printed_status(
+    status: dict[str, object], saved_at: datetime, standing: str = "running (held by h:1)"
+) -> str:
     console = Console(record=True, width=200)
-    print_status(console, status, saved_at, NOW)
+    print_status(console, status, saved_at, NOW, standing)
     return console.export_text()
 
 
@@ -33,10 +35,10 @@ def test_given_asterisk_not_answering_when_status_printed_then_it_says_so() -> N
     assert "NOT ANSWERING" in printed_status(status, NOW - timedelta(seconds=1))
 
 
-def test_given_a_stale_status_when_printed_then_no_link_state_is_claimed() -> None:
+def test_given_a_holder_that_died_when_printed_then_no_link_state_is_claimed() -> None:
     status = {"campaign": "c", "state": "dialing", "link_state": "booting"}
-    text = printed_status(status, NOW - timedelta(minutes=5))
-    assert "booting" not in text and "probably stopped" in text
+    text = printed_status(status, NOW - timedelta(minutes=5), "interrupted: holder died")
+    assert "booting" not in text and "interrupted: holder died" in text
 
 
 def test_given_each_link_state_when_displayed_then_the_live_line_names_it() -> None:

@@ -45,5 +45,5 @@ def test_given_a_saved_status_with_an_empty_queue_then_dialer_status_prints_the_
     status = {"campaign": "c", "state": "dialing", "pacing": {"mode": "progressive",
               "dial_level": 0.0, "queues_without_operators": ["ops"]}}  # fmt: skip
     out = io.StringIO()
-    print_status(Console(file=out, width=200), status, now, now)
+    print_status(Console(file=out, width=200), status, now, now, "running (held by h:1)")
     assert "NO OPERATORS logged in to queue ops" in out.getvalue()
