@@ -74,7 +74,12 @@ async def test_callers_joining_at_once_with_idle_operators_are_all_connected(
             if done >= CALLERS:
                 break
             await asyncio.sleep(0.25)
-        connect_events = [m for m in ami.messages if m.get("Event") == "AgentConnect"]
+        # queue_log is written as app_queue connects; the AMI events may trail it.
+        while asyncio.get_running_loop().time() < deadline:
+            connect_events = [m for m in ami.messages if m.get("Event") == "AgentConnect"]
+            if len(connect_events) >= CALLERS:
+                break
+            await asyncio.sleep(0.1)
     connected, timed_out = queue_log(pbx, "CONNECT"), queue_log(pbx, "EXITWITHTIMEOUT")
     assert (len(connected), len(timed_out)) == (CALLERS, 0), pbx.log_tail()
     assert len(connect_events) == CALLERS
