@@ -61,7 +61,7 @@ async def export_list(
     Streamed: one pass collects the custom field names, a second writes the rows, each
     reading the list (and each campaign's report) a page at a time, so memory does not
     grow with the list."""
-    fmt = _format(out, fmt)
+    fmt = export_format(out, fmt)
     campaigns = await _campaigns(store, list_name, campaign)
     table = _Table(store, list_name, campaigns, await _field_keys(store, list_name))
     if fmt == "csv":
@@ -81,7 +81,9 @@ async def _field_keys(store: ContactBase, list_name: str) -> list[str]:
     return list(keys)
 
 
-def _format(out: Path | str | IO[Any], fmt: str | None) -> str:
+def export_format(out: Path | str | IO[Any], fmt: str | None) -> str:
+    """`fmt`, else the output file's suffix; ValueError for a stream without a format
+    or a format (or suffix) that is not csv, xlsx or json."""
     if fmt is None:
         if not isinstance(out, str | Path):
             raise ValueError("give the export format (csv, xlsx or json) when writing to a stream")

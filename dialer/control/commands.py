@@ -101,12 +101,14 @@ def default_reject_path(db: str | None, list_name: str) -> Path:
 
 
 async def _export(args: argparse.Namespace) -> int:
-    from dialer.contacts.exporter import export_list
+    from dialer.contacts.exporter import export_format, export_list
 
-    fmt = args.format
-    if fmt is None:  # the file's suffix says it (out.xlsx), else csv
-        suffix = args.output.suffix.lstrip(".").lower() if args.output else ""
-        fmt = suffix if suffix in ("csv", "xlsx", "json") else "csv"
+    try:  # the same rule as the export itself: --format, else the file's suffix
+        fmt = export_format(
+            args.output or sys.stdout, args.format or (None if args.output else "csv")
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
     if fmt == "xlsx" and args.output is None:
         raise CliError("--format xlsx needs --output FILE")
     async with opened_store(args) as store:
