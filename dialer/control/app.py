@@ -20,7 +20,8 @@ from dialer.campaign.model import AnswerAction, Campaign
 from dialer.engine.campaign_hold import HoldKeeper
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
 from dialer.engine.pacing_control import PacingControl
-from dialer.engine.runner import CampaignRunner, RunSnapshot
+from dialer.engine.run_snapshot import RunSnapshot
+from dialer.engine.runner import CampaignRunner
 from dialer.engine.store_patience import StorePatience
 from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.link import PbxLink, utc_now

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dialer.control.status import no_operators_line, pacing_line
-from dialer.engine.runner import RunSnapshot
+from dialer.engine.run_snapshot import RunSnapshot
 
 
 def _outcome_line(snapshot: RunSnapshot) -> str:

@@ -9,24 +9,24 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
 from dialer.campaign.model import Campaign
 from dialer.engine.campaign_hold import HoldKeeper
+from dialer.engine.compliance_gate import ComplianceGate, callee_of_lease
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
+from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import IvrCalls
 from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
 from dialer.engine.pacing_control import PacingControl
+from dialer.engine.run_snapshot import RunSnapshot, held_counts_of, status_of
 from dialer.engine.store_patience import StorePatience
 from dialer.outcomes import CampaignState, ContactStatus
-from dialer.pbx.dialplan_contract import DialRequest
-from dialer.pbx.events import CallEnded, CallListener, CallMilestone
-from dialer.pbx.link_state import LinkState
+from dialer.pbx.events import CallEnded, CallMilestone
 from dialer.policy.retry import decide
 from dialer.store.base import (
     AttemptResult,
@@ -44,49 +44,14 @@ T = TypeVar("T")
 Clock = Callable[[], datetime]
 # A number leased while another campaign's call to it started: offered again after this.
 NUMBER_IN_CALL_DELAY = timedelta(seconds=30)
+# Lease rounds per pass when contacts are held back (see _place_calls).
+SCREEN_ROUNDS = 20
 CLOSE_RETRIES = 5  # writes of one attempt's close that fail for another reason than busy
 UNWRITTEN_RETRY_S = 5.0  # then the close is tried again after this, until it goes through
 
 
-class Dialer(Protocol):
-    """What the engine needs from the PBX link (dialer.pbx.link.PbxLink)."""
-
-    @property
-    def ready(self) -> bool: ...
-
-    @property
-    def state(self) -> LinkState: ...
-
-    @property
-    def fatal_error(self) -> Exception | None: ...
-
-    async def originate(self, request: DialRequest, listener: CallListener) -> None: ...
-
-    async def adopt(self, attempts: list[tuple[str, datetime]], listener: CallListener) -> None: ...
-
-
 class CampaignAborted(Exception):
     """The campaign cannot go on (e.g. Asterisk refused our AMI login on reconnect)."""
-
-
-@dataclass
-class RunSnapshot:
-    """What a progress display shows. Mutated by the runner; read by the CLI."""
-
-    campaign: str
-    state: CampaignState = CampaignState.STARTING
-    total: int = 0
-    done: int = 0
-    pending: int = 0
-    in_flight: int = 0
-    originated: int = 0
-    closed: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    next_due_at: datetime | None = None
-    link_ready: bool = False
-    link_state: LinkState = LinkState.CONNECTING
-    pacing: dict[str, Any] | None = None  # the pacer's status (mode, dial level, abandon)
-    store_waiting: str | None = None  # a store hiccup being waited out, e.g. "store busy"
 
 
 class CampaignRunner:
@@ -105,6 +70,7 @@ class CampaignRunner:
         agi_address: str | None = None,
         status_interval: float = 2.0,
         hold: HoldKeeper | None = None,
+        gate: ComplianceGate | None = None,
     ) -> None:
         self.campaign = campaign
         self._store = store
@@ -130,6 +96,7 @@ class CampaignRunner:
         self.snapshot = RunSnapshot(campaign.name)
         self._hold = hold or HoldKeeper(store, clock)
         self._patience = StorePatience(self._store_waiting)
+        self._gate = gate or ComplianceGate(campaign, store)
 
     # --- what the PBX link tells us (CallListener) ----------------------------------------
     def call_ended(self, event: CallEnded) -> None:
@@ -160,8 +127,11 @@ class CampaignRunner:
         await self._patiently(
             "state", lambda: store.set_campaign_state(campaign_id, CampaignState.RUNNING)
         )
-        ledger, _, _ = await self._patiently("runtime", lambda: store.load_runtime(campaign_id))
+        ledger, status, _ = await self._patiently(
+            "runtime", lambda: store.load_runtime(campaign_id)
+        )
         self.pacing.restore(ledger)  # the abandon windows go on across restarts
+        self.snapshot.held.update(held_counts_of(status))  # counted for the whole run
         tasks = [
             asyncio.create_task(self._close_calls(), name="attempt-closer"),
             asyncio.create_task(self._save_status(), name="status-saver"),
@@ -216,21 +186,7 @@ class CampaignRunner:
         s = self.snapshot
         self._observe_link()
         self.snapshot.pacing = self.pacing.status()
-        status = {
-            "campaign": s.campaign,
-            "state": s.state,
-            "total": s.total,
-            "done": s.done,
-            "pending": s.pending,
-            "in_flight": s.in_flight,
-            "originated": s.originated,
-            "attempts_closed": s.closed,
-            "outcomes": dict(s.outcomes),
-            "link_ready": s.link_ready,
-            "link_state": s.link_state.value,
-            "pacing": s.pacing,
-            "store_waiting": s.store_waiting,
-        }
+        status = status_of(s)
         await self._store.save_runtime(
             self._campaign_id, self.pacing.ledger(), status, self._clock()
         )
@@ -292,31 +248,64 @@ class CampaignRunner:
         self.snapshot.link_state = self._dialer.state
 
     async def _place_calls(self, allowance: int) -> int:
+        """Lease up to `allowance` contacts the rules let us dial now and originate them;
+        returns how many were leased. Contacts held back go back with the time their
+        reason passes, and more are leased in their place (a bounded number of rounds,
+        so a list asleep outside its calling hours is pushed to the morning a page at a
+        time without starving the calls in progress)."""
         assert self._campaign_id is not None
         now = self._clock()
         store, campaign_id = self._store, self._campaign_id
-        leases = await self._patiently(
-            "lease", lambda: store.lease_due(campaign_id, now, allowance)
-        )
         placed: list[str] = []
-        for lease in leases:
-            attempt_id = str(uuid.uuid4())
-            # Recorded before the PBX hears of it: a crash now leaves an open attempt to
-            # reconcile, never a second dial.
-            if not await self._start_attempt(lease, attempt_id, now):
-                continue
-            self._in_flight[attempt_id] = lease
-            placed.append(attempt_id)
-            if self._ivr is not None:
-                self._ivr.expect(attempt_id, lease)
-            request = dial_request_of(self.campaign, attempt_id, lease.number, self._answer_plan)
-            task = asyncio.create_task(self._dialer.originate(request, self))
-            self._originations.add(task)
-            task.add_done_callback(self._originations.discard)
+        leased = 0
+        for _ in range(SCREEN_ROUNDS):
+            wanted = allowance - len(placed)
+            leases = await self._patiently(
+                "lease", partial(store.lease_due, campaign_id, now, wanted)
+            )
+            leased += len(leases)
+            admitted = await self._admit(leases, now)
+            for lease in admitted:
+                attempt_id = str(uuid.uuid4())
+                # Recorded before the PBX hears of it: a crash now leaves an open attempt
+                # to reconcile, never a second dial.
+                if await self._start_attempt(lease, attempt_id, now):
+                    self._originate(lease, attempt_id)
+                    placed.append(attempt_id)
+            if len(admitted) == len(leases) or len(placed) >= allowance:
+                break
         self.pacing.placed(placed)
         self.snapshot.originated += len(placed)
         self.snapshot.in_flight = len(self._in_flight)
-        return len(leases)
+        return leased
+
+    def _originate(self, lease: LeasedContact, attempt_id: str) -> None:
+        self._in_flight[attempt_id] = lease
+        if self._ivr is not None:
+            self._ivr.expect(attempt_id, lease)
+        request = dial_request_of(self.campaign, attempt_id, lease.number, self._answer_plan)
+        task = asyncio.create_task(self._dialer.originate(request, self))
+        self._originations.add(task)
+        task.add_done_callback(self._originations.discard)
+
+    async def _admit(self, leases: list[LeasedContact], now: datetime) -> list[LeasedContact]:
+        """The leases every rule allows now; the others are given back (until their
+        reason passes) or retired from the campaign (a reason time does not end)."""
+        if not leases:
+            return []
+        callees = [callee_of_lease(lease) for lease in leases]
+        verdicts = await self._patiently("screen", lambda: self._gate.verdicts(callees, now))
+        admitted = []
+        for lease, held in zip(leases, verdicts, strict=True):
+            if held is None:
+                admitted.append(lease)
+                continue
+            self.snapshot.held[held.reason.value] += 1
+            release = partial(
+                self._store.release_lease, lease.campaign_id, lease.contact_id, held.until
+            )
+            await self._patiently("release", release)
+        return admitted
 
     async def _start_attempt(self, lease: LeasedContact, attempt_id: str, now: datetime) -> bool:
         """False: the number went into another campaign's call since it was leased (the
@@ -417,6 +406,10 @@ class CampaignRunner:
         step = next_step_of(decision, ended.outcome)
         if ivr_result is not None:
             step = with_ivr_result(step, ivr_result, lease.attempts_made + 1, self._policy)
+        if step.due_at is not None:
+            # A retry or callback outside the calling hours waits for them to open, in
+            # the callee's zone.
+            step = replace(step, due_at=self._gate.retry_time(callee_of_lease(lease), step.due_at))
         return result, step
 
     async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:

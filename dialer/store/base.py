@@ -171,6 +171,19 @@ class ContactReport:
 
 
 @dataclass(frozen=True)
+class DueView:
+    """Where one contact of a list stands in a campaign, for `dialer preview`."""
+
+    contact_id: int
+    number: str
+    timezone: str | None
+    fields: Mapping[str, str]
+    dead: bool
+    status: ContactStatus | None  # None: not enrolled in the campaign yet
+    next_due_at: datetime | None
+
+
+@dataclass(frozen=True)
 class AttemptRecord:
     attempt_id: str
     campaign_name: str
@@ -286,8 +299,11 @@ class CampaignLedger(Protocol):
         attempt is closed exactly once."""
         ...
 
-    async def release_lease(self, campaign_id: int, contact_id: int, due_at: datetime) -> None:
-        """Give back a leased contact for which no attempt was started."""
+    async def release_lease(
+        self, campaign_id: int, contact_id: int, due_at: datetime | None
+    ) -> None:
+        """Give back a leased contact for which no attempt was started, due again at
+        due_at; None retires it from this campaign (done, with no outcome of a call)."""
         ...
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
@@ -333,6 +349,13 @@ class Reports(Protocol):
         ...
 
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]: ...
+
+    def due_view_batches(
+        self, list_name: str, campaign_id: int | None, batch_size: int = 5000
+    ) -> AsyncIterator[list[DueView]]:
+        """Every contact of the list with its standing in the campaign (None: the
+        campaign was never opened), in pages. Raises StoreError for an unknown list."""
+        ...
 
     async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
         """How many closed attempts of the campaign ended with each outcome."""

@@ -9,7 +9,7 @@ from rich.console import Console
 
 from dialer.control.display import _outcome_line
 from dialer.control.status import print_status
-from dialer.engine.runner import RunSnapshot
+from dialer.engine.run_snapshot import RunSnapshot
 from dialer.outcomes import CampaignState
 from dialer.pbx.link_state import LinkState
 

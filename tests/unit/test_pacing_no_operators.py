@@ -12,7 +12,7 @@ from dialer.campaign.loader import parse_campaign
 from dialer.control.display import _outcome_line
 from dialer.control.status import no_operators_line, print_status
 from dialer.engine.pacing_control import PacingControl
-from dialer.engine.runner import RunSnapshot
+from dialer.engine.run_snapshot import RunSnapshot
 from dialer.operators import OperatorChange
 from dialer.operators import OperatorState as S
 from tests.unit.test_campaign_pacing import BASE

@@ -237,12 +237,17 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
             _apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
         return True
 
-    async def release_lease(self, campaign_id: int, contact_id: int, due_at: datetime) -> None:
+    async def release_lease(
+        self, campaign_id: int, contact_id: int, due_at: datetime | None
+    ) -> None:
+        # None: retired from this campaign for a reason time does not end (do-not-call,
+        # no consent): done with no final outcome of a call, so the run can finish.
+        status = "pending" if due_at is not None else "done"
         with self._conn.write() as db:
             db.execute(
-                "UPDATE campaign_contacts SET status = 'pending', next_due_at = ?"
+                "UPDATE campaign_contacts SET status = ?, next_due_at = ?"
                 " WHERE campaign_id = ? AND contact_id = ? AND status = 'dialing'",
-                (ts(due_at), campaign_id, contact_id),
+                (status, ts(due_at) if due_at is not None else None, campaign_id, contact_id),
             )
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
