@@ -110,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="on Ctrl-C, how long to wait for calls in progress (default 60s)",
     )
 
+    pre = sub.add_parser(
+        "preview", help="how many contacts a campaign would call at a moment, and why not the rest"
+    )
+    pre.add_argument("campaign", type=Path)
+    pre.add_argument("--at", help="ISO time (default now; without an offset it is UTC)")
+    pre.add_argument("--format", choices=("table", "json"), default="table")
+
     stat = sub.add_parser("status", help="what a campaign is doing now: pacing, operators, abandon")
     stat.add_argument("campaign_name", nargs="?", help="omit to list every campaign")
     stat.add_argument("--format", choices=("table", "json"), default="table")
@@ -168,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    from dialer.control import commands  # imported late: `dialer --help` stays instant
+    from dialer.control import commands, preview  # late: `dialer --help` stays instant
 
     handlers = {
         "contacts": commands.contacts,
@@ -178,6 +185,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "report": commands.report,
         "audit": commands.audit_log,
         "status": commands.status,
+        "preview": preview.preview,
         "demo": commands.demo,
         "simulate-pbx": commands.simulate_pbx,
     }

@@ -36,7 +36,7 @@ async def opened_store(args: argparse.Namespace) -> AsyncIterator[ContactStore]:
         raise CliError(str(exc)) from exc
 
 
-def _load(path: Path) -> Campaign:
+def load_campaign_file(path: Path) -> Campaign:
     try:
         return load_campaign(path)
     except CampaignError as exc:
@@ -158,7 +158,7 @@ async def audit_log(args: argparse.Namespace, console: Console) -> int:
 async def validate(args: argparse.Namespace, console: Console) -> int:
     """The file, then what it names: with --db the list must exist in that base, and an
     IVR script's prompts must convert and its speech model load."""
-    campaign = _load(args.campaign)
+    campaign = load_campaign_file(args.campaign)
     if args.db is not None:
         location = sqlite_location(args.db)
         if location != ":memory:" and not Path(location).exists():
@@ -189,7 +189,7 @@ async def schema(args: argparse.Namespace, console: Console) -> int:
 
 
 async def run(args: argparse.Namespace, console: Console) -> int:
-    campaign = _load(args.campaign)
+    campaign = load_campaign_file(args.campaign)
     try:
         secret = resolve_ami_secret(campaign)
     except CampaignError as exc:
@@ -247,7 +247,9 @@ async def status(args: argparse.Namespace, console: Console) -> int:
 
 
 async def report(args: argparse.Namespace, console: Console) -> int:
+    from dialer.control.held_view import held_table
     from dialer.control.status import abandon_table
+    from dialer.engine.run_snapshot import held_counts_of
 
     async with opened_store(args) as store:
         batches = report_view.report_batches(store, args.campaign_name)
@@ -269,6 +271,8 @@ async def report(args: argparse.Namespace, console: Console) -> int:
             windows = abandon_table(pacing if isinstance(pacing, dict) else {})
             if windows is not None:
                 console.print(windows)
+            held = held_table(held_counts_of(saved), "Held back during the run (times)", "times")
+            console.print(held)
     return EXIT_OK
 
 

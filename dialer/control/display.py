@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dialer.control.held_view import held_line
 from dialer.control.status import no_operators_line, pacing_line
 from dialer.engine.run_snapshot import RunSnapshot
 
@@ -26,6 +27,9 @@ def _outcome_line(snapshot: RunSnapshot) -> str:
         f"[bold]{snapshot.state}[/]  calls up {snapshot.in_flight}  originated "
         f"{snapshot.originated}  {link}\nattempts: " + (", ".join(parts) or "none yet")
     )
+    held = held_line(snapshot.held)
+    if held:
+        text += f"\n{held}"
     pacing = pacing_line(snapshot.pacing)
     warning = no_operators_line(snapshot.pacing)
     if warning:

@@ -15,7 +15,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dialer.control.held_view import held_table
 from dialer.engine.campaign_hold import standing_of
+from dialer.engine.run_snapshot import held_counts_of
 from dialer.outcomes import CampaignState
 from dialer.pbx.link_state import LinkState
 from dialer.policy.campaign_hold import HEARTBEAT, HoldStanding
@@ -98,6 +100,7 @@ def print_status(
     windows = abandon_table(pacing)
     if windows is not None:
         console.print(windows)
+    console.print(held_table(held_counts_of(status), "Held back so far (times)", "times"))
 
 
 def pacing_table(pacing: dict[str, Any]) -> Table:
