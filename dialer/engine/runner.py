@@ -295,15 +295,15 @@ class CampaignRunner:
             return []
         callees = [callee_of_lease(lease) for lease in leases]
         verdicts = await self._patiently("screen", lambda: self._gate.verdicts(callees, now))
-        admitted = []
+        admitted, releases = [], []
         for lease, held in zip(leases, verdicts, strict=True):
             if held is None:
                 admitted.append(lease)
-                continue
-            self.snapshot.held[held.reason.value] += 1
-            release = partial(
-                self._store.release_lease, lease.campaign_id, lease.contact_id, held.until
-            )
+            else:
+                self.snapshot.held[held.reason.value] += 1
+                releases.append((lease.contact_id, held.until))
+        if releases:
+            release = partial(self._store.release_leases, leases[0].campaign_id, releases)
             await self._patiently("release", release)
         return admitted
 

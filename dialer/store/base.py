@@ -11,7 +11,7 @@ UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -304,6 +304,12 @@ class CampaignLedger(Protocol):
     ) -> None:
         """Give back a leased contact for which no attempt was started, due again at
         due_at; None retires it from this campaign (done, with no outcome of a call)."""
+        ...
+
+    async def release_leases(
+        self, campaign_id: int, releases: Sequence[tuple[int, datetime | None]]
+    ) -> None:
+        """release_lease for many (contact_id, due_at) in one write."""
         ...
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:

@@ -240,14 +240,23 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
     async def release_lease(
         self, campaign_id: int, contact_id: int, due_at: datetime | None
     ) -> None:
-        # None: retired from this campaign for a reason time does not end (do-not-call,
-        # no consent): done with no final outcome of a call, so the run can finish.
-        status = "pending" if due_at is not None else "done"
+        await self.release_leases(campaign_id, [(contact_id, due_at)])
+
+    async def release_leases(
+        self, campaign_id: int, releases: Sequence[tuple[int, datetime | None]]
+    ) -> None:
+        # due None: retired from this campaign for a reason time does not end
+        # (do-not-call, no consent): done with no outcome of a call, so the run can end.
+        rows = [
+            ("pending" if due is not None else "done", ts(due) if due is not None else None,
+             campaign_id, contact_id)
+            for contact_id, due in releases
+        ]  # fmt: skip
         with self._conn.write() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE campaign_contacts SET status = ?, next_due_at = ?"
                 " WHERE campaign_id = ? AND contact_id = ? AND status = 'dialing'",
-                (status, ts(due_at) if due_at is not None else None, campaign_id, contact_id),
+                rows,
             )
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:

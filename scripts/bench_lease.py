@@ -1,0 +1,172 @@
+"""Leasing with every compliance rule on, on a large base: N contacts (default
+1,000,000) from numbers in many zones (Russian mobiles that span eleven zones, Moscow,
+Arizona, New York, London, Berlin), 10% of them on the do-not-call list, per-person
+frequency caps on and a recent call history for part of the list. Measures the time to
+lease the next 1,000 due contacts and judge them (do-not-call at dial time, calling
+windows in every candidate zone, caps across campaigns) and give back the ones held,
+its median over many rounds, the steady rate over those rounds, and a do-not-call import
+of N numbers through `dialer dnc import`.
+
+Goals (issue #9): median <= 50 ms per 1,000, >= 5,000 contacts/s, DNC import >= 100,000
+numbers/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench_report import print_figures
+
+from dialer.campaign.loader import load_campaign
+from dialer.control.app import opened_store
+from dialer.engine.compliance_gate import ComplianceGate, callee_of_lease
+from dialer.outcomes import ContactStatus, Outcome
+from dialer.store.base import AttemptResult, NewContact, NextStep
+
+LIST = "bench"
+# 15:00 UTC on a Wednesday: Moscow and London open, Vladivostok and Arizona closed.
+AT = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
+PREFIXES = ("+7912", "+7495", "+1602", "+1212", "+4420", "+4930")
+CAMPAIGN_YAML = """\
+name: bench-lease
+list: bench
+ami: {host: 127.0.0.1, port: 5038, username: dialer, secret: bench}
+compliance:
+  profile: none
+  frequency:
+    attempts_per_day: 2
+    attempts_per_week: 5
+    connected_per_month: 3
+"""
+
+
+def number(i: int) -> str:
+    prefix = PREFIXES[i % len(PREFIXES)]
+    digits = 12 - len(prefix) + 1  # E.164 of 11-12 digits
+    body = f"{i:0{digits}d}"[-digits:]
+    if prefix.startswith("+1"):
+        body = "2" + body[1:]  # a US subscriber number never starts with 0/1
+    return prefix + body
+
+
+async def build_base(db: Path, contacts: int) -> tuple[float, list[str]]:
+    began = time.perf_counter()
+    dnc = [number(i) for i in range(0, contacts, 10)]
+    async with opened_store(db) as store:
+        for start in range(0, contacts, 20_000):
+            await store.import_contacts(
+                LIST,
+                [NewContact(number=number(i)) for i in range(start, min(contacts, start + 20_000))],
+            )
+        # History in another campaign for 1 in 7 numbers: the caps have something to count.
+        other = await store.open_campaign("earlier", LIST, AT - timedelta(days=3))
+        earlier = AT - timedelta(hours=5)
+        for start in range(0, contacts // 7, 1000):
+            leases = await store.lease_due(other.id, earlier, 1000)
+            for n, lease in enumerate(leases):
+                attempt = f"h-{start + n}"
+                await store.start_attempt(lease, attempt, earlier)
+                await store.finish_attempt(
+                    AttemptResult(attempt, Outcome.NO_ANSWER, earlier + timedelta(seconds=30)),
+                    NextStep(ContactStatus.DONE, final_outcome=Outcome.NO_ANSWER),
+                )
+    return time.perf_counter() - began, dnc
+
+
+def dnc_import(db: Path, numbers: list[str], folder: Path) -> float:
+    path = folder / "register.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["phone"])
+        writer.writerows([n] for n in numbers)
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "dialer", "--db", str(db), "dnc", "import", str(path)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - began
+
+
+async def lease_rounds(db: Path, folder: Path, rounds: int) -> tuple[list[float], Counter[str]]:
+    campaign_file = folder / "campaign.yaml"
+    campaign_file.write_text(CAMPAIGN_YAML)
+    campaign = load_campaign(campaign_file)
+    held: Counter[str] = Counter()
+    took: list[float] = []
+    async with opened_store(db) as store:
+        record = await store.open_campaign(campaign.name, LIST, AT - timedelta(minutes=1))
+        gate = ComplianceGate(campaign, store)
+        for _ in range(rounds):
+            began = time.perf_counter()
+            leases = await store.lease_due(record.id, AT, 1000)
+            if not leases:
+                break
+            verdicts = await gate.verdicts([callee_of_lease(lease) for lease in leases], AT)
+            releases = []
+            for lease, verdict in zip(leases, verdicts, strict=True):
+                if verdict is not None:
+                    held[verdict.reason.value] += 1
+                    releases.append((lease.contact_id, verdict.until))
+                else:
+                    # Admitted: given back for tomorrow, as if dialled, so the next round
+                    # leases the next 1,000.
+                    releases.append((lease.contact_id, AT + timedelta(days=1)))
+            await store.release_leases(record.id, releases)
+            took.append(time.perf_counter() - began)
+    return took, held
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=textwrap.dedent(__doc__ or ""))
+    parser.add_argument("--contacts", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=50, help="lease rounds of 1,000")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = folder / "bench.db"
+        build_s, dnc = asyncio.run(build_base(db, args.contacts))
+        import_s = dnc_import(db, dnc, folder)
+        dnc_rate = len(dnc) / import_s
+        # A national register is the size of the base: imported once more, in full.
+        register = [number(i) for i in range(args.contacts)]
+        register_s = dnc_import(folder / "register.db", register, folder)
+        took, held = asyncio.run(lease_rounds(db, folder, args.rounds))
+    median_ms = 1000 * statistics.median(took)
+    leased = 1000 * len(took)
+    rate = leased / sum(took)
+    figures = {
+        "contacts": args.contacts,
+        "build_s": round(build_s, 1),
+        "rounds": len(took),
+        "lease_1000_median_ms": round(median_ms, 1),
+        "lease_1000_p95_ms": round(1000 * sorted(took)[int(0.95 * (len(took) - 1))], 1),
+        "lease_rate_per_s": round(rate),
+        "held_share": round(sum(held.values()) / max(1, leased), 3),
+        **{f"held_{reason}": count for reason, count in sorted(held.items())},
+        "dnc_import_numbers": len(register),
+        "dnc_import_s": round(register_s, 2),
+        "dnc_import_per_s": round(len(register) / register_s),
+        "dnc_10pct_import_per_s": round(dnc_rate),
+    }
+    goals = {
+        "lease_1000_median_ms": ("<= 50", median_ms <= 50),
+        "lease_rate_per_s": (">= 5000", rate >= 5000),
+        "dnc_import_per_s": (">= 100000", len(register) / register_s >= 100_000),
+    }
+    print_figures("Leasing with every rule on", figures, goals)
+
+
+if __name__ == "__main__":
+    main()
