@@ -102,38 +102,57 @@ def callee_zones(
 def number_zones(number: str) -> tuple[tzinfo, ...]:
     """Every zone an E.164 number may be in; () when phonenumbers knows none."""
     digits = number[1:] if number.startswith("+") else number
-    code = _country_code(digits)
+    code = _country_code(digits[:3])
     if code is None:
         return ()
-    country = TIMEZONE_DATA.get(code, ())
-    if len(country) <= 1:  # most of the world: one zone per country code, no parse
-        return _zones(tuple(country), COUNTRY_CODE_TO_REGION_CODE[int(code)][0])
-    kind = _kind(digits[: len(code) + _KIND_DIGITS], number)
+    head = digits[: len(code) + _KIND_DIGITS]
+    known = _HEADS[head] if head in _HEADS else _learn(head, code, number)
+    if known is not None:
+        return known
+    # A head whose zones depend on later digits (NANP area codes split by exchange).
+    kind = _parse_kind(number)
     if kind is None:
         return ()
-    geographic, region = kind
-    names = _longest_prefix_zones(digits) if geographic else tuple(country)
-    return _zones(names, region)
+    return _zones(_longest_prefix_zones(digits), kind[1])
 
 
-def _country_code(digits: str) -> str | None:
+@lru_cache(maxsize=1024)
+def _country_code(first_three: str) -> str | None:
     for length in (1, 2, 3):  # country codes are prefix-free
-        if int(digits[:length] or 0) in COUNTRY_CODE_TO_REGION_CODE:
-            return digits[:length]
+        if int(first_three[:length] or 0) in COUNTRY_CODE_TO_REGION_CODE:
+            return first_three[:length]
     return None
 
 
-_KINDS: dict[str, tuple[bool, str] | None] = {}
+# The zones of every number starting with a head (None: they depend on later digits),
+# learnt from the first number seen: parsing is most of the cost of a lookup.
+_HEADS: dict[str, tuple[tzinfo, ...] | None] = {}
 
 
-def _kind(prefix: str, number: str) -> tuple[bool, str] | None:
-    """(geographic?, region) of the numbers starting with prefix, learnt from the first
-    one seen: parsing is most of the cost of a lookup."""
-    if prefix not in _KINDS:
-        if len(_KINDS) > 100_000:  # a bound, not a working size: prefixes are few
-            _KINDS.clear()
-        _KINDS[prefix] = _parse_kind(number)
-    return _KINDS[prefix]
+def _learn(head: str, code: str, number: str) -> tuple[tzinfo, ...] | None:
+    if len(_HEADS) > 200_000:  # a bound, not a working size: heads are few
+        _HEADS.clear()
+    country = TIMEZONE_DATA.get(code, ())
+    if len(country) <= 1:  # most of the world: one zone per country code, no parse
+        found: tuple[tzinfo, ...] | None = _zones(
+            tuple(country), COUNTRY_CODE_TO_REGION_CODE[int(code)][0]
+        )
+    elif (kind := _parse_kind(number)) is None:
+        found = ()
+    elif not kind[0]:  # mobile and other non-geographic numbers: the whole country
+        found = _zones(tuple(country), kind[1])
+    elif head in _split_prefixes():
+        found = None
+    else:
+        found = _zones(_longest_prefix_zones(head), kind[1])
+    _HEADS[head] = found
+    return found
+
+
+@lru_cache(maxsize=1)
+def _split_prefixes() -> frozenset[str]:
+    """Prefixes under which phonenumbers gives some longer prefix its own zones."""
+    return frozenset(key[:end] for key in TIMEZONE_DATA for end in range(1, len(key)))
 
 
 def _parse_kind(number: str) -> tuple[bool, str] | None:

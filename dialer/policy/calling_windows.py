@@ -79,6 +79,12 @@ class CallingHours:
     def __post_init__(self) -> None:
         if len(self.weekly) != 7:
             raise ValueError("weekly needs seven entries, Monday first")
+        # The verdict's cache hashes the hours for every contact: once is enough.
+        fields = (self.weekly, self.on_holidays, self.holiday_country)
+        object.__setattr__(self, "_hash", hash((*fields, self.blackout_dates)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[no-any-return, attr-defined]
 
     @classmethod
     def every_day(cls, *windows: Window) -> CallingHours:
