@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from dialer.campaign.ami_secret import resolve_ami_secret
+from dialer.campaign.compliance import compliance_problems
 from dialer.campaign.errors import CampaignError, CampaignProblem
 from dialer.campaign.model import Campaign
 from dialer.campaign.schema import campaign_json_schema
@@ -59,6 +60,7 @@ def parse_campaign(text: str, file: str = "campaign.yaml") -> Campaign:
         problems += [explain(error, doc, Campaign) for error in exc.errors()]
     else:
         problems += _script_problems(campaign, doc)
+        problems += [problem_at(doc, at, says) for at, says in compliance_problems(campaign)]
         if not problems:
             return campaign
     # Duplicate keys are reported even when the values YAML kept happen to be valid.

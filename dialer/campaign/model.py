@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from dialer.campaign.compliance_settings import ComplianceSettings
 from dialer.campaign.connection import AmiSettings, DialSettings, FastAgiSettings
 from dialer.campaign.fields import (
     ASTERISK_NAME_PATTERN,
@@ -235,6 +236,9 @@ class Campaign(Strict):
         None,
         validate_default=True,  # so that action ivr without this section is caught
         description="the IVR script run on every answered call; needs on_answer.action: ivr",
+    )
+    compliance: ComplianceSettings = Field(
+        ComplianceSettings(), description="calling hours, profile, consent, caps"
     )
 
     @model_validator(mode="after")

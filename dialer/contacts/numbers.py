@@ -22,6 +22,8 @@ from phonenumbers import (
 )
 from phonenumbers import timezone as number_timezones
 
+from dialer.contacts.zones import corrected_zone_names
+
 # Separators people type inside numbers; dropped before parsing. U+00A0 (no-break space)
 # is what spreadsheets put in numbers formatted for reading.
 _SEPARATORS = frozenset(" \u00a0-().")
@@ -29,7 +31,6 @@ _DIGITS = frozenset("0123456789")
 _WELL_FORMED = re.compile(r"[ \u00a0().-]*\+?[0-9 \u00a0().-]*")
 _NOT_KEPT = re.compile(r"[^0-9+]")
 _ALLOWED_HINT = "only digits, spaces, +, -, (, ) and . are allowed"
-_UNKNOWN_ZONE = "Etc/Unknown"
 _COUNTRY_ZONES: dict[int, Sequence[str]] = {}
 
 _PARSE_REASONS = {
@@ -77,7 +78,7 @@ def normalize_number(raw: str, default_region: str) -> NormalizedNumber:
     if kind == PhoneNumberType.UNKNOWN:
         raise InvalidNumber(_invalid_reason(parsed))
     region = phonenumbers.region_code_for_number(parsed)
-    zones = [z for z in _time_zones(parsed, kind) if z != _UNKNOWN_ZONE]
+    zones = corrected_zone_names(_time_zones(parsed, kind), region)
     return NormalizedNumber(
         e164=phonenumbers.format_number(parsed, PhoneNumberFormat.E164),
         region=region if region and region.isalpha() else None,
