@@ -16,15 +16,14 @@ from dialer.campaign.compliance import (
     consent_scope_needed,
     frequency_caps_of,
     operator_guaranteed,
+    zone_settings_of,
 )
 from dialer.campaign.model import Campaign
-from dialer.contacts.zones import callee_zones
 from dialer.held_back import Held
 from dialer.policy.compliance import (
     HISTORY_SPAN,
     CampaignRules,
     ContactFacts,
-    WindowMemo,
     compliance_verdict,
     retry_time,
 )
@@ -69,21 +68,10 @@ class ComplianceGate:
         self.campaign = campaign
         self.rules = rules_of(campaign)
         self._facts = facts
-        self._zone_settings = campaign.compliance
+        self._zones = zone_settings_of(campaign)
 
     def zones_of(self, callee: Callee) -> tuple[tzinfo, ...]:
-        settings = self._zone_settings
-        explicit = callee.timezone
-        if not explicit and settings.timezone_field:
-            explicit = callee.fields.get(settings.timezone_field)
-        region = callee.fields.get(settings.region_field) if settings.region_field else None
-        return callee_zones(
-            callee.number,
-            explicit=explicit,
-            region=region,
-            region_zones=settings.region_zones,
-            default=settings.default_timezone,
-        )
+        return self._zones.zones_for(callee.number, callee.timezone, callee.fields)
 
     async def verdicts(self, callees: Sequence[Callee], now: datetime) -> list[Held | None]:
         """One verdict per callee, in order (None: may be dialled now)."""
@@ -92,7 +80,6 @@ class ComplianceGate:
         histories: dict[str, list[PastCall]] = {}
         if self.rules.needs_history:
             histories = await self._facts.number_histories(numbers, now - HISTORY_SPAN)
-        windows = WindowMemo(self.rules.hours, now)
         return [
             compliance_verdict(
                 self.rules,
@@ -104,7 +91,6 @@ class ComplianceGate:
                     history=histories.get(callee.number, ()),
                 ),
                 now,
-                windows,
             )
             for callee in callees
         ]

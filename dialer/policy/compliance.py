@@ -9,7 +9,7 @@ a reason that passes with time is reported with the time it passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -46,31 +46,8 @@ class ContactFacts:
     history: Sequence[PastCall] = ()
 
 
-class WindowMemo:
-    """window_verdict once per distinct set of zones at one instant: a list of a million
-    contacts has a few dozen, and the verdict is the costly part of the rules."""
-
-    def __init__(self, hours: CallingHours, now: datetime) -> None:
-        self._hours = hours
-        self._now = now
-        self._seen: dict[tuple[tzinfo, ...], Held | None] = {}
-
-    def __call__(self, zones: tuple[tzinfo, ...]) -> Held | None:
-        try:
-            return self._seen[zones]
-        except KeyError:
-            held = self._seen[zones] = window_verdict(self._hours, zones, self._now)
-            return held
-
-
-def compliance_verdict(
-    rules: CampaignRules,
-    facts: ContactFacts,
-    now: datetime,
-    windows: Callable[[tuple[tzinfo, ...]], Held | None] | None = None,
-) -> Held | None:
-    """None: the contact may be dialled at `now`; else why not and until when.
-    `windows`: a WindowMemo for `now` when many contacts are judged at once."""
+def compliance_verdict(rules: CampaignRules, facts: ContactFacts, now: datetime) -> Held | None:
+    """None: the contact may be dialled at `now`; else why not and until when."""
     if facts.dead:
         return Held(HeldReason.DEAD)
     if facts.on_dnc:
@@ -79,10 +56,7 @@ def compliance_verdict(
         held = consent_verdict(facts.fields, rules.consent_purpose, now)
         if held is not None:
             return held
-    if windows is not None:
-        held = windows(facts.zones)
-    else:
-        held = window_verdict(rules.hours, facts.zones, now)
+    held = window_verdict(rules.hours, facts.zones, now)
     if held is not None:
         return held
     zone = facts.zones[0] if len(facts.zones) == 1 else None
