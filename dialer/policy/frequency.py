@@ -1,13 +1,25 @@
 """How often one person may be called, across every campaign. Pure: no I/O.
 
 The caps are rolling windows (24 h, 7 days, 30 days) ending at `now`: stricter than
-calendar days near midnight, and the same for every callee whatever their zone.
+calendar days near midnight, and the same for every callee whatever their zone. A call
+counts in a window while `now - started_at < window`; it leaves the window at
+`started_at + window`. Calls still open count as attempts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
+
+from dialer.call_history import PastCall
+from dialer.held_back import Held, HeldReason
+
+DAY = timedelta(days=1)
+WEEK = timedelta(days=7)
+MONTH = timedelta(days=30)
+# The callee-local day began at most this long ago (a day is 25 h when clocks go back).
+_LOCAL_DAY_LOOKBACK = timedelta(hours=26)
 
 
 @dataclass(frozen=True)
@@ -26,3 +38,96 @@ class FrequencyCaps:
     # No recall on the same (callee-local) day after AMD said machine, unless an operator
     # is guaranteed (Ofcom).
     no_same_day_machine_recall: bool = False
+
+    @property
+    def lookback(self) -> timedelta | None:
+        """How far back a person's history matters to these rules (the `since` to read it
+        from is now minus this); None: no rule is set, no history needs reading."""
+        spans = [window for window, _, cap in self._caps() if cap is not None]
+        if self.abandoned_recall_hold is not None:
+            spans.append(self.abandoned_recall_hold)
+        if self.no_same_day_machine_recall:
+            spans.append(_LOCAL_DAY_LOOKBACK)
+        return max(spans, default=None)
+
+    def _caps(self) -> list[tuple[timedelta, bool, int | None]]:
+        """(window, connected calls only, cap) for every kind of cap."""
+        return [
+            (DAY, False, self.attempts_per_day),
+            (WEEK, False, self.attempts_per_week),
+            (MONTH, False, self.attempts_per_month),
+            (DAY, True, self.connected_per_day),
+            (WEEK, True, self.connected_per_week),
+            (MONTH, True, self.connected_per_month),
+        ]
+
+
+def frequency_verdict(
+    caps: FrequencyCaps,
+    history: Sequence[PastCall],
+    now: datetime,
+    zone: tzinfo | None,
+    operator_guaranteed: bool,
+) -> Held | None:
+    """Whether one more call to this person now breaks a cap or a recall rule.
+
+    `history` is the person's calls across every campaign (any order; calls older than
+    `caps.lookback` may be left out). `zone` is the callee's, for the same-day rule (None:
+    the UTC day). None: the call may be placed, and it keeps every cap, counting itself
+    (as connected, since it may be). Otherwise the rule that holds the longest, with the
+    earliest time it could be over (None: never by the passing of time, a cap of 0).
+    An operator guaranteed lifts the recall rules, never the caps.
+    """
+    helds = [
+        _cap_held(history, now, window, connected, cap) for window, connected, cap in caps._caps()
+    ]
+    if not operator_guaranteed:
+        helds.append(_abandon_held(caps.abandoned_recall_hold, history, now))
+        if caps.no_same_day_machine_recall:
+            helds.append(_machine_held(history, now, zone))
+    found = [held for held in helds if held is not None]
+    if not found:
+        return None
+    # Not callable before every rule is over: the latest end, "never" latest of all.
+    return max(found, key=lambda held: (held.until is None, held.until or now))
+
+
+def _cap_held(
+    history: Sequence[PastCall], now: datetime, window: timedelta, connected: bool, cap: int | None
+) -> Held | None:
+    if cap is None:
+        return None
+    counted = sorted(
+        call.started_at
+        for call in history
+        if now - call.started_at < window and (call.connected or not connected)
+    )
+    if len(counted) < cap:
+        return None
+    if cap <= 0:
+        return Held(HeldReason.FREQUENCY_CAP)
+    # Under the cap again once all but cap - 1 of the counted calls have left the window.
+    return Held(HeldReason.FREQUENCY_CAP, counted[len(counted) - cap] + window)
+
+
+def _abandon_held(
+    hold: timedelta | None, history: Sequence[PastCall], now: datetime
+) -> Held | None:
+    if hold is None:
+        return None
+    ends = [(call.ended_at or call.started_at) + hold for call in history if call.abandoned]
+    latest = max(ends, default=None)
+    if latest is None or latest <= now:
+        return None
+    return Held(HeldReason.RECALL_HOLD, latest)
+
+
+def _machine_held(history: Sequence[PastCall], now: datetime, zone: tzinfo | None) -> Held | None:
+    local = zone or UTC
+    today = now.astimezone(local).date()
+    if not any(c.machine and c.started_at.astimezone(local).date() == today for c in history):
+        return None
+    # Midnight that does not exist (a zone that springs forward at 00:00) resolves to the
+    # instant the clocks jump, which is the start of the next day all the same.
+    midnight = datetime.combine(today + timedelta(days=1), time(0), tzinfo=local)
+    return Held(HeldReason.RECALL_HOLD, midnight.astimezone(UTC))
