@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
 
 
@@ -336,6 +337,14 @@ class Reports(Protocol):
 
     async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
         """How many closed attempts of the campaign ended with each outcome."""
+        ...
+
+    async def number_histories(
+        self, numbers: Iterable[str], since: datetime
+    ) -> dict[str, list[PastCall]]:
+        """Each number's calls started at or after `since`, in every campaign (open ones
+        too), oldest first: one entry per number asked, an empty list for none. One
+        indexed query per call, whatever the batch's size."""
         ...
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
-from dialer.store.sqlite.connection import SqliteRole
+from dialer.store.sqlite.call_histories import SqliteCallHistories
 from dialer.store.sqlite.rows import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
@@ -22,8 +22,9 @@ from dialer.store.sqlite.rows import (
 )
 
 
-class SqliteReports(SqliteRole):
-    """Reports on the shared connection (see dialer.store.base for the contract)."""
+class SqliteReports(SqliteCallHistories):
+    """Reports on the shared connection (see dialer.store.base for the contract); each
+    number's calls across campaigns come from call_histories.py."""
 
     async def get_campaign(self, name: str) -> CampaignRecord | None:
         return find_campaign(self._conn.db, "c.name = ?", (name,))
