@@ -50,6 +50,10 @@ class FrequencyCaps:
             spans.append(_LOCAL_DAY_LOOKBACK)
         return max(spans, default=None)
 
+    def _caps_zero(self) -> bool:
+        """A cap of 0: held even with no call at all."""
+        return any(cap is not None and cap <= 0 for _, _, cap in self._caps())
+
     def _caps(self) -> list[tuple[timedelta, bool, int | None]]:
         """(window, connected calls only, cap) for every kind of cap."""
         return [
@@ -78,56 +82,62 @@ def frequency_verdict(
     earliest time it could be over (None: never by the passing of time, a cap of 0).
     An operator guaranteed lifts the recall rules, never the caps.
     """
-    helds = [
-        _cap_held(history, now, window, connected, cap) for window, connected, cap in caps._caps()
-    ]
+    if not history and not caps._caps_zero():
+        return None  # most people: nobody called them lately
+    found: list[Held] = []
+    for window, connected, cap in caps._caps():
+        if cap is not None:
+            found += _cap_held(history, now - window, window, connected, cap)
     if not operator_guaranteed:
-        helds.append(_abandon_held(caps.abandoned_recall_hold, history, now))
+        found += _abandon_held(caps.abandoned_recall_hold, history, now)
         if caps.no_same_day_machine_recall:
-            helds.append(_machine_held(history, now, zone))
-    found = [held for held in helds if held is not None]
+            found += _machine_held(history, now, zone)
     if not found:
         return None
     # Not callable before every rule is over: the latest end, "never" latest of all.
     return max(found, key=lambda held: (held.until is None, held.until or now))
 
 
+# Each rule gives back the hold it makes, if any, as a list of at most one: this runs for
+# every contact leased, so it stays a single pass over a short history.
+
+
 def _cap_held(
-    history: Sequence[PastCall], now: datetime, window: timedelta, connected: bool, cap: int | None
-) -> Held | None:
-    if cap is None:
-        return None
-    counted = sorted(
+    history: Sequence[PastCall], since: datetime, window: timedelta, connected: bool, cap: int
+) -> list[Held]:
+    counted = [
         call.started_at
         for call in history
-        if now - call.started_at < window and (call.connected or not connected)
-    )
+        if call.started_at > since and (call.connected or not connected)
+    ]
     if len(counted) < cap:
-        return None
+        return []
+    counted.sort()
     if cap <= 0:
-        return Held(HeldReason.FREQUENCY_CAP)
+        return [Held(HeldReason.FREQUENCY_CAP)]
     # Under the cap again once all but cap - 1 of the counted calls have left the window.
-    return Held(HeldReason.FREQUENCY_CAP, counted[len(counted) - cap] + window)
+    return [Held(HeldReason.FREQUENCY_CAP, counted[len(counted) - cap] + window)]
 
 
-def _abandon_held(
-    hold: timedelta | None, history: Sequence[PastCall], now: datetime
-) -> Held | None:
+def _abandon_held(hold: timedelta | None, history: Sequence[PastCall], now: datetime) -> list[Held]:
     if hold is None:
-        return None
+        return []
     ends = [(call.ended_at or call.started_at) + hold for call in history if call.abandoned]
     latest = max(ends, default=None)
     if latest is None or latest <= now:
-        return None
-    return Held(HeldReason.RECALL_HOLD, latest)
+        return []
+    return [Held(HeldReason.RECALL_HOLD, latest)]
 
 
-def _machine_held(history: Sequence[PastCall], now: datetime, zone: tzinfo | None) -> Held | None:
+def _machine_held(history: Sequence[PastCall], now: datetime, zone: tzinfo | None) -> list[Held]:
+    machines = [call.started_at for call in history if call.machine]
+    if not machines:
+        return []
     local = zone or UTC
     today = now.astimezone(local).date()
-    if not any(c.machine and c.started_at.astimezone(local).date() == today for c in history):
-        return None
+    if all(started.astimezone(local).date() != today for started in machines):
+        return []
     # Midnight that does not exist (a zone that springs forward at 00:00) resolves to the
     # instant the clocks jump, which is the start of the next day all the same.
     midnight = datetime.combine(today + timedelta(days=1), time(0), tzinfo=local)
-    return Held(HeldReason.RECALL_HOLD, midnight.astimezone(UTC))
+    return [Held(HeldReason.RECALL_HOLD, midnight.astimezone(UTC))]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dialer.call_history import PastCall
+from dialer.outcomes import Outcome
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt, dt_or_none, outcome, ts
+from dialer.store.sqlite.rows import ts
 
 HISTORIES_QUERY = (
     "SELECT a.number, a.started_at, a.ended_at, a.outcome, c.name AS campaign"
@@ -33,14 +34,28 @@ class SqliteCallHistories(SqliteRole):
         if not wanted:
             return histories
         with self._conn.read() as db:
-            rows = db.execute(HISTORIES_QUERY, (json.dumps(wanted), ts(since))).fetchall()
-        for row in rows:
-            histories[row["number"]].append(
-                PastCall.of(
-                    dt(row["started_at"]),
-                    outcome(row["outcome"]),
-                    row["campaign"],
-                    dt_or_none(row["ended_at"]),
+            cursor = db.cursor()
+            cursor.row_factory = None  # plain tuples: this runs for every batch leased
+            rows = cursor.execute(HISTORIES_QUERY, (json.dumps(wanted), ts(since))).fetchall()
+        stamp = datetime.fromtimestamp
+        for number, started, ended, outcome, campaign in rows:
+            kind = _KINDS[outcome]
+            histories[number].append(
+                PastCall(
+                    stamp(started, UTC),
+                    kind.outcome,
+                    kind.connected,
+                    kind.abandoned,
+                    kind.machine,
+                    campaign,
+                    None if ended is None else stamp(ended, UTC),
                 )
             )
         return histories
+
+
+# Each stored outcome as a PastCall describes it, worked out once.
+_KINDS: dict[str | None, PastCall] = {
+    value: PastCall.of(datetime.min.replace(tzinfo=UTC), Outcome(value) if value else None, "")
+    for value in (None, *(o.value for o in Outcome))
+}
