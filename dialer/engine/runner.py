@@ -20,7 +20,7 @@ from dialer.campaign.model import Campaign
 from dialer.engine.campaign_hold import HoldKeeper
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.ivr_calls import IvrCalls
-from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
+from dialer.engine.next_step import retry_policy_of, step_after
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.store_patience import StorePatience
 from dialer.outcomes import CampaignState, ContactStatus
@@ -414,9 +414,9 @@ class CampaignRunner:
             detail=ended.detail,
             answers=ivr_result.as_json() if ivr_result is not None else {},
         )
-        step = next_step_of(decision, ended.outcome)
-        if ivr_result is not None:
-            step = with_ivr_result(step, ivr_result, lease.attempts_made + 1, self._policy)
+        step = step_after(
+            decision, ended.outcome, ivr_result, lease.attempts_made + 1, self._policy
+        )
         return result, step
 
     async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:
