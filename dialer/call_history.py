@@ -23,6 +23,9 @@ class PastCall:
     # When the call ended (None: open, or not known): the recall hold after an abandon
     # runs from here, the end being when the person was left waiting.
     ended_at: datetime | None = None
+    # The attempt's id: a check made after the attempt was recorded (just before its
+    # Originate) leaves the call being placed out of its own history.
+    attempt_id: str = ""
 
     @classmethod
     def of(
@@ -31,6 +34,7 @@ class PastCall:
         outcome: Outcome | None,
         campaign: str,
         ended_at: datetime | None = None,
+        attempt_id: str = "",
     ) -> PastCall:
         """The call as its outcome describes it (what the store keeps)."""
         return cls(
@@ -41,4 +45,5 @@ class PastCall:
             machine=outcome is Outcome.MACHINE,
             campaign=campaign,
             ended_at=ended_at,
+            attempt_id=attempt_id,
         )

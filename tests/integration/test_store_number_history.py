@@ -61,7 +61,9 @@ async def test_histories_span_every_campaign_with_what_each_call_was(store: Sqli
     assert set(histories) == {a, b, c, "+79990000000"}
     assert histories[c] == [] and histories["+79990000000"] == []
     assert histories[a] == [
-        PastCall(T0, Outcome.ABANDONED, True, True, False, "first", T0 + timedelta(seconds=30)),
+        PastCall(
+            T0, Outcome.ABANDONED, True, True, False, "first", T0 + timedelta(seconds=30), "1"
+        ),
         PastCall(
             T0 + timedelta(minutes=10),
             Outcome.MACHINE,
@@ -70,8 +72,9 @@ async def test_histories_span_every_campaign_with_what_each_call_was(store: Sqli
             True,
             "second",
             T0 + timedelta(minutes=10, seconds=30),
+            "2",
         ),
-        PastCall(T0 + timedelta(minutes=30), None, False, False, False, "second", None),
+        PastCall(T0 + timedelta(minutes=30), None, False, False, False, "second", None, "4"),
     ]
     assert histories[b] == [
         PastCall.of(
@@ -79,6 +82,7 @@ async def test_histories_span_every_campaign_with_what_each_call_was(store: Sqli
             Outcome.TRANSFERRED,
             "first",
             T0 + timedelta(minutes=20, seconds=30),
+            attempt_id="3",
         )
     ]
     assert histories[b][0].connected

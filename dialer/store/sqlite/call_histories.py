@@ -18,7 +18,7 @@ from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import ts
 
 HISTORIES_QUERY = (
-    "SELECT a.number, a.started_at, a.ended_at, a.outcome, c.name AS campaign"
+    "SELECT a.number, a.started_at, a.ended_at, a.outcome, c.name AS campaign, a.id"
     " FROM attempts a JOIN campaigns c ON c.id = a.campaign_id"
     " WHERE a.number IN (SELECT value FROM json_each(?)) AND a.started_at >= ?"
     " ORDER BY a.number, a.started_at"
@@ -38,7 +38,7 @@ class SqliteCallHistories(SqliteRole):
             cursor.row_factory = None  # plain tuples: this runs for every batch leased
             rows = cursor.execute(HISTORIES_QUERY, (json.dumps(wanted), ts(since))).fetchall()
         stamp = datetime.fromtimestamp
-        for number, started, ended, outcome, campaign in rows:
+        for number, started, ended, outcome, campaign, attempt_id in rows:
             kind = _KINDS[outcome]
             histories[number].append(
                 PastCall(
@@ -49,6 +49,7 @@ class SqliteCallHistories(SqliteRole):
                     kind.machine,
                     campaign,
                     None if ended is None else stamp(ended, UTC),
+                    attempt_id,
                 )
             )
         return histories
