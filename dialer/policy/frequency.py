@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from functools import cached_property
 
 from dialer.call_history import PastCall
 from dialer.held_back import Held, HeldReason
@@ -43,27 +44,33 @@ class FrequencyCaps:
     def lookback(self) -> timedelta | None:
         """How far back a person's history matters to these rules (the `since` to read it
         from is now minus this); None: no rule is set, no history needs reading."""
-        spans = [window for window, _, cap in self._caps() if cap is not None]
+        spans = [window for window, _, _ in self._caps]
         if self.abandoned_recall_hold is not None:
             spans.append(self.abandoned_recall_hold)
         if self.no_same_day_machine_recall:
             spans.append(_LOCAL_DAY_LOOKBACK)
         return max(spans, default=None)
 
-    def _caps_zero(self) -> bool:
-        """A cap of 0: held even with no call at all."""
-        return any(cap is not None and cap <= 0 for _, _, cap in self._caps())
-
-    def _caps(self) -> list[tuple[timedelta, bool, int | None]]:
-        """(window, connected calls only, cap) for every kind of cap."""
-        return [
+    # Worked out once per caps: the verdict runs for every contact leased.
+    @cached_property
+    def _caps(self) -> tuple[tuple[timedelta, bool, int], ...]:
+        """(window, connected calls only, cap) for every cap that is set."""
+        every = (
             (DAY, False, self.attempts_per_day),
             (WEEK, False, self.attempts_per_week),
             (MONTH, False, self.attempts_per_month),
             (DAY, True, self.connected_per_day),
             (WEEK, True, self.connected_per_week),
             (MONTH, True, self.connected_per_month),
-        ]
+        )
+        return tuple(
+            (window, connected, cap) for window, connected, cap in every if cap is not None
+        )
+
+    @cached_property
+    def _cap_of_zero(self) -> bool:
+        """A cap of 0: held even with no call at all."""
+        return any(cap <= 0 for _, _, cap in self._caps)
 
 
 def frequency_verdict(
@@ -82,62 +89,57 @@ def frequency_verdict(
     earliest time it could be over (None: never by the passing of time, a cap of 0).
     An operator guaranteed lifts the recall rules, never the caps.
     """
-    if not history and not caps._caps_zero():
+    if not history and not caps._cap_of_zero:
         return None  # most people: nobody called them lately
     found: list[Held] = []
-    for window, connected, cap in caps._caps():
-        if cap is not None:
-            found += _cap_held(history, now - window, window, connected, cap)
+    for window, connected, cap in caps._caps:
+        since = now - window
+        counted = [
+            call.started_at
+            for call in history
+            if call.started_at > since and (call.connected or not connected)
+        ]
+        if len(counted) < cap:
+            continue
+        if cap <= 0:
+            found.append(Held(HeldReason.FREQUENCY_CAP))
+            continue
+        # Under the cap again once all but cap - 1 of the counted calls have left the window.
+        counted.sort()
+        found.append(Held(HeldReason.FREQUENCY_CAP, counted[len(counted) - cap] + window))
     if not operator_guaranteed:
-        found += _abandon_held(caps.abandoned_recall_hold, history, now)
+        hold = caps.abandoned_recall_hold
+        if hold is not None:
+            _add_abandon_hold(found, hold, history, now)
         if caps.no_same_day_machine_recall:
-            found += _machine_held(history, now, zone)
+            _add_machine_hold(found, history, now, zone)
     if not found:
         return None
+    if len(found) == 1:
+        return found[0]
     # Not callable before every rule is over: the latest end, "never" latest of all.
     return max(found, key=lambda held: (held.until is None, held.until or now))
 
 
-# Each rule gives back the hold it makes, if any, as a list of at most one: this runs for
-# every contact leased, so it stays a single pass over a short history.
-
-
-def _cap_held(
-    history: Sequence[PastCall], since: datetime, window: timedelta, connected: bool, cap: int
-) -> list[Held]:
-    counted = [
-        call.started_at
-        for call in history
-        if call.started_at > since and (call.connected or not connected)
-    ]
-    if len(counted) < cap:
-        return []
-    counted.sort()
-    if cap <= 0:
-        return [Held(HeldReason.FREQUENCY_CAP)]
-    # Under the cap again once all but cap - 1 of the counted calls have left the window.
-    return [Held(HeldReason.FREQUENCY_CAP, counted[len(counted) - cap] + window)]
-
-
-def _abandon_held(hold: timedelta | None, history: Sequence[PastCall], now: datetime) -> list[Held]:
-    if hold is None:
-        return []
+def _add_abandon_hold(
+    found: list[Held], hold: timedelta, history: Sequence[PastCall], now: datetime
+) -> None:
     ends = [(call.ended_at or call.started_at) + hold for call in history if call.abandoned]
-    latest = max(ends, default=None)
-    if latest is None or latest <= now:
-        return []
-    return [Held(HeldReason.RECALL_HOLD, latest)]
+    if ends and max(ends) > now:
+        found.append(Held(HeldReason.RECALL_HOLD, max(ends)))
 
 
-def _machine_held(history: Sequence[PastCall], now: datetime, zone: tzinfo | None) -> list[Held]:
+def _add_machine_hold(
+    found: list[Held], history: Sequence[PastCall], now: datetime, zone: tzinfo | None
+) -> None:
     machines = [call.started_at for call in history if call.machine]
     if not machines:
-        return []
+        return
     local = zone or UTC
     today = now.astimezone(local).date()
     if all(started.astimezone(local).date() != today for started in machines):
-        return []
+        return
     # Midnight that does not exist (a zone that springs forward at 00:00) resolves to the
     # instant the clocks jump, which is the start of the next day all the same.
     midnight = datetime.combine(today + timedelta(days=1), time(0), tzinfo=local)
-    return [Held(HeldReason.RECALL_HOLD, midnight.astimezone(UTC))]
+    found.append(Held(HeldReason.RECALL_HOLD, midnight.astimezone(UTC)))
