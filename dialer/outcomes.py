@@ -29,6 +29,24 @@ class Outcome(StrEnum):
     def reached_a_person(self) -> bool:
         return self in (Outcome.ANSWERED, Outcome.TRANSFERRED, Outcome.ABANDONED)
 
+    @property
+    def number_failure(self) -> bool:
+        """The number itself could not be reached (invalid, or failed with no sign of a
+        network hiccup): a streak of these across campaigns makes the number dead."""
+        return self in (Outcome.INVALID_NUMBER, Outcome.FAILED)
+
+    @property
+    def number_in_service(self) -> bool:
+        """The call rang or was answered: the number exists, whatever failed before."""
+        return self in (
+            Outcome.ANSWERED,
+            Outcome.TRANSFERRED,
+            Outcome.ABANDONED,
+            Outcome.MACHINE,
+            Outcome.BUSY,
+            Outcome.NO_ANSWER,
+        )
+
 
 class ContactStatus(StrEnum):
     """Where a contact stands inside one campaign."""

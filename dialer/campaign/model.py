@@ -29,6 +29,7 @@ from dialer.campaign.fields import (
 )
 from dialer.durations import Duration, format_duration
 from dialer.outcomes import Outcome
+from dialer.policy.retry import DEAD_AFTER_FAILURES
 from dialer.regulation import ABANDONED_RECALL_HOLD
 from ivr.script import IvrScript
 
@@ -176,6 +177,12 @@ class RetrySettings(Strict):
     """Retry rules per outcome; outcomes not listed here are final."""
 
     max_attempts: int = Field(3, ge=1, le=100, description="attempts per contact at most")
+    dead_after_failures: int | None = Field(
+        DEAD_AFTER_FAILURES,
+        ge=1,
+        description="a number whose calls failed (invalid or unreachable) this many times in "
+        "a row, across every campaign, is dead: it leaves every list (null: never)",
+    )
     busy: RetryRuleSettings = Field(
         RetryRuleSettings(delay=timedelta(minutes=10), max=3), description="the line was busy"
     )

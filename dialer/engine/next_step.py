@@ -1,5 +1,5 @@
 """A closed attempt's consequences for the contact: the retry decision as the contact's
-next step, amended by what the IVR script collected. Pure."""
+next step, amended by what the IVR script collected and by who answered. Pure."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from dialer.policy.retry import Decision, RetryPolicy, RetryRule
 from dialer.store.base import NextStep
 from ivr.run_result import IvrResult
 
+# Dispositions that put the number on the do-not-call list, as an opt-out does: a script
+# sets one with a `set` step (`disposition: aggressive`).
+DO_NOT_CALL_DISPOSITIONS = frozenset({"aggressive"})
+
 
 def retry_policy_of(campaign: Campaign) -> RetryPolicy:
     rules = {}
@@ -18,34 +22,72 @@ def retry_policy_of(campaign: Campaign) -> RetryPolicy:
         rule = campaign.retry.rule_for(outcome)
         if rule is not None:
             rules[outcome] = RetryRule(rule.delay, rule.max)
-    return RetryPolicy(max_attempts=campaign.retry.max_attempts, rules=rules)
+    return RetryPolicy(
+        max_attempts=campaign.retry.max_attempts,
+        rules=rules,
+        dead_after_failures=campaign.retry.dead_after_failures,
+    )
 
 
 def next_step_of(decision: Decision, outcome: Outcome) -> NextStep:
     if decision.final:
-        return NextStep(ContactStatus.DONE, final_outcome=outcome, mark_dead=decision.mark_dead)
-    return NextStep(ContactStatus.PENDING, due_at=decision.retry_at)
+        return NextStep(
+            ContactStatus.DONE,
+            final_outcome=outcome,
+            mark_dead=decision.mark_dead,
+            dead_after_failures=decision.dead_after_failures,
+        )
+    return NextStep(
+        ContactStatus.PENDING,
+        due_at=decision.retry_at,
+        dead_after_failures=decision.dead_after_failures,
+    )
 
 
 def with_ivr_result(
     step: NextStep, result: IvrResult, attempts_made: int, policy: RetryPolicy
 ) -> NextStep:
-    """What the script collected changes the contact's next step: an opt-out ends it
-    (and lists the number), a callback the person asked for schedules the next call, and
-    the lead's temperature, disposition and fields are written to the contact."""
+    """What the script collected changes the contact's next step: an opt-out (or a
+    do-not-call disposition such as `aggressive`) ends it and lists the number, a callback
+    the person asked for schedules the next call, and the lead's temperature, disposition
+    and fields are written to the contact."""
     fields = dict(result.fields)
     if result.temperature:
         fields["temperature"] = result.temperature
     if result.disposition:
         fields["disposition"] = result.disposition
-    if result.optout:
+    if result.optout or result.disposition in DO_NOT_CALL_DISPOSITIONS:
         return NextStep(
             ContactStatus.DONE,
             final_outcome=step.final_outcome,
             opt_out=True,
+            do_not_call_reason="opt-out" if result.optout else f"disposition {result.disposition}",
             set_fields=fields,
             mark_dead=step.mark_dead,
         )
     if result.callback_at is not None and attempts_made < policy.max_attempts:
         return NextStep(ContactStatus.PENDING, due_at=result.callback_at, set_fields=fields)
     return replace(step, set_fields=fields)
+
+
+def with_answer_fields(step: NextStep, outcome: Outcome) -> NextStep:
+    """A person reached, in any mode, leaves the contact their last disposition: the
+    script's when it set one, else how the call ended (answered, transferred, abandoned).
+    The temperature is the last one a script judged (modes without a script judge none)."""
+    if not outcome.reached_a_person or "disposition" in step.set_fields:
+        return step
+    return replace(step, set_fields={**step.set_fields, "disposition": outcome.value})
+
+
+def step_after(
+    decision: Decision,
+    outcome: Outcome,
+    ivr_result: IvrResult | None,
+    attempts_made: int,
+    policy: RetryPolicy,
+) -> NextStep:
+    """The contact's next step after an attempt (`attempts_made` counting it)."""
+    step = next_step_of(decision, outcome)
+    if ivr_result is not None:
+        step = with_ivr_result(step, ivr_result, attempts_made, policy)
+    return with_answer_fields(step, outcome)

@@ -21,7 +21,7 @@ from dialer.engine.compliance_gate import ComplianceGate, callee_of_lease
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import IvrCalls
-from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
+from dialer.engine.next_step import retry_policy_of, step_after
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.run_snapshot import RunSnapshot, held_counts_of, status_of
 from dialer.engine.store_patience import StorePatience
@@ -403,9 +403,9 @@ class CampaignRunner:
             detail=ended.detail,
             answers=ivr_result.as_json() if ivr_result is not None else {},
         )
-        step = next_step_of(decision, ended.outcome)
-        if ivr_result is not None:
-            step = with_ivr_result(step, ivr_result, lease.attempts_made + 1, self._policy)
+        step = step_after(
+            decision, ended.outcome, ivr_result, lease.attempts_made + 1, self._policy
+        )
         if step.due_at is not None:
             # A retry or callback outside the calling hours waits for them to open, in
             # the callee's zone.

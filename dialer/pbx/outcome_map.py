@@ -29,10 +29,13 @@ _BY_REASON = {
     REASON_CONGESTION: Outcome.CONGESTION,
 }
 
-# Q.850 causes that say something about the callee.
+# Q.850 causes that say something about the callee. An invalid number is dead in every
+# list at once, so only causes that name the number itself map to it: cause 2 (no route
+# to specified transit network) names the carrier's routing, and a trunk set up wrong
+# would otherwise kill a whole base in one campaign; it fails, and a streak of failures
+# across campaigns (retry.dead_after_failures) still retires a number that never works.
 _BY_CAUSE = {
     1: Outcome.INVALID_NUMBER,  # unallocated (unassigned) number
-    2: Outcome.INVALID_NUMBER,  # no route to specified transit network
     3: Outcome.INVALID_NUMBER,  # no route to destination
     22: Outcome.INVALID_NUMBER,  # number changed
     28: Outcome.INVALID_NUMBER,  # invalid number format (address incomplete)

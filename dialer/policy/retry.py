@@ -3,18 +3,21 @@
 Per outcome, a rule gives the delay before the next attempt and how many times that
 outcome may lead to a retry; `max_attempts` caps the attempts per contact whatever the
 outcomes. Reaching a person is final; an invalid number is final and marks the contact
-dead so later campaigns skip it.
+dead so later campaigns skip it. A number that keeps failing (`dead_after_failures`
+failed attempts in a row across every campaign, none ringing or answered in between) is
+dead too: the store counts the streak when it closes the attempt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from dialer.outcomes import Outcome
 
 FINAL_ON_SUCCESS = frozenset({Outcome.ANSWERED, Outcome.TRANSFERRED})
+DEAD_AFTER_FAILURES = 3  # a sane default: one bad day of a trunk does not kill a base
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class RetryRule:
 class RetryPolicy:
     max_attempts: int
     rules: Mapping[Outcome, RetryRule] = field(default_factory=dict)
+    # Failed attempts in a row, across campaigns, after which a number is dead (None: never).
+    dead_after_failures: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class Decision:
     retry_at: datetime | None  # None: the contact is final in this campaign
     mark_dead: bool = False
     why: str = ""
+    # The number is dead if its streak of failures across campaigns, this one counted,
+    # reaches this (None: no such check for this outcome).
+    dead_after_failures: int | None = None
 
     @property
     def final(self) -> bool:
@@ -56,6 +64,19 @@ def decide(
         return Decision(None, why="reached")
     if outcome is Outcome.INVALID_NUMBER:
         return Decision(None, mark_dead=True, why="invalid number")
+    decision = _retry_decision(policy, outcome, attempts_before, outcome_counts_before, now)
+    if outcome.number_failure and policy.dead_after_failures is not None:
+        return replace(decision, dead_after_failures=policy.dead_after_failures)
+    return decision
+
+
+def _retry_decision(
+    policy: RetryPolicy,
+    outcome: Outcome,
+    attempts_before: int,
+    outcome_counts_before: Mapping[Outcome, int],
+    now: datetime,
+) -> Decision:
     rule = policy.rules.get(outcome)
     if rule is None:
         return Decision(None, why=f"no retry rule for {outcome}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
 
 
@@ -116,10 +117,15 @@ class NextStep:
     status: ContactStatus  # PENDING (retry at due_at) or DONE
     due_at: datetime | None = None
     final_outcome: Outcome | None = None  # set when DONE
-    mark_dead: bool = False  # invalid number: flag the contact in the base itself
-    # The caller asked not to be called again: the number joins the do-not-call list at
-    # once and is retired from every campaign.
+    # Invalid number: flag the number dead in every list and retire it from every campaign.
+    mark_dead: bool = False
+    # The same, if the number's failed attempts in a row across every campaign (this one
+    # counted; a call that rang or was answered ends a streak) reach this. None: no check.
+    dead_after_failures: int | None = None
+    # The caller asked not to be called again (or was judged aggressive): the number joins
+    # the do-not-call list at once and is retired from every campaign.
     opt_out: bool = False
+    do_not_call_reason: str = "opt-out"  # the do-not-call entry's source says why
     # Contact fields the call set (lead temperature, disposition, custom fields),
     # merged into the contact's fields.
     set_fields: Mapping[str, str] = field(default_factory=dict)
@@ -365,6 +371,14 @@ class Reports(Protocol):
 
     async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
         """How many closed attempts of the campaign ended with each outcome."""
+        ...
+
+    async def number_histories(
+        self, numbers: Iterable[str], since: datetime
+    ) -> dict[str, list[PastCall]]:
+        """Each number's calls started at or after `since`, in every campaign (open ones
+        too), oldest first: one entry per number asked, an empty list for none. One
+        indexed query per call, whatever the batch's size."""
         ...
 
 

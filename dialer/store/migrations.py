@@ -127,6 +127,11 @@ MIGRATIONS: tuple[str, ...] = (
         rows        INTEGER NOT NULL
     );
     """,
+    # 6: a person's calls across every campaign in a time range (number_histories: the
+    # frequency caps and recall rules, read for every batch leased and by `dialer preview`).
+    """
+    CREATE INDEX attempts_number_started ON attempts (number, started_at);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -126,6 +126,9 @@ def test_given_unknown_channel_technology_when_originated_async_then_failed_with
         (0, (34, None), Outcome.CONGESTION),
         (0, (1, 1), Outcome.INVALID_NUMBER),
         (0, (28, None), Outcome.INVALID_NUMBER),
+        (0, (3, 3), Outcome.INVALID_NUMBER),  # no route to destination
+        (0, (22, None), Outcome.INVALID_NUMBER),  # number changed
+        (0, (2, None), Outcome.FAILED),  # no route to the transit network: the carrier's
         (0, (21, None), Outcome.BUSY),
         (0, (0, 0), Outcome.FAILED),
         (0, (None, None), Outcome.FAILED),

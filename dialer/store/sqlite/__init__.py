@@ -5,8 +5,9 @@ dialer.store.migrations), one module per job:
 - connection.py: opening the file, WAL and pragmas, migrations, transactions;
 - contact_base.py: ContactBase (lists, contacts, do-not-call);
 - campaign_ledger.py: CampaignLedger (enrolment, leases, attempts, runtime, progress);
-- reports.py: Reports (read-only views of campaigns and their history);
-- due_view.py: Reports' view of where each contact stands (for `dialer preview`);
+- reports.py: Reports (read-only views of campaigns and their history), with
+  call_histories.py (each number's calls across campaigns, for the frequency rules) and
+  due_view.py (where each contact stands, for `dialer preview`);
 - audit_log.py: AuditLog (who exported contact data, when, how many rows);
 - rows.py: values between Python and SQLite, and the lookups the roles share.
 SqliteStore is every role on one connection: the ContactStore that open_store returns.

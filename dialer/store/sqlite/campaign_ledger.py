@@ -7,6 +7,7 @@ import json
 import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from dialer.outcomes import STORED_CAMPAIGN_STATES, CampaignState, ContactStatus, Outcome
@@ -22,6 +23,7 @@ from dialer.store.base import (
 )
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
+from dialer.store.sqlite.number_hygiene import failure_streak
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
     dt,
@@ -217,9 +219,14 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
             )
             if cur.rowcount == 0:
                 return False  # unknown or already closed: nothing was changed
-            campaign_id, contact_id = db.execute(
-                "SELECT campaign_id, contact_id FROM attempts WHERE id = ?", (result.attempt_id,)
+            campaign_id, contact_id, number = db.execute(
+                "SELECT campaign_id, contact_id, number FROM attempts WHERE id = ?",
+                (result.attempt_id,),
             ).fetchone()
+            limit = next_step.dead_after_failures
+            if limit is not None and failure_streak(db, number) >= limit:
+                next_step = replace(next_step, status=ContactStatus.DONE, mark_dead=True)
+                due, final = None, next_step.final_outcome or result.outcome
             db.execute(
                 "UPDATE campaign_contacts SET status = ?, next_due_at = ?, attempts = attempts + 1,"
                 " last_outcome = ?, last_cause = ?, final_outcome = ?"
@@ -390,7 +397,7 @@ def _apply_to_contact(
         )
     if step.opt_out:
         (number,) = db.execute("SELECT number FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-        record_do_not_call(db, [number], f"opt-out (attempt {attempt_id})", now)
+        record_do_not_call(db, [number], f"{step.do_not_call_reason} (attempt {attempt_id})", now)
 
 
 def _outcome_counts(

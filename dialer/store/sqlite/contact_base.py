@@ -131,14 +131,16 @@ def record_do_not_call(db: sqlite3.Connection, numbers: list[str], source: str, 
 
 
 def mark_dead(db: sqlite3.Connection, contact_id: int, now: float) -> None:
-    """Flag the number in the base and retire it wherever it still waits, so that no
-    campaign on the list waits forever for a contact lease_due will never return."""
-    db.execute("UPDATE contacts SET dead = 1, updated_at = ? WHERE id = ?", (now, contact_id))
+    """Flag the number dead in every list that holds it and retire it wherever it still
+    waits, so that no campaign dials it again, nor waits forever for a contact lease_due
+    will never return."""
+    (number,) = db.execute("SELECT number FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+    db.execute("UPDATE contacts SET dead = 1, updated_at = ? WHERE number = ?", (now, number))
     db.execute(
         "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL,"
         " final_outcome = coalesce(final_outcome, ?)"
-        " WHERE contact_id = ? AND status = 'pending'",
-        (Outcome.INVALID_NUMBER.value, contact_id),
+        " WHERE status = 'pending' AND contact_id IN (SELECT id FROM contacts WHERE number = ?)",
+        (Outcome.INVALID_NUMBER.value, number),
     )
 
 

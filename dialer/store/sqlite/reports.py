@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
 from dialer.store.sqlite.due_view import SqliteDueView
+from dialer.store.sqlite.call_histories import SqliteCallHistories
 from dialer.store.sqlite.rows import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
@@ -22,8 +23,10 @@ from dialer.store.sqlite.rows import (
 )
 
 
-class SqliteReports(SqliteDueView):
-    """Reports on the shared connection (see dialer.store.base for the contract)."""
+class SqliteReports(SqliteCallHistories, SqliteDueView):
+    """Reports on the shared connection (see dialer.store.base for the contract); each
+    number's calls across campaigns come from call_histories.py, where each contact of a
+    list stands from due_view.py."""
 
     async def get_campaign(self, name: str) -> CampaignRecord | None:
         return find_campaign(self._conn.db, "c.name = ?", (name,))
