@@ -142,7 +142,7 @@ async def _check(args: argparse.Namespace, console: Console) -> int:
             f" (since {e.added_at:%Y-%m-%d %H:%M} UTC, {e.source})"
             for e in held
         )
-        console.print(f"{number}\t{where or 'not listed'}", highlight=False, soft_wrap=True)
+        print(f"{number}\t{where or 'not listed'}")  # tab-separated, for scripts too
     return EXIT_FAILED if listed else EXIT_OK
 
 
