@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +22,6 @@ from dialer.control.dnc_commands import normalised
 from dialer.control.terminal import EXIT_FAILED, EXIT_OK, CliError, print_json
 from dialer.store import NumberInCall
 from dialer.store.person_records import Erasure, PersonData
-
-log = logging.getLogger(__name__)
 
 CONSENT_KEYS = ("consent_date", "consent_source", "consent_scope")
 
