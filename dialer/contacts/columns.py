@@ -29,6 +29,23 @@ NAME_HEADERS = (
     "полноеимя", "имяклиента", "клиент",
 )  # fmt: skip
 TIMEZONE_HEADERS = ("timezone", "tz", "timezonename", "часовойпояс")
+# Consent columns, kept in the contact's fields under these exact keys whatever the
+# header says (dialer.policy.consent reads them there).
+CONSENT_HEADERS = {
+    "consent_date": (
+        "consentdate", "consentat", "consentedat", "consentgiven", "consentgivenat",
+        "optindate", "датасогласия", "согласиеот", "согласиедата", "датаполучениясогласия",
+    ),
+    "consent_source": (
+        "consentsource", "consentorigin", "optinsource", "источниксогласия",
+        "согласиеисточник", "каналсогласия",
+    ),
+    "consent_scope": (
+        "consentscope", "consentpurpose", "consentpurposes", "optinscope",
+        "целисогласия", "цельсогласия", "согласиенацели", "областьсогласия", "согласиецели",
+    ),
+}  # fmt: skip
+_CONSENT_KEYS = {alias: key for key, aliases in CONSENT_HEADERS.items() for alias in aliases}
 # Columns `dialer contacts export` adds: state of the base, not data to import again.
 _EXPORT_ONLY = re.compile(
     r"dead|.+\.(status|attempts|last_outcome|final_outcome|next_due_at|answers)"
@@ -86,7 +103,7 @@ def map_columns(header: Sequence[str], phone_column: str | None = None) -> Colum
     for index, text in enumerate(header):
         if index in taken or _EXPORT_ONLY.fullmatch(text):
             continue
-        key = text or f"column {index + 1}"
+        key = _CONSENT_KEYS.get(header_key(text)) or text or f"column {index + 1}"
         suffix = 2
         while key in used:  # two columns with one title: keep both values
             key, suffix = f"{text or 'column'} ({suffix})", suffix + 1

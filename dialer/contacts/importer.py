@@ -46,6 +46,7 @@ from dialer.store.base import ContactBase, NewContact
 log = logging.getLogger(__name__)
 
 MAX_KEPT_REJECTS = 1000
+ERASED_REASON = "erased on request"
 # Below this size, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
@@ -164,6 +165,14 @@ async def _store_batch(
             contacts.append(item)
         else:
             rejects.add(item)
+    erased = await store.erased_among(c.number for c in contacts) if contacts else set()
+    if erased:
+        # The person asked for their data to be erased: the row is not stored, and the
+        # reject file gets the row number and the reason only, not their data again.
+        for contact in contacts:
+            if contact.number in erased:
+                rejects.add(RejectedRow(contact.source_row or 0, ERASED_REASON, ()))
+        contacts = [c for c in contacts if c.number not in erased]
     report.rows_read += len(parsed)
     report.rejected = rejects.count
     if contacts:

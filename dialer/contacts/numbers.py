@@ -12,10 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import (
+    COUNTRY_CODE_TO_REGION_CODE,
     NumberParseException,
+    PhoneMetadata,
+    PhoneNumber,
     PhoneNumberFormat,
     PhoneNumberType,
     ValidationResult,
@@ -30,6 +34,7 @@ _SEPARATORS = frozenset(" \u00a0-().")
 _DIGITS = frozenset("0123456789")
 _WELL_FORMED = re.compile(r"[ \u00a0().-]*\+?[0-9 \u00a0().-]*")
 _NOT_KEPT = re.compile(r"[^0-9+]")
+_PLUS_DIGITS = re.compile(r"\+[1-9][0-9]{2,16}")
 _ALLOWED_HINT = "only digits, spaces, +, -, (, ) and . are allowed"
 _COUNTRY_ZONES: dict[int, Sequence[str]] = {}
 
@@ -84,6 +89,63 @@ def normalize_number(raw: str, default_region: str) -> NormalizedNumber:
         region=region if region and region.isalpha() else None,
         timezone=zones[0] if len(zones) == 1 else None,
     )
+
+
+def normalize_e164(raw: str, default_region: str) -> str:
+    """The E.164 form alone, for lists that keep no time zone (do-not-call): accepts
+    exactly what normalize_number accepts and gives the same E.164, without looking up
+    the number's type or zones. Raises InvalidNumber like it.
+
+    A number already written in E.164 (registers are) skips phonenumbers' parser, the
+    costlier half: see _plain_e164."""
+    compact = _compact(raw)
+    if _plain_e164(compact):
+        return compact
+    try:
+        parsed = phonenumbers.parse(compact, default_region.upper())
+    except NumberParseException as exc:
+        raise InvalidNumber(_PARSE_REASONS.get(exc.error_type, "not a phone number")) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber(_invalid_reason(parsed))
+    return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+
+
+def _plain_e164(compact: str) -> bool:
+    """True when phonenumbers would parse `compact` as exactly these digits and find the
+    number valid; False when unsure (then the full parse decides).
+
+    What phonenumbers.parse does with "+<digits>": the country code is the one prefix of
+    1 to 3 digits that is a calling code (they are prefix-free); the rest is the national
+    number, unchanged unless it starts with the region's national prefix (then it may be
+    stripped: "+49 0606..." becomes +49606...) or with 0 (the Italian leading zero, kept
+    apart); formatting it back in E.164 gives "+" and the same digits. Those two cases,
+    and anything invalid, go the full way."""
+    if not _PLUS_DIGITS.fullmatch(compact):
+        return False
+    for size in (1, 2, 3):
+        code = int(compact[1 : 1 + size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return False
+    national = compact[1 + size :]
+    if len(national) < 2 or national[0] == "0":
+        return False
+    prefix = _national_prefix(code)
+    if prefix is None or (prefix.pattern and prefix.match(national)):
+        return False
+    return bool(phonenumbers.is_valid_number(PhoneNumber(code, int(national))))
+
+
+@lru_cache(maxsize=512)
+def _national_prefix(code: int) -> re.Pattern[str] | None:
+    """The pattern parse() tries to strip as a national prefix (None: no metadata)."""
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code)
+    )
+    if metadata is None:
+        return None
+    return re.compile(metadata.national_prefix_for_parsing or "")
 
 
 def _invalid_reason(parsed: phonenumbers.PhoneNumber) -> str:

@@ -19,6 +19,7 @@ from dialer.durations import parse_duration
 
 DB_HELP = "contact base (SQLite file); default $DIALER_DB or ./dialer.db"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+REGION_HELP = "default region for numbers without + (default RU)"
 # Past a terminal (a file, a pipe) lines are not cut at 80 columns.
 WIDTH_OFF_TERMINAL = 10_000
 
@@ -94,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     csub.add_parser("lists", help="show the lists in the contact base")
+    for name, text in (
+        ("show", "everything held about one person: lists, calls, recordings, do-not-call"),
+        ("erase", "erase one person's data (keeping counts) and never call them again"),
+    ):
+        person = csub.add_parser(name, help=text)
+        person.add_argument("number")
+        person.add_argument("--region", default="RU", help=REGION_HELP)
+        if name == "show":
+            person.add_argument("--format", choices=("table", "json"), default="table")
+        else:
+            person.add_argument("--yes", action="store_true", help="do not ask to confirm")
+    _add_dnc_parser(sub)
 
     val = sub.add_parser("validate", help="check a campaign file")
     val.add_argument("campaign", type=Path)
@@ -152,6 +165,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_dnc_parser(sub: Any) -> None:
+    dnc = sub.add_parser("dnc", help="do-not-call lists: the global one and one per campaign")
+    actions = dnc.add_subparsers(dest="dnc_command", required=True, metavar="ACTION")
+    campaign_help = "a campaign's own list (default: the global list)"
+    imp = actions.add_parser("import", help="add every number of a CSV or XLSX file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--campaign", help=campaign_help)
+    imp.add_argument("--region", default="RU", help=REGION_HELP)
+    imp.add_argument("--phone-column", help="the phone column's name or 1-based number")
+    imp.add_argument("--rejects", type=Path, help="where to write rejected rows (CSV)")
+    imp.add_argument("--source", help="recorded with each number (default: the file's name)")
+    for name, text in (
+        ("add", "put numbers on a list"),
+        ("remove", "take numbers off a list"),
+        ("check", "which lists hold each number (exit 1 if any does, 0 if none)"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("numbers", nargs="+", metavar="NUMBER")
+        action.add_argument("--campaign", help=campaign_help)
+        action.add_argument("--region", default="RU", help=REGION_HELP)
+        if name == "add":
+            action.add_argument("--source", default="cli", help="why (default: cli)")
+    exp = actions.add_parser("export", help="write one list as CSV")
+    exp.add_argument("--campaign", help=campaign_help)
+    exp.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -175,7 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    from dialer.control import commands, preview  # late: `dialer --help` stays instant
+    # Imported late: `dialer --help` stays instant.
+    from dialer.control import commands, dnc_commands, person_commands, preview
+
+    if args.command == "contacts" and args.contacts_command in ("show", "erase"):
+        person = person_commands.show if args.contacts_command == "show" else person_commands.erase
+        return await person(args, console)
 
     handlers = {
         "contacts": commands.contacts,
@@ -184,6 +229,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "run": commands.run,
         "report": commands.report,
         "audit": commands.audit_log,
+        "dnc": dnc_commands.dnc,
         "status": commands.status,
         "preview": preview.preview,
         "demo": commands.demo,

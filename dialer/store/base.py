@@ -18,6 +18,7 @@ from typing import Protocol
 
 from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
+from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
 
 
 class StoreError(Exception):
@@ -206,7 +207,8 @@ class AttemptRecord:
 
 
 class ContactBase(Protocol):
-    """The contacts themselves: lists, their contacts, and the do-not-call list."""
+    """The contacts themselves: lists, their contacts, the do-not-call lists, and one
+    person's data (show, erase)."""
 
     async def import_contacts(self, list_name: str, contacts: Iterable[NewContact]) -> ImportStats:
         """Create the list if needed and add contacts, merging numbers already present.
@@ -232,13 +234,52 @@ class ContactBase(Protocol):
         """Raises StoreError if the list does not exist."""
         ...
 
-    async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
-        """Add E.164 numbers to the do-not-call list and retire them from every campaign
-        at once. Returns how many were new."""
+    # --- do-not-call: the global list and one per campaign (named, need not exist yet) --
+    async def add_do_not_call(
+        self, numbers: Iterable[str], source: str, now: datetime, campaign: str | None = None
+    ) -> int:
+        """Add E.164 numbers to the global list (campaign None) or that campaign's, and
+        retire them at once wherever they wait (every campaign, or that one). Returns how
+        many were new. One transaction: the caller batches (a register file: 50,000)."""
+        ...
+
+    async def remove_do_not_call(self, numbers: Iterable[str], campaign: str | None = None) -> int:
+        """Take numbers off one list; returns how many were on it. Contacts retired when
+        they were added stay retired."""
+        ...
+
+    async def do_not_call_among(self, numbers: Iterable[str], campaign: str | None) -> set[str]:
+        """Those of `numbers` on the global list or on `campaign`'s: the check just
+        before each Originate (one indexed lookup per batch)."""
+        ...
+
+    async def do_not_call_entries(self, numbers: Iterable[str]) -> list[DoNotCallEntry]:
+        """Every list's entries for these numbers (global first, then by campaign)."""
+        ...
+
+    def do_not_call_batches(
+        self, campaign: str | None = None, batch_size: int = 10_000
+    ) -> AsyncIterator[list[DoNotCallEntry]]:
+        """One list (global, or a campaign's) in number order, a batch at a time."""
         ...
 
     async def do_not_call(self) -> list[tuple[str, datetime, str]]:
-        """The list: (number, added at, source), oldest first."""
+        """The global list: (number, added at, source), oldest first."""
+        ...
+
+    async def erased_among(self, numbers: Iterable[str]) -> set[str]:
+        """Those of `numbers` whose person asked to be erased (never imported again)."""
+        ...
+
+    # --- one person -----------------------------------------------------------------------
+    async def person_data(self, number: str) -> PersonData:
+        """Everything held about an E.164 number: contacts, attempts, do-not-call."""
+        ...
+
+    async def erase_person(self, number: str, now: datetime) -> Erasure:
+        """Remove the number's personal data, keeping the rows that counts are made of,
+        and put it on the global list (source ERASURE_SOURCE). NumberInCall if it is in
+        a call now (the call's end would write its answers back)."""
         ...
 
 

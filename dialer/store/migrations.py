@@ -132,6 +132,23 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX attempts_number_started ON attempts (number, started_at);
     """,
+    # 7: do-not-call lists per campaign next to the global one. An entry's scope is ''
+    # for the global list, else a campaign's name (the campaign need not exist yet: a
+    # list can be loaded before its campaign is first run). (number, scope) first: the
+    # check before each Originate looks numbers up in the global and one campaign's list.
+    """
+    CREATE TABLE do_not_call_scoped (
+        number      TEXT NOT NULL,              -- E.164
+        scope       TEXT NOT NULL DEFAULT '',   -- '' global, else a campaign name
+        added_at    REAL NOT NULL,
+        source      TEXT NOT NULL DEFAULT '',   -- "opt-out ...", "cli", a file name, "erasure"
+        PRIMARY KEY (number, scope)
+    ) WITHOUT ROWID;
+    INSERT INTO do_not_call_scoped (number, scope, added_at, source)
+        SELECT number, '', added_at, source FROM do_not_call;
+    DROP TABLE do_not_call;
+    ALTER TABLE do_not_call_scoped RENAME TO do_not_call;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -77,3 +77,23 @@ def test_short_rows_are_padded_and_trailing_empty_cells_ignored():
 )
 def test_spreadsheet_cells_become_the_text_a_person_sees(value: object, text: str):
     assert cell_text(value) == text
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ["phone", "consent_date", "consent_source", "consent_scope"],
+        ["phone", "Consent Date", "Consent-Source", "Consent purposes"],
+        ["Телефон", "Дата согласия", "Источник согласия", "Цели согласия"],
+    ],
+)
+def test_consent_columns_land_in_fields_under_their_exact_keys(header: list[str]):
+    columns = map_columns(header)
+    assert [key for _, key in columns.fields] == ["consent_date", "consent_source", "consent_scope"]
+    parsed = RowParser(columns, "RU").parse(2, ["89123456789", "01.05.2024", "web", "all"])
+    assert isinstance(parsed, NewContact)
+    assert parsed.fields == {
+        "consent_date": "01.05.2024",
+        "consent_source": "web",
+        "consent_scope": "all",
+    }

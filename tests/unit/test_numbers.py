@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from dialer.contacts.numbers import InvalidNumber, NormalizedNumber, normalize_number
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberType
+
+from dialer.contacts.numbers import (
+    InvalidNumber,
+    NormalizedNumber,
+    normalize_e164,
+    normalize_number,
+)
 
 VALID = [
     # raw, region, e164
@@ -98,3 +109,50 @@ def test_given_kazakh_number_with_shared_country_code_then_region_kz():
 def test_given_non_geographic_number_then_no_region():
     number = normalize_number("+800 1234 5678", "RU")
     assert (number.e164, number.region, number.timezone) == ("+80012345678", None, None)
+
+
+# --- normalize_e164: the do-not-call form, with a short way for E.164 input --------------
+def _e164_or_reason(function: Any, raw: str, region: str) -> str:
+    try:
+        result = function(raw, region)
+    except InvalidNumber as exc:
+        return f"invalid: {exc.reason}"
+    return str(getattr(result, "e164", result))
+
+
+_EXAMPLES = [
+    phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+    for kind in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.TOLL_FREE)
+    if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+]
+
+
+@settings(max_examples=3000)
+@given(
+    st.one_of(
+        st.from_regex(r"\+[1-9][0-9]{2,16}", fullmatch=True),
+        # A valid number of some country, its tail changed, maybe a national prefix or
+        # a leading zero put after the country code ("+49 0606...", "+39 06...").
+        st.tuples(
+            st.sampled_from(_EXAMPLES),
+            st.integers(0, 9999),
+            st.sampled_from(["", "0", "8", "1", "00"]),
+            st.integers(1, 3),
+        ).map(lambda t: f"{t[0][: 1 + t[3]]}{t[2]}{t[0][1 + t[3] : -4]}{t[1]:04d}"),
+    ),
+    st.sampled_from(["RU", "US", "DE", "IT", "GB"]),
+)
+def test_e164_form_is_the_one_a_contact_import_gives(raw: str, region: str) -> None:
+    assert _e164_or_reason(normalize_e164, raw, region) == _e164_or_reason(
+        normalize_number, raw, region
+    )
+
+
+def test_e164_form_of_numbers_people_write_and_the_trunk_prefix_case() -> None:
+    assert normalize_e164("8 (912) 345-67-89", "RU") == "+79123456789"
+    assert normalize_e164("+79123456789", "US") == "+79123456789"
+    # "+49 0..." is read as the national prefix written after the country code.
+    assert normalize_e164("+4903566847", "RU") == normalize_number("+4903566847", "RU").e164
+    with pytest.raises(InvalidNumber, match="too short"):
+        normalize_e164("+7912", "RU")

@@ -3,7 +3,8 @@
 All SQL of the SQLite backend lives in this package (the schema in
 dialer.store.migrations), one module per job:
 - connection.py: opening the file, WAL and pragmas, migrations, transactions;
-- contact_base.py: ContactBase (lists, contacts, do-not-call);
+- contact_base.py: ContactBase's lists and contacts; do_not_call.py: its do-not-call
+  lists (global, per campaign); person_data.py: one person's data (show, erase);
 - campaign_ledger.py: CampaignLedger (enrolment, leases, attempts, runtime, progress);
 - reports.py: Reports (read-only views of campaigns and their history), with
   call_histories.py (each number's calls across campaigns, for the frequency rules) and
@@ -22,13 +23,22 @@ from dialer.store.sqlite.audit_log import SqliteAuditLog
 from dialer.store.sqlite.campaign_ledger import SqliteCampaignLedger
 from dialer.store.sqlite.connection import SqliteConnection
 from dialer.store.sqlite.contact_base import SqliteContactBase
+from dialer.store.sqlite.do_not_call import SqliteDoNotCall
+from dialer.store.sqlite.person_data import SqlitePersonData
 from dialer.store.sqlite.reports import SqliteReports
 
 if TYPE_CHECKING:
     from dialer.store.base import CampaignLedger, ContactBase, ContactStore, Reports
 
 
-class SqliteStore(SqliteContactBase, SqliteCampaignLedger, SqliteReports, SqliteAuditLog):
+class SqliteStore(
+    SqliteContactBase,
+    SqliteDoNotCall,
+    SqlitePersonData,
+    SqliteCampaignLedger,
+    SqliteReports,
+    SqliteAuditLog,
+):
     """ContactStore on one SQLite file (see dialer.store.base for the contract).
 
     Each role's methods come from its own module; they share one connection."""
@@ -50,9 +60,13 @@ class SqliteStore(SqliteContactBase, SqliteCampaignLedger, SqliteReports, Sqlite
 
 
 if TYPE_CHECKING:
+
+    class _ContactBase(SqliteContactBase, SqliteDoNotCall, SqlitePersonData):
+        """ContactBase is implemented by three modules."""
+
     # mypy proves here that each class implements its role in full.
     def _roles(
-        contact_base: SqliteContactBase,
+        contact_base: _ContactBase,
         ledger: SqliteCampaignLedger,
         reports: SqliteReports,
         store: SqliteStore,

@@ -24,6 +24,7 @@ from dialer.store.base import (
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
 from dialer.store.sqlite.number_hygiene import failure_streak
+from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
     dt,
@@ -126,9 +127,9 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 f"SELECT {CONTACT_COLUMNS}, cc.attempts"
                 " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
                 " WHERE cc.campaign_id = ? AND cc.status = 'pending' AND cc.next_due_at <= ?"
-                f" AND c.dead = 0 AND NOT {_NUMBER_IN_CALL}"
+                f" AND c.dead = 0 AND NOT {_NUMBER_IN_CALL} AND NOT {ON_DO_NOT_CALL}"
                 " ORDER BY cc.next_due_at, cc.contact_id LIMIT ?",
-                (campaign_id, ts(now), ts(now - STALE_OPEN_ATTEMPT), limit),
+                (campaign_id, ts(now), ts(now - STALE_OPEN_ATTEMPT), campaign_id, limit),
             ).fetchall()
             if not rows:
                 return []
@@ -365,7 +366,8 @@ def _enrol(
     db: sqlite3.Connection, campaign_id: int, on_list: int, due: float, after_contact: int
 ) -> int:
     """Enrol the list's live contacts with an id above `after_contact` (ids only grow, so
-    those are the contacts imported since the last enrolment), skipping do-not-call."""
+    those are the contacts imported since the last enrolment), skipping do-not-call
+    (the global list and this campaign's)."""
     # Later enrolments walk the rowids above the mark (+list_id: not the list's index).
     on = "+list_id" if after_contact else "list_id"
     enrolled: int = db.execute(
@@ -377,9 +379,8 @@ def _enrol(
     db.execute(
         "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
         " WHERE campaign_id = ? AND status = 'pending' AND contact_id IN ("
-        "   SELECT c.id FROM contacts c JOIN do_not_call d ON d.number = c.number"
-        "   WHERE c.list_id = ? AND c.id > ?)",
-        (campaign_id, on_list, after_contact),
+        f"   SELECT c.id FROM contacts c WHERE c.list_id = ? AND c.id > ? AND {ON_DO_NOT_CALL})",
+        (campaign_id, on_list, after_contact, campaign_id),
     )
     return enrolled
 

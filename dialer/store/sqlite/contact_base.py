@@ -1,4 +1,5 @@
-"""ContactBase on SQLite: lists, their contacts, the do-not-call list.
+"""ContactBase on SQLite: lists and their contacts (the do-not-call lists are in
+do_not_call.py, one person's data in person_data.py).
 
 record_do_not_call and mark_dead are also used by the campaign ledger, inside the
 transaction that closes an attempt (an opt-out, a number found dead).
@@ -12,12 +13,12 @@ import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
 
 from dialer.outcomes import Outcome
 from dialer.store.base import ContactRecord, ImportStats, NewContact
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import CONTACT_COLUMNS, dt, list_id, to_json, ts
+from dialer.store.sqlite.do_not_call import add_entries
+from dialer.store.sqlite.rows import CONTACT_COLUMNS, list_id, to_json
 
 # Defence in depth: the importer normalises numbers, the store refuses anything else.
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
@@ -98,36 +99,11 @@ class SqliteContactBase(SqliteRole):
             ]
             await asyncio.sleep(0)  # let calls in progress be served between pages
 
-    async def add_do_not_call(self, numbers: Iterable[str], source: str, now: datetime) -> int:
-        with self._conn.write() as db:
-            return record_do_not_call(db, list(numbers), source, ts(now))
-
-    async def do_not_call(self) -> list[tuple[str, datetime, str]]:
-        rows = self._conn.db.execute(
-            "SELECT number, added_at, source FROM do_not_call ORDER BY added_at, number"
-        ).fetchall()
-        return [(r[0], dt(r[1]), r[2]) for r in rows]
-
 
 def record_do_not_call(db: sqlite3.Connection, numbers: list[str], source: str, now: float) -> int:
-    """Add numbers to the do-not-call list inside the caller's write transaction and
-    retire them from every campaign; returns how many were new."""
-    added = 0
-    for number in numbers:
-        added += db.execute(
-            "INSERT INTO do_not_call (number, added_at, source) VALUES (?, ?, ?)"
-            " ON CONFLICT (number) DO NOTHING",
-            (number, now, source),
-        ).rowcount
-    # Retired at once everywhere it still waits, so no campaign calls it again and none
-    # waits forever for a contact that may no longer be called.
-    db.executemany(
-        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
-        " WHERE status = 'pending'"
-        " AND contact_id IN (SELECT id FROM contacts WHERE number = ?)",
-        [(n,) for n in numbers],
-    )
-    return added
+    """Add numbers to the global do-not-call list inside the caller's write transaction
+    and retire them from every campaign; returns how many were new."""
+    return add_entries(db, numbers, source, now, campaign=None)
 
 
 def mark_dead(db: sqlite3.Connection, contact_id: int, now: float) -> None:

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
-from dialer.store.sqlite.due_view import SqliteDueView
 from dialer.store.sqlite.call_histories import SqliteCallHistories
+from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
+from dialer.store.sqlite.due_view import SqliteDueView
 from dialer.store.sqlite.rows import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
@@ -54,14 +55,14 @@ class SqliteReports(SqliteCallHistories, SqliteDueView):
                 rows = db.execute(
                     f"SELECT {CONTACT_COLUMNS}, cc.status, cc.attempts, cc.last_outcome,"
                     " cc.last_cause, cc.final_outcome, cc.next_due_at, cc.last_attempt_at,"
-                    " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
+                    f" {ON_DO_NOT_CALL} AS dnc,"
                     " (SELECT a.answers FROM attempts a WHERE a.campaign_id = cc.campaign_id"
                     "  AND a.contact_id = cc.contact_id AND a.ended_at IS NOT NULL"
                     "  ORDER BY a.ended_at DESC LIMIT 1) AS last_answers"
                     " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
                     " WHERE cc.campaign_id = ? AND cc.contact_id > ?"
                     " ORDER BY cc.contact_id LIMIT ?",
-                    (campaign_id, after, batch_size),
+                    (campaign_id, campaign_id, after, batch_size),
                 ).fetchall()
             if not rows:
                 return

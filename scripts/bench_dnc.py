@@ -1,0 +1,139 @@
+"""Do-not-call benchmark: import a register file, then the check before each Originate.
+
+Generates a CSV of N unique Russian numbers written the ways registers and clients write
+them (E.164, 7XXXXXXXXXX, 8 (XXX) XXX-XX-XX) with ~0.5% bad rows; opens a base with a
+list of C contacts (a tenth of them in the register) and a campaign on it; imports the
+file through dialer.contacts.dnc_import (numbers parsed by the same code as contacts,
+in worker processes); then times do_not_call_among on batches of 100 numbers (what the
+engine asks just before an Originate) and the store's share alone (add_do_not_call of
+numbers already normalised, into a second base). Run it through scripts/bench-dnc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from dialer.contacts.dnc_import import import_do_not_call
+from dialer.store.base import NewContact
+from dialer.store.sqlite import SqliteStore
+
+LABELS = {
+    "numbers": "rows in the file",
+    "added": "numbers added",
+    "rejected": "rows rejected",
+    "retired": "contacts retired",
+    "workers": "parse workers",
+    "seconds": "import seconds",
+    "numbers_per_s": "import numbers/s",
+    "store_seconds": "store only, seconds",
+    "store_numbers_per_s": "store only, numbers/s",
+    "check_100_median_ms": "check 100, median ms",
+    "check_100_p95_ms": "check 100, p95 ms",
+    "file_mb": "CSV size, MB",
+}
+MOBILE = ["912", "916", "903", "926", "985", "999", "950", "977", "904", "965"]
+
+
+def numbers(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    found: set[str] = set()
+    while len(found) < count:
+        found.add(f"+7{rnd.choice(MOBILE)}{rnd.randrange(10**7):07d}")
+    return sorted(found, key=lambda _: rnd.random())
+
+
+def written(e164: str, rnd: random.Random) -> str:
+    national = e164[2:]
+    roll = rnd.random()
+    if roll < 0.005:
+        return rnd.choice(["12345", "abc", "+7912", "8 000 000 00 00"])
+    if roll < 0.5:
+        return e164
+    if roll < 0.8:
+        return "7" + national
+    return f"8 ({national[:3]}) {national[3:6]}-{national[6:8]}-{national[8:]}"
+
+
+async def run(args: argparse.Namespace, work: Path) -> dict[str, int | float]:
+    rnd = random.Random(args.seed)
+    register = numbers(args.numbers, args.seed)
+    source = work / "register.csv"
+    with source.open("w", encoding="utf-8") as f:
+        f.write("phone\n")
+        f.writelines(written(n, rnd) + "\n" for n in register)
+    in_base = register[: args.contacts // 10]
+    listed = set(register)
+    others = [n for n in numbers(args.contacts, args.seed + 1) if n not in listed]
+    base = in_base + others[: args.contacts - len(in_base)]
+    store = await SqliteStore.open(work / "bench.db")
+    try:
+        for start in range(0, len(base), 5000):
+            await store.import_contacts("base", [NewContact(n) for n in base[start : start + 5000]])
+        campaign = await store.open_campaign("bench", "base", datetime.now(UTC))
+        before = (await store.progress(campaign.id, datetime.now(UTC))).done
+        report = await import_do_not_call(
+            store, source, None, "RU", work / "rejects.csv", workers=args.workers
+        )
+        retired = (await store.progress(campaign.id, datetime.now(UTC))).done - before
+        checks = []
+        for _ in range(200):
+            batch = rnd.sample(register, 50) + rnd.sample(others, 50)
+            t0 = time.perf_counter()
+            await store.do_not_call_among(batch, "bench")
+            checks.append((time.perf_counter() - t0) * 1000)
+    finally:
+        await store.close()
+    alone = await SqliteStore.open(work / "alone.db")
+    try:
+        t0 = time.perf_counter()
+        now = datetime.now(UTC)
+        for start in range(0, len(register), 50_000):
+            await alone.add_do_not_call(register[start : start + 50_000], "bench", now)
+        store_seconds = time.perf_counter() - t0
+    finally:
+        await alone.close()
+    checks.sort()
+    return {
+        "numbers": report.rows_read,
+        "added": report.added,
+        "rejected": report.rejected,
+        "retired": retired,
+        "workers": report.workers,
+        "seconds": round(report.seconds, 2),
+        "numbers_per_s": round(report.rows_read / report.seconds),
+        "store_seconds": round(store_seconds, 2),
+        "store_numbers_per_s": round(len(register) / store_seconds),
+        "check_100_median_ms": round(statistics.median(checks), 3),
+        "check_100_p95_ms": round(checks[int(len(checks) * 0.95)], 3),
+        "file_mb": round(source.stat().st_size / 2**20, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench-dnc")
+    parser.add_argument("--numbers", type=int, default=1_000_000)
+    parser.add_argument("--contacts", type=int, default=100_000, help="size of the base")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workers", type=int, default=None, help="default: automatic")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-dnc-") as tmp:
+        figures = asyncio.run(run(args, Path(tmp)))
+    for key, label in LABELS.items():
+        value = figures[key]
+        text = f"{value:,}" if isinstance(value, int) else str(value)
+        print(f"  {label:<24} {text:>12}")
+    sys.stdout.flush()
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
