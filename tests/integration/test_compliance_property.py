@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from phonenumbers import timezone as number_timezones
 
@@ -29,7 +28,10 @@ from tests.unit.test_runner import MemoryPbx, campaign
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Numbers whose zones differ: Russian mobiles (eleven zones), Moscow, Vladivostok,
 # Arizona (no DST), Indianapolis, New York, London, Sydney.
-HEADS = ("+7912", "+7495", "+7423", "+1602", "+1317", "+1212", "+4420", "+6129")
+# Multi-zone heads are drawn as often as all the others together: they are where a rule
+# that looked at one zone only would call someone at night.
+HEADS = ("+7912", "+7912", "+7950", "+7999", "+7495", "+7423", "+1602", "+1317", "+1212",
+         "+44207", "+6129")  # fmt: skip
 EXPLICIT = (None, None, None, "Asia/Vladivostok", "America/Phoenix", "UTC+3", "Europe/London")
 
 
@@ -44,10 +46,15 @@ def zones_here(number: str, explicit: str | None) -> list[tzinfo]:
     # keeps summer time and Kaliningrad does not: the dialer corrects it, so must we.
     fixed = ["Europe/Kaliningrad" if n == "Europe/Bucharest" and number.startswith("+7") else n
              for n in names]  # fmt: skip
-    return [ZoneInfo(n) for n in fixed]
+    # No zone known (a number phonenumbers cannot place): never called at a guessed hour.
+    return [ZoneInfo(n) for n in fixed if n != "Etc/Unknown"]
 
 
-def open_everywhere(zones: list[tzinfo], days: set[int], start: int, end: int, at: datetime) -> bool:
+def open_everywhere(
+    zones: list[tzinfo], days: set[int], start: int, end: int, at: datetime
+) -> bool:
+    if not zones:
+        return False
     for zone in zones:
         local = at.astimezone(zone)
         minutes = local.hour * 60 + local.minute
@@ -62,7 +69,7 @@ contact = st.tuples(
 )  # fmt: skip
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     contacts=st.lists(contact, min_size=1, max_size=8, unique_by=lambda c: (c[0], c[1])),
     start=st.integers(0, 22),
@@ -81,6 +88,8 @@ def test_no_call_outside_every_zone_window_or_to_dnc(
 ) -> None:
     end = min(24, start + length)
     numbers = [f"{head}{tail}" for head, tail, _, _ in contacts]
+    # The importer lets only valid numbers into the base.
+    assume(all(phonenumbers.is_valid_number(phonenumbers.parse(n)) for n in numbers))
     dnc = {n for n, (_, _, _, listed) in zip(numbers, contacts, strict=True) if listed}
     expected = {
         n

@@ -23,8 +23,8 @@ from dialer.store.base import (
 )
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
-from dialer.store.sqlite.number_hygiene import failure_streak
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
+from dialer.store.sqlite.number_hygiene import failure_streak
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
     dt,
