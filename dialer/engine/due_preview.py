@@ -11,7 +11,7 @@ from datetime import datetime
 from dialer.engine.compliance_gate import Callee, ComplianceGate
 from dialer.held_back import Held, HeldReason
 from dialer.outcomes import ContactStatus
-from dialer.store.base import DueView
+from dialer.store.due_view import DueView
 
 # A reason that no passing of time ends is counted before "not yet due": a do-not-call
 # number due tomorrow is held by do-not-call, not by its retry time.

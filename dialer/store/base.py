@@ -18,6 +18,7 @@ from typing import Protocol
 
 from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
+from dialer.store.due_view import DueView
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
 
 
@@ -175,19 +176,6 @@ class ContactReport:
     do_not_call: bool = False
     # What the last closed attempt collected (IVR answers, survey, temperature...).
     last_answers: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DueView:
-    """Where one contact of a list stands in a campaign, for `dialer preview`."""
-
-    contact_id: int
-    number: str
-    timezone: str | None
-    fields: Mapping[str, str]
-    dead: bool
-    status: ContactStatus | None  # None: not enrolled in the campaign yet
-    next_due_at: datetime | None
 
 
 @dataclass(frozen=True)

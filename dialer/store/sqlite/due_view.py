@@ -8,7 +8,7 @@ import json
 from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus
-from dialer.store.base import DueView
+from dialer.store.due_view import DueView
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import dt, list_id
 
