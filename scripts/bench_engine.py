@@ -71,6 +71,7 @@ async def bench(calls: int, channels: int, rate: float, ring: float, message: fl
                 {
                     "name": "bench",
                     "list": "bench",
+                    "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
                     "ami": {"port": port, "secret": SECRET},
                     "dial": {"channel": "Local/{number}@dialer-test-callees"},
                     "pacing": {"max_channels": channels, "calls_per_second": rate},

@@ -57,6 +57,7 @@ def campaign_file(path: Path, port: int, channels: int) -> Path:
     data: dict[str, Any] = {
         "name": "reliability",
         "list": "reliability",
+        "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
         "ami": {"host": "127.0.0.1", "port": port, "secret_env": "DIALER_AMI_SECRET"},
         "dial": {"channel": DEMO_DIAL, "caller_id": '"Demo Shop" <+74950000000>'},
         "pacing": {"max_channels": channels, "calls_per_second": 40, "operator_guaranteed": True},

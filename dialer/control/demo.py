@@ -26,6 +26,10 @@ from dialer.simpbx import SimConfig, SimTiming
 from dialer.store.base import NewContact
 
 DEMO_SECRET = "demo-secret"  # the simulator's own login; nothing real is behind it
+# The simulated PBX calls no one: its campaigns are open all day, so the demo runs
+# whenever it is started. A real campaign keeps the default (09:00-21:00 in each callee's
+# own zone) or its compliance profile's hours.
+SIMULATION_HOURS = {"calling_hours": {"mon-sun": "00:00-24:00"}}
 DEMO_LIST = "demo"
 
 
@@ -58,6 +62,7 @@ def demo_campaign(port: int) -> Campaign:
         {
             "name": "demo",
             "list": DEMO_LIST,
+            "compliance": SIMULATION_HOURS,
             "ami": {"host": "127.0.0.1", "port": port, "username": "dialer", "secret": DEMO_SECRET},
             "dial": {
                 "channel": "Local/{number}@dialer-test-callees",
@@ -111,6 +116,7 @@ def keypad_campaign(port: int) -> Campaign:
         {
             "name": "demo-keypad",
             "list": KEYPAD_LIST,
+            "compliance": SIMULATION_HOURS,
             "ami": {"host": "127.0.0.1", "port": port, "username": "dialer", "secret": DEMO_SECRET},
             "dial": {"channel": "Local/{number}@dialer-test-callees", "ring_timeout": "15s"},
             "pacing": {"max_channels": 60, "calls_per_second": 40},

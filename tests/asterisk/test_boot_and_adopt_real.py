@@ -125,6 +125,7 @@ async def test_given_asterisk_booting_then_restarted_mid_campaign_when_run_then_
             {
                 "name": "real-boot",
                 "list": "boot",
+                "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
                 "ami": {**pbx.ami_settings(), "ping_interval": "1s", "action_timeout": "2s"},
                 "dial": {"channel": "Local/{number}@dialer-test-counted", "ring_timeout": "15s"},
                 "pacing": {"max_channels": 6, "calls_per_second": 8},
@@ -215,6 +216,7 @@ async def test_given_run_killed_with_calls_up_when_rerun_then_it_ends_adopted_ca
                 {
                     "name": "real-linger",
                     "list": "linger",
+                    "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
                     "ami": settings,
                     "dial": {
                         "channel": "Local/{number}@dialer-test-lingering",

@@ -39,6 +39,7 @@ async def test_given_every_test_persona_when_campaign_runs_on_real_asterisk_then
         {
             "name": "real-asterisk",
             "list": "real",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": real_asterisk.ami_settings(),
             "dial": {
                 "channel": TEST_DIAL_STRING,
@@ -94,6 +95,7 @@ async def test_given_keypad_campaign_on_real_asterisk_when_callees_press_keys_th
         {
             "name": "real-keypad",
             "list": "keypad",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": real_asterisk.ami_settings(),
             "dial": {"channel": "Local/{number}@dialer-test-keypad", "ring_timeout": "15s"},
             "pacing": {"max_channels": 5, "calls_per_second": 5},

@@ -64,6 +64,7 @@ async def run(store: ContactStore, pbx: RealAsterisk, name: str, list_name: str)
         {
             "name": name,
             "list": list_name,
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": pbx.ami_settings(),
             "dial": {"channel": "Local/{number}@dialer-test-causes", "ring_timeout": "15s"},
             "pacing": {"max_channels": 5, "calls_per_second": 10},

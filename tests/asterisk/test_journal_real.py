@@ -197,6 +197,7 @@ async def test_given_real_asterisk_killed_with_31_calls_up_then_none_misfiled(
         {
             "name": "crash",
             "list": "crash",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": {**pbx.ami_settings(), "ping_interval": "1s", "action_timeout": "3s"},
             "dial": {"channel": TEST_DIAL_STRING, "ring_timeout": "15s"},
             "pacing": {"max_channels": 40, "calls_per_second": 20, "operator_guaranteed": True},
@@ -326,6 +327,7 @@ async def test_given_dialer_run_killed_9_on_real_asterisk_then_nobody_reached_is
     campaign = {
         "name": "kill9",
         "list": "kill9",
+        "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
         "ami": {"host": pbx.host, "port": pbx.port, "secret_env": "DIALER_AMI_SECRET"},
         "dial": {"channel": TEST_DIAL_STRING, "ring_timeout": "15s"},
         "pacing": {"max_channels": 20, "calls_per_second": 20, "operator_guaranteed": True},

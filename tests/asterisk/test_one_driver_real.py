@@ -48,6 +48,7 @@ async def test_second_run_refused_and_killed_run_taken_over_never_over_the_cap_o
             {
                 "name": "real-one-driver",
                 "list": "ringing",
+                "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
                 "ami": ami,
                 "dial": {"channel": TEST_DIAL_STRING, "ring_timeout": "15s"},
                 "pacing": {"max_channels": CAP, "calls_per_second": 10},

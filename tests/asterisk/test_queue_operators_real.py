@@ -80,6 +80,7 @@ def campaign_on(pbx: RealAsterisk, queue: str, wrapup: str = "0s") -> Campaign:
         {
             "name": f"ops-{queue}",
             "list": "ops",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": pbx.ami_settings(),
             "dial": {"channel": TEST_DIAL_STRING},
             "pacing": {"mode": "progressive", "compliance_message": "beep", "wrapup": wrapup},
@@ -263,6 +264,7 @@ async def test_a_running_campaign_across_an_asterisk_restart(
         {
             "name": "ops-restart",
             "list": "ops",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": pbx.ami_settings(),
             "dial": {"channel": TEST_DIAL_STRING, "ring_timeout": "15s"},
             "pacing": {

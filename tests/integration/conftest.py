@@ -44,6 +44,7 @@ def campaign_dict(port: int, list_name: str = "spring", **overrides: Any) -> dic
     data: dict[str, Any] = {
         "name": "spring-promo",
         "list": list_name,
+        "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
         "ami": {
             "host": "127.0.0.1",
             "port": port,

@@ -121,6 +121,7 @@ def inline_campaign(ivr: dict[str, Any], **top: Any) -> Campaign:
         {
             "name": "inline",
             "list": "spring",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": {"port": 5038, "secret": SECRET},
             "dial": {"channel": "Local/{number}@dialer-test-callees"},
             "pacing": {"max_channels": 20, "calls_per_second": 100},

@@ -21,6 +21,7 @@ def campaign(**pacing: Any) -> Campaign:
         {
             "name": "unit",
             "list": "people",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": {"secret": "unused"},
             "dial": {"channel": "Local/{number}@callees"},
             "pacing": {"max_channels": 10, "calls_per_second": 100, **pacing},

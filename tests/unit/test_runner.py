@@ -72,6 +72,7 @@ def campaign(**overrides: Any) -> Campaign:
     data: dict[str, Any] = {
         "name": "unit",
         "list": "people",
+        "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
         "ami": {"secret": "unused"},
         "dial": {"channel": "Local/{number}@callees"},
         "pacing": {"max_channels": 3, "calls_per_second": 1000},
