@@ -260,13 +260,17 @@ def _aware(instant: datetime) -> None:
 
 
 def _minutes(part: str, text: str) -> int:
-    pieces = part.split(":")
-    if len(pieces) != 2 or not all(p.isdigit() and len(p) == 2 for p in pieces):
+    pieces = part.split(":")  # 09:00 or 9:00
+    if len(pieces) != 2 or not (_digits(pieces[0], 1, 2) and _digits(pieces[1], 2, 2)):
         raise ValueError(f"expected hours such as 09:00-21:00, got {text!r}")
     hour, minute = int(pieces[0]), int(pieces[1])
     if minute >= 60 or hour > 24 or (hour == 24 and minute):
         raise ValueError(f"{part!r} is not a time of day (00:00 to 24:00) in {text!r}")
     return hour * 60 + minute
+
+
+def _digits(text: str, shortest: int, longest: int) -> bool:
+    return text.isascii() and text.isdigit() and shortest <= len(text) <= longest
 
 
 def _clock(minutes: int) -> str:

@@ -32,6 +32,7 @@ def utc(*args: int) -> datetime:
 def test_window_parse_and_words() -> None:
     assert Window.parse("09:00-21:00") == Window(540, 1260)
     assert Window.parse(" 00:00 - 24:00 ") == Window(0, 1440)
+    assert Window.parse("9:00-21:00") == Window(540, 1260)
     assert str(Window(540, 1260)) == "09:00-21:00"
     for bad in [
         "9-21",

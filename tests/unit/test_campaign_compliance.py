@@ -270,3 +270,36 @@ def test_every_profile_default_fits_its_own_limits() -> None:
         for day in range(7):
             legal = profile.legal_windows(day) or ()
             assert all(any(lim.covers(w) for lim in legal) for w in hours.weekly[day])
+
+
+def test_collection_example_end_to_end_with_a_fake_clock() -> None:
+    """The lease path's use: the campaign's zone settings and hours, one contact each."""
+    from datetime import UTC, datetime
+
+    from dialer.held_back import HeldReason
+    from dialer.policy.calling_windows import window_verdict
+
+    campaign = load_campaign(EXAMPLES / "campaign-collection.yaml")
+    hours, zones_of = calling_hours_of(campaign), zone_settings_of(campaign)
+    mobile = "+79123456789"
+    in_moscow = zones_of.zones_for(mobile, None, {"region": "Москва"})
+    in_primorye = zones_of.zones_for(mobile, None, {"region": "приморский край"})
+    nowhere = zones_of.zones_for(mobile, None, {})
+
+    wednesday = datetime(2026, 1, 14, 8, 30, tzinfo=UTC)  # 11:30 Moscow, 18:30 Vladivostok
+    assert window_verdict(hours, in_moscow, wednesday) is None
+    assert window_verdict(hours, in_primorye, wednesday) is None
+    held = window_verdict(hours, nowhere, wednesday)  # Kaliningrad 10:30 .. Kamchatka 20:30
+    assert held is not None and held.reason is HeldReason.AMBIGUOUS_ZONE
+    assert held.until == datetime(2026, 1, 15, 7, tzinfo=UTC)  # 09:00 Kaliningrad
+
+    saturday = datetime(2026, 1, 17, 10, 30, tzinfo=UTC)  # 13:30 Moscow: sat 10:00-14:00
+    assert window_verdict(hours, in_moscow, saturday) is None
+    held = window_verdict(hours, in_primorye, saturday)  # 20:30 Vladivostok: closed
+    assert held is not None and held.reason is HeldReason.WINDOW_CLOSED
+    assert held.until == datetime(2026, 1, 18, 23, tzinfo=UTC)  # Monday 09:00 Vladivostok
+
+    russia_day = datetime(2026, 6, 12, 8, tzinfo=UTC)  # Friday, a public holiday: no calls
+    held = window_verdict(hours, in_moscow, russia_day)
+    assert held is not None and held.reason is HeldReason.HOLIDAY
+    assert held.until == datetime(2026, 6, 13, 7, tzinfo=UTC)  # Saturday 10:00 Moscow
