@@ -1,7 +1,8 @@
 """Do-not-call benchmark: import a register file, then the check before each Originate.
 
 Generates a CSV of N unique Russian numbers written the ways registers and clients write
-them (E.164, 7XXXXXXXXXX, 8 (XXX) XXX-XX-XX) with ~0.5% bad rows; opens a base with a
+them (E.164 for --e164-share of them, else 7XXXXXXXXXX or 8 (XXX) XXX-XX-XX) with ~0.5%
+bad rows; opens a base with a
 list of C contacts (a tenth of them in the register) and a campaign on it; imports the
 file through dialer.contacts.dnc_import (numbers parsed by the same code as contacts,
 in worker processes); then times do_not_call_among on batches of 100 numbers (what the
@@ -29,6 +30,7 @@ from dialer.store.sqlite import SqliteStore
 LABELS = {
     "numbers": "rows in the file",
     "added": "numbers added",
+    "e164_share": "rows already in E.164",
     "rejected": "rows rejected",
     "retired": "contacts retired",
     "workers": "parse workers",
@@ -53,12 +55,12 @@ def numbers(count: int, seed: int) -> list[str]:
     return sorted(found, key=lambda _: rnd.random())
 
 
-def written(e164: str, rnd: random.Random) -> str:
+def written(e164: str, rnd: random.Random, e164_share: float = 0.5) -> str:
     national = e164[2:]
     roll = rnd.random()
     if roll < 0.005:
         return rnd.choice(["12345", "abc", "+7912", "8 000 000 00 00"])
-    if roll < 0.5:
+    if roll < e164_share:
         return e164
     if roll < 0.8:
         return "7" + national
@@ -71,7 +73,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, int | float]:
     source = work / "register.csv"
     with source.open("w", encoding="utf-8") as f:
         f.write("phone\n")
-        f.writelines(written(n, rnd) + "\n" for n in register)
+        f.writelines(written(n, rnd, args.e164_share) + "\n" for n in register)
     in_base = register[: args.contacts // 10]
     listed = set(register)
     others = [n for n in numbers(args.contacts, args.seed + 1) if n not in listed]
@@ -105,7 +107,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, int | float]:
     finally:
         await alone.close()
     # CPU time, not wall time: what a number costs whatever else the machine runs.
-    sample = [(i + 2, (written(n, rnd),)) for i, n in enumerate(register[:20_000])]
+    sample = [(i + 2, (written(n, rnd, args.e164_share),)) for i, n in enumerate(register[:20_000])]
     cpu0 = time.process_time()
     parse_rows(sample, phone=0, region="RU")
     parse_cpu = (time.process_time() - cpu0) / len(sample)
@@ -113,6 +115,7 @@ async def run(args: argparse.Namespace, work: Path) -> dict[str, int | float]:
     return {
         "numbers": report.rows_read,
         "added": report.added,
+        "e164_share": args.e164_share,
         "rejected": report.rejected,
         "retired": retired,
         "workers": report.workers,
@@ -134,6 +137,9 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000, help="size of the base")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--workers", type=int, default=None, help="default: automatic")
+    parser.add_argument(
+        "--e164-share", type=float, default=0.5, help="rows already in E.164 (default 0.5)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-dnc-") as tmp:
         figures = asyncio.run(run(args, Path(tmp)))
