@@ -19,13 +19,13 @@ from phonenumbers import (
     COUNTRY_CODE_TO_REGION_CODE,
     NumberParseException,
     PhoneMetadata,
-    PhoneNumber,
     PhoneNumberFormat,
     PhoneNumberType,
     ValidationResult,
 )
 from phonenumbers import timezone as number_timezones
 
+from dialer.contacts.number_rules import is_valid
 from dialer.contacts.zones import corrected_zone_names
 
 # Separators people type inside numbers; dropped before parsing. U+00A0 (no-break space)
@@ -96,8 +96,9 @@ def normalize_e164(raw: str, default_region: str) -> str:
     exactly what normalize_number accepts and gives the same E.164, without looking up
     the number's type or zones. Raises InvalidNumber like it.
 
-    A number already written in E.164 (registers are) skips phonenumbers' parser, the
-    costlier half: see _plain_e164."""
+    A number already written in E.164 (registers are) skips phonenumbers' parser and
+    is validated by rules compiled once per country code (number_rules.py): a few
+    microseconds instead of tens. See _plain_e164."""
     compact = _compact(raw)
     if _plain_e164(compact):
         return compact
@@ -134,7 +135,7 @@ def _plain_e164(compact: str) -> bool:
     prefix = _national_prefix(code)
     if prefix is None or (prefix.pattern and prefix.match(national)):
         return False
-    return bool(phonenumbers.is_valid_number(PhoneNumber(code, int(national))))
+    return is_valid(code, national)
 
 
 @lru_cache(maxsize=512)

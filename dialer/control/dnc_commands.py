@@ -115,8 +115,15 @@ async def _remove(args: argparse.Namespace, console: Console) -> int:
     campaign = _campaign(args)
     numbers = normalised(args.numbers, args.region)
     async with opened_store(args) as store:
+        erased = await store.erased_among(numbers) if campaign is None else set()
         removed = await store.remove_do_not_call(numbers, campaign)
         await audit(store, "dnc.remove", audit_subject(campaign), "", removed)
+    for number in sorted(erased):
+        console.print(
+            f"[yellow]warning:[/] {number} was listed because its person's data was erased"
+            " on request: it can now be imported and called again",
+            highlight=False,
+        )
     console.print(
         f"{removed} removed from {list_label(campaign)},"
         f" {len(set(numbers)) - removed} were not on it",

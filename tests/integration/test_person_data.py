@@ -204,6 +204,16 @@ async def test_erase_reports_a_recording_it_could_not_delete(tmp_path: Path):
     assert "could not delete" in out and str(files["feedback"]) in out
 
 
+async def test_removing_an_erased_number_from_the_list_warns(tmp_path: Path):
+    db = tmp_path / "dialer.db"
+    async with open_test_store(db) as store:
+        await store.erase_person(PERSON, T0)
+    code, out, err = await run_dialer("--db", str(db), "dnc", "remove", PERSON)
+    assert code == 0, err
+    assert "1 removed from the global list" in out
+    assert "erased on request" in out and "imported and called again" in out
+
+
 async def test_store_erase_of_an_unknown_number_still_lists_it(tmp_path: Path):
     async with open_test_store(tmp_path / "d.db") as store:
         erasure = await store.erase_person(PERSON, T0)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberType
 
+from dialer.contacts.number_rules import is_valid
 from dialer.contacts.numbers import (
     InvalidNumber,
     NormalizedNumber,
@@ -128,7 +129,7 @@ _EXAMPLES = [
 ]
 
 
-@settings(max_examples=3000)
+@settings(max_examples=3000, deadline=None)
 @given(
     st.one_of(
         st.from_regex(r"\+[1-9][0-9]{2,16}", fullmatch=True),
@@ -156,3 +157,25 @@ def test_e164_form_of_numbers_people_write_and_the_trunk_prefix_case() -> None:
     assert normalize_e164("+4903566847", "RU") == normalize_number("+4903566847", "RU").e164
     with pytest.raises(InvalidNumber, match="too short"):
         normalize_e164("+7912", "RU")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.sampled_from(sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)),
+    st.one_of(
+        st.from_regex(r"[1-9][0-9]{1,13}", fullmatch=True),
+        # National parts that are valid somewhere (leading zeros are not this path's).
+        st.sampled_from(_EXAMPLES).map(lambda e: e[2:].lstrip("0")).filter(lambda n: len(n) > 1),
+    ),
+)
+def test_compiled_rules_agree_with_phonenumbers_is_valid_number(code: int, national: str) -> None:
+    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    assert is_valid(code, national) == phonenumbers.is_valid_number(number)
+
+
+def test_compiled_rules_on_numbers_of_every_region() -> None:
+    for e164 in _EXAMPLES:
+        parsed = phonenumbers.parse(e164)
+        national = e164[1 + len(str(parsed.country_code)) :]
+        if not national.startswith("0"):
+            assert is_valid(parsed.country_code or 0, national), e164
