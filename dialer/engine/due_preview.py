@@ -58,7 +58,7 @@ async def preview_due(
     async for batch in views:
         open_views = []
         for view in batch:
-            if view.status is ContactStatus.DONE:
+            if view.status is ContactStatus.DONE and not view.retired:
                 counts.final += 1
             elif view.status is ContactStatus.DIALING:
                 counts.in_call += 1
@@ -68,7 +68,9 @@ async def preview_due(
         verdicts = await gate.verdicts(callees, at)
         for view, held in zip(open_views, verdicts, strict=True):
             reason = classify(view, held, at)
-            if reason is None:
+            if view.retired and (reason is None or reason is HeldReason.NOT_YET_DUE):
+                counts.final += 1  # retired by a rule that no longer holds it
+            elif reason is None:
                 counts.due += 1
             else:
                 counts.held[reason.value] += 1

@@ -21,3 +21,6 @@ class DueView:
     dead: bool
     status: ContactStatus | None  # None: not enrolled in the campaign yet
     next_due_at: datetime | None
+    # Done with no outcome of a call: retired by a rule (do-not-call, no consent), not
+    # reached; preview counts it by that rule.
+    retired: bool = False

@@ -24,7 +24,7 @@ class SqliteDueView(SqliteRole):
                 found = list_id(db, list_name)
                 rows = db.execute(
                     "SELECT c.id, c.number, c.timezone, c.fields, c.dead,"
-                    " cc.status, cc.next_due_at"
+                    " cc.status, cc.next_due_at, cc.final_outcome"
                     " FROM contacts c LEFT JOIN campaign_contacts cc"
                     " ON cc.contact_id = c.id AND cc.campaign_id = ?"
                     " WHERE c.list_id = ? AND c.id > ? ORDER BY c.id LIMIT ?",
@@ -42,6 +42,7 @@ class SqliteDueView(SqliteRole):
                     dead=bool(r["dead"]),
                     status=ContactStatus(r["status"]) if r["status"] is not None else None,
                     next_due_at=dt(r["next_due_at"]) if r["next_due_at"] is not None else None,
+                    retired=r["status"] == "done" and r["final_outcome"] is None,
                 )
                 for r in rows
             ]
