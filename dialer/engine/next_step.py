@@ -4,11 +4,13 @@ next step, amended by what the IVR script collected. Pure."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.campaign.model import Campaign
 from dialer.outcomes import ContactStatus, Outcome
-from dialer.policy.retry import Decision, RetryPolicy, RetryRule
-from dialer.store.base import NextStep
+from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
+from dialer.store.base import LeasedContact, NextStep
 from ivr.run_result import IvrResult
 
 
@@ -17,8 +19,27 @@ def retry_policy_of(campaign: Campaign) -> RetryPolicy:
     for outcome in Outcome:
         rule = campaign.retry.rule_for(outcome)
         if rule is not None:
-            rules[outcome] = RetryRule(rule.delay, rule.max)
+            rules[outcome] = RetryRule(rule.delay, rule.max, rule.at)
     return RetryPolicy(max_attempts=campaign.retry.max_attempts, rules=rules)
+
+
+def retry_decision(
+    policy: RetryPolicy, outcome: Outcome, lease: LeasedContact, now: datetime
+) -> Decision:
+    """The retry policy's decision for this contact, its `at` times of day read in the
+    contact's stored time zone."""
+    zone = callee_zone(lease.timezone)
+    return decide(policy, outcome, lease.attempts_made, lease.outcome_counts, now, zone)
+
+
+def callee_zone(name: str | None) -> tzinfo | None:
+    """The contact's stored IANA zone; None (UTC) when it has none or an unknown one."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def next_step_of(decision: Decision, outcome: Outcome) -> NextStep:

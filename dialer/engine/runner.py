@@ -20,14 +20,13 @@ from dialer.campaign.model import Campaign
 from dialer.engine.campaign_hold import HoldKeeper
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.ivr_calls import IvrCalls
-from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
+from dialer.engine.next_step import next_step_of, retry_decision, retry_policy_of, with_ivr_result
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.store_patience import StorePatience
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone
 from dialer.pbx.link_state import LinkState
-from dialer.policy.retry import decide
 from dialer.store.base import (
     AttemptResult,
     CampaignProgress,
@@ -401,9 +400,7 @@ class CampaignRunner:
         """The attempt's result and the contact's next step (told to the pacer once)."""
         self.pacing.on_ended(ended.attempt_id, ended.outcome)
         ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
-        decision = decide(
-            self._policy, ended.outcome, lease.attempts_made, lease.outcome_counts, self._clock()
-        )
+        decision = retry_decision(self._policy, ended.outcome, lease, self._clock())
         result = AttemptResult(
             attempt_id=ended.attempt_id,
             outcome=ended.outcome,
