@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from dialer.outcomes import CampaignState, ContactStatus, Outcome
+from dialer.outcomes import BaseStatus, CampaignState, ContactStatus, Outcome
 
 
 class StoreError(Exception):
@@ -186,6 +186,40 @@ class AttemptRecord:
     answers: Mapping[str, object]
 
 
+@dataclass(frozen=True)
+class ContactFacts:
+    """One contact as the whole base sees it, across every campaign: what `dialer
+    contacts stats` counts and the list filter (dialer.policy.list_filter) reads."""
+
+    contact_id: int
+    status: BaseStatus
+    last_outcome: Outcome | None  # of the contact's latest attempt, any campaign
+    last_contacted_at: datetime | None  # start of that attempt
+    attempts: int  # closed attempts, every campaign together
+    dead: bool
+    do_not_call: bool
+    fields: Mapping[str, str]  # the IVR writes `temperature` and `disposition` here
+
+
+@dataclass(frozen=True)
+class BaseStats:
+    contacts: int
+    by_status: Mapping[BaseStatus, int]
+    by_temperature: Mapping[str, int]  # "" for contacts without one
+
+
+@dataclass(frozen=True)
+class CampaignChanges:
+    """What one campaign changed in the base, from its attempts."""
+
+    campaign: CampaignRecord
+    called: int  # contacts with at least one closed attempt
+    reached: int  # contacts the campaign ended as answered or transferred
+    dead: int  # contacts its calls found dead (that were not before)
+    do_not_call: int  # numbers its calls put on the do-not-call list (opt-outs)
+    temperature: Mapping[str, int]  # net change of contacts per temperature ("" = none)
+
+
 class ContactBase(Protocol):
     """The contacts themselves: lists, their contacts, and the do-not-call list."""
 
@@ -220,6 +254,14 @@ class ContactBase(Protocol):
 
     async def do_not_call(self) -> list[tuple[str, datetime, str]]:
         """The list: (number, added at, source), oldest first."""
+        ...
+
+    async def copy_contacts(
+        self, from_list: str, contact_ids: Iterable[int], new_list: str, now: datetime
+    ) -> int:
+        """Create `new_list` holding copies of these contacts of `from_list` (number, name,
+        zone, fields, dead), as an import would, in one transaction. StoreError if
+        `from_list` is unknown or `new_list` exists. Returns how many were copied."""
         ...
 
 
@@ -336,6 +378,21 @@ class Reports(Protocol):
 
     async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
         """How many closed attempts of the campaign ended with each outcome."""
+        ...
+
+    def contact_facts_batches(
+        self, list_name: str, batch_size: int = 5000
+    ) -> AsyncIterator[list[ContactFacts]]:
+        """Every contact of the list with its standing across campaigns, in id order, a
+        batch at a time (StoreError for an unknown list)."""
+        ...
+
+    async def base_stats(self, list_name: str | None = None) -> BaseStats:
+        """The list (None: every list) by status and temperature."""
+        ...
+
+    async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
+        """What the campaign's calls changed: dead, do-not-call, temperatures."""
         ...
 
 

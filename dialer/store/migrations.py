@@ -127,6 +127,11 @@ MIGRATIONS: tuple[str, ...] = (
         rows        INTEGER NOT NULL
     );
     """,
+    # 6: what closing an attempt changed in the contact base (`dialer contacts stats`
+    # shows it per campaign): {"dead": true, "dnc": true, "temperature": [before, after]}.
+    """
+    ALTER TABLE attempts ADD COLUMN changes TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

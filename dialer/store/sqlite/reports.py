@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
-from dialer.store.sqlite.connection import SqliteRole
+from dialer.store.sqlite.base_views import SqliteBaseViews
 from dialer.store.sqlite.rows import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
@@ -22,7 +22,7 @@ from dialer.store.sqlite.rows import (
 )
 
 
-class SqliteReports(SqliteRole):
+class SqliteReports(SqliteBaseViews):
     """Reports on the shared connection (see dialer.store.base for the contract)."""
 
     async def get_campaign(self, name: str) -> CampaignRecord | None:
