@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from dialer.control.logs import setup_logging
 from dialer.control.terminal import EXIT_OK, CliError
@@ -94,6 +95,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     csub.add_parser("lists", help="show the lists in the contact base")
+    cstats = csub.add_parser(
+        "stats", help="the base by status and temperature, and its last change"
+    )
+    cstats.add_argument("--list", dest="list_name", help="one list (default: every list)")
+    cstats.add_argument("--format", choices=("table", "json"), default="table")
+
+    lists = sub.add_parser("lists", help="build contact lists from others (reactivation)")
+    lsub = lists.add_subparsers(dest="lists_command", required=True, metavar="ACTION")
+    build = lsub.add_parser(
+        "build",
+        help="a new list of the contacts of another that match a filter",
+        description="Copies the contacts of --from that match --where into a new list "
+        "(quote the filter). Example: --where 'temperature = warm and last_contacted > 30d'. "
+        "The filter language is described in the README (Reactivation lists).",
+    )
+    build.add_argument("name", help="the new list")
+    build.add_argument("--from", dest="from_list", required=True, help="the list to choose from")
+    build.add_argument("--where", required=True, nargs="+", help="the filter")
+    build.add_argument("--preview", action="store_true", help="count the matches, create nothing")
 
     val = sub.add_parser("validate", help="check a campaign file")
     val.add_argument("campaign", type=Path)
@@ -154,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(_dispatch(args, console))
     except CliError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # Escaped: a message quotes what the user typed ("[/x]" is not markup to us).
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.code
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -168,10 +189,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:
-    from dialer.control import commands  # imported late: `dialer --help` stays instant
+    from dialer.control import base_commands, commands  # late: `dialer --help` stays instant
 
     handlers = {
         "contacts": commands.contacts,
+        "lists": base_commands.lists,
         "validate": commands.validate,
         "schema": commands.schema,
         "run": commands.run,
@@ -181,4 +203,6 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "demo": commands.demo,
         "simulate-pbx": commands.simulate_pbx,
     }
+    if args.command == "contacts" and args.contacts_command == "stats":
+        return await base_commands.contacts_stats(args, console)
     return await handlers[args.command](args, console)
