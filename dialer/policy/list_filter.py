@@ -89,6 +89,8 @@ class FilterSubject(Protocol):
     @property
     def do_not_call(self) -> bool: ...
     @property
+    def temperature(self) -> str | None: ...
+    @property
     def fields(self) -> Mapping[str, str]: ...
 
 
@@ -237,7 +239,7 @@ class _Parser:
             return lambda now: flag if wanted else _negate(flag)
         getters: dict[str, _Getter] = {
             "status": lambda c: c.status,
-            "temperature": lambda c: c.fields.get("temperature"),
+            "temperature": lambda c: c.temperature,
             "last_outcome": lambda c: c.last_outcome,
             "last_contacted": lambda c: c.last_contacted_at,
             "attempts": lambda c: c.attempts,

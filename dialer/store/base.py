@@ -11,9 +11,11 @@ UTC datetimes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol
 
 from dialer.outcomes import BaseStatus, CampaignState, ContactStatus, Outcome
@@ -198,7 +200,13 @@ class ContactFacts:
     attempts: int  # closed attempts, every campaign together
     dead: bool
     do_not_call: bool
-    fields: Mapping[str, str]  # the IVR writes `temperature` and `disposition` here
+    temperature: str | None  # the `temperature` field (the IVR sets it)
+    fields_json: str  # the custom fields as stored: read only by filters that need them
+
+    @cached_property
+    def fields(self) -> Mapping[str, str]:
+        found: dict[str, str] = json.loads(self.fields_json)
+        return found
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ class Contact:
     do_not_call: bool = False
     fields: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def temperature(self) -> str | None:
+        return self.fields.get("temperature")
+
 
 def matches(text: str, contact: Contact) -> bool:
     return parse_filter(text).matcher(NOW)(contact)

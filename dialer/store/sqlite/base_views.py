@@ -29,7 +29,8 @@ class SqliteBaseViews(SqliteRole):
             with self._conn.read() as db:
                 rows = db.execute(
                     "SELECT c.id, c.fields, c.dead,"
-                    " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc"
+                    " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
+                    " json_extract(c.fields, '$.temperature') AS temperature"
                     " FROM contacts c WHERE c.list_id = ? AND c.id > ? ORDER BY c.id LIMIT ?",
                     (list_id(db, list_name), after, batch_size),
                 ).fetchall()
@@ -50,7 +51,7 @@ class SqliteBaseViews(SqliteRole):
         for name in names:
             async for batch in self.contact_facts_batches(name):
                 by_status.update(c.status for c in batch)
-                by_temperature.update(c.fields.get("temperature", "") for c in batch)
+                by_temperature.update(c.temperature or "" for c in batch)
         return BaseStats(sum(by_status.values()), dict(by_status), dict(by_temperature))
 
     async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
@@ -109,10 +110,11 @@ def _campaign_standing(db: sqlite3.Connection, first: int, last: int) -> dict[in
 
 
 def _facts(row: sqlite3.Row, standing: sqlite3.Row | None) -> ContactFacts:
-    contact_id, fields, dead, dnc = row
-    waiting = reached = attempts = 0
-    last_at = last_outcome = None
-    if standing is not None:
+    contact_id, fields, dead, dnc, temperature = row
+    if standing is None:
+        waiting = reached = attempts = 0
+        last_at = last_outcome = None
+    else:
         _, waiting, reached, attempts, last_at, last_outcome = standing
     if dnc:
         status = BaseStatus.DNC
@@ -127,12 +129,13 @@ def _facts(row: sqlite3.Row, standing: sqlite3.Row | None) -> ContactFacts:
     else:
         status = BaseStatus.NEW
     return ContactFacts(
-        contact_id=contact_id,
-        status=status,
-        last_outcome=outcome(last_outcome) if last_at is not None else None,
-        last_contacted_at=dt_or_none(last_at),
-        attempts=attempts,
-        dead=bool(dead),
-        do_not_call=bool(dnc),
-        fields=json.loads(fields),
+        contact_id,
+        status,
+        outcome(last_outcome) if last_at is not None else None,
+        dt_or_none(last_at),
+        attempts,
+        bool(dead),
+        bool(dnc),
+        None if temperature is None else str(temperature),
+        fields,
     )
