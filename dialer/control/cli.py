@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a new list of the contacts of another that match a filter",
         description="Copies the contacts of --from that match --where into a new list "
         "(quote the filter). Example: --where 'temperature = warm and last_contacted > 30d'. "
-        "The filter language is described in the README (Reactivation lists).",
+        "The filter language: README, The base as a whole.",
     )
     build.add_argument("name", help="the new list")
     build.add_argument("--from", dest="from_list", required=True, help="the list to choose from")
