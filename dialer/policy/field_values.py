@@ -51,6 +51,7 @@ def read_moment(text: str | None) -> datetime | None:
             found = datetime.fromisoformat(text)
         else:
             return None
-    except ValueError:
+        # An offset can carry year 9999 past the end of the calendar: no date, no error.
+        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)

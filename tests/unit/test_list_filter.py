@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialer.outcomes import BaseStatus
+from dialer.policy.field_values import read_moment, read_number
 from dialer.policy.list_filter import MAX_DEPTH, MAX_LENGTH, FilterError, parse_filter
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -31,10 +32,36 @@ class Contact:
         return self.fields.get("temperature")
 
 
+EDGE_VALUES = [
+    "9999-12-31T23:59:59-05:00",
+    "0001-01-01T00:00:00+01:00",
+    "31.02.2026",
+    "2026-13-01",
+    "\u0661\u0662",  # Arabic-Indic digits
+    "1 250,50",
+    "-0",
+    "nan",
+    "inf",
+    "1e308",
+]
+
+
 def matches(text: str, contact: Contact) -> bool:
     return parse_filter(text).matcher(NOW)(contact)
 
 
+EVERY_KIND = [
+    parse_filter(text).matcher(NOW)
+    for text in (
+        "field x < today - 90d",
+        "field x > 1d",
+        "field x >= -5",
+        "field x = abc",
+        "field x in (1, 2)",
+        "field x is set",
+        "temperature = warm",
+    )
+]
 WARM_OLD = Contact(
     status=BaseStatus.DONE,
     fields={"temperature": "warm"},
@@ -182,7 +209,7 @@ _ALPHABET = st.sampled_from(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.one_of(st.text(max_size=60), st.lists(_ALPHABET, max_size=25).map("".join)))
 def test_given_random_text_when_parsing_and_matching_then_only_filter_errors(text: str) -> None:
     try:
@@ -193,3 +220,13 @@ def test_given_random_text_when_parsing_and_matching_then_only_filter_errors(tex
     match = flt.matcher(NOW)
     for contact in (Contact(), WARM_OLD, HOT_OLD, Contact(fields={"x": "2026-01-31"})):
         assert match(contact) in (True, False)
+
+
+@given(st.one_of(st.text(max_size=40), st.sampled_from(EDGE_VALUES)))
+def test_given_any_field_value_when_read_as_number_or_date_then_value_or_none(text: str) -> None:
+    assert read_number(text) is None or isinstance(read_number(text), float)
+    moment = read_moment(text)
+    assert moment is None or moment.tzinfo is not None
+    contact = Contact(fields={"x": text, "temperature": text})
+    for flt in EVERY_KIND:
+        assert flt(contact) in (True, False)
