@@ -196,6 +196,10 @@ def test_given_deep_nesting_or_very_long_filter_when_parsing_then_filter_error_n
     with pytest.raises(FilterError, match=f"at most {MAX_DEPTH} nested"):
         parse_filter("not " * 400 + "dead")
     assert parse_filter("(" * (MAX_DEPTH - 1) + "dead" + ")" * (MAX_DEPTH - 1))
+    longest = " or ".join(["dnc"] * ((MAX_LENGTH + 4) // 7))  # the most conditions there are
+    assert len(longest) <= MAX_LENGTH and parse_filter(longest).matcher(NOW)(WARM_OLD) is False
+    last_true = " or ".join(["dnc"] * 280) + " or not dnc"
+    assert parse_filter(last_true).matcher(NOW)(WARM_OLD) is True
     with pytest.raises(FilterError, match=f"at most {MAX_LENGTH} characters"):
         parse_filter("dead or " * 1000 + "dead")
 

@@ -25,6 +25,10 @@ class SqliteBaseViews(SqliteRole):
         self, list_name: str, batch_size: int = 5000
     ) -> AsyncIterator[list[ContactFacts]]:
         after = 0
+        with self._conn.read() as db:
+            on_list = list_id(db, list_name)
+            # A list no campaign ever used (a freshly built one) has no standing to read.
+            called = db.execute("SELECT 1 FROM campaigns WHERE list_id = ?", (on_list,)).fetchone()
         while True:
             with self._conn.read() as db:
                 rows = db.execute(
@@ -32,12 +36,12 @@ class SqliteBaseViews(SqliteRole):
                     " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
                     " json_extract(c.fields, '$.temperature') AS temperature"
                     " FROM contacts c WHERE c.list_id = ? AND c.id > ? ORDER BY c.id LIMIT ?",
-                    (list_id(db, list_name), after, batch_size),
+                    (on_list, after, batch_size),
                 ).fetchall()
                 if not rows:
                     return
-                after = rows[-1][0]
-                standing = _campaign_standing(db, rows[0][0], after)
+                first, after = rows[0][0], rows[-1][0]
+                standing = _campaign_standing(db, first, after) if called else {}
             yield [_facts(row, standing.get(row[0])) for row in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
 
