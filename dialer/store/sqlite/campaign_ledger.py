@@ -368,6 +368,8 @@ def _apply_to_contact(
 ) -> None:
     """What the closed attempt changes in the contact base itself, and a note of it on
     the attempt (what `dialer contacts stats` counts per campaign)."""
+    if not (step.mark_dead or step.set_fields or step.opt_out):
+        return  # most closes: no read of the contact on the hot path
     number, was_dead, temperature = db.execute(
         "SELECT number, dead, json_extract(fields, '$.temperature') FROM contacts WHERE id = ?",
         (contact_id,),
