@@ -24,7 +24,6 @@ comparison; `not (...)` inverts the whole comparison, and `is set` tests presenc
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,20 +37,12 @@ from dialer.policy.field_values import (
     read_moment,
     read_number,
 )
+from dialer.policy.filter_tokens import FilterError as FilterError  # part of this API
+from dialer.policy.filter_tokens import Token, tokens
 
 MAX_LENGTH = 2000  # characters: a filter is a line someone typed
 MAX_DEPTH = 32  # nested parentheses and nots: no recursion limit to hit
 
-_TOKEN = re.compile(
-    r"""(?P<space>\s+)
-    |(?P<date>\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2})?)?(?![\w:]))
-    |(?P<duration>(?:\d+(?:\.\d+)?[wdhms])+(?!\w))
-    |(?P<number>\d+(?:\.\d+)?(?![\w.]))
-    |(?P<word>[^\W\d]\w*)
-    |(?P<text>"[^"]*"|'[^']*')
-    |(?P<op><=|>=|!=|[=<>(),+-])""",
-    re.VERBOSE,
-)
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "set", "today", "now", "true", "false"})
 _SUBJECTS = ("status", "temperature", "last_outcome", "last_contacted", "attempts", "dead", "dnc")
 _FLAGS = ("dead", "dnc")
@@ -62,15 +53,6 @@ _OPS: Mapping[str, Callable[[Any, Any], bool]] = {
 }  # fmt: skip
 # An age above a bound is a moment below `now - bound`.
 _AGE_TO_MOMENT = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
-
-
-class FilterError(ValueError):
-    """A filter that cannot be read: where (1-based character) and what was expected."""
-
-    def __init__(self, position: int, expected: str, found: str) -> None:
-        super().__init__(f"position {position}: expected {expected}, found {found}")
-        self.position = position
-        self.expected = expected
 
 
 class FilterSubject(Protocol):
@@ -98,20 +80,6 @@ Matcher = Callable[[FilterSubject], bool]
 
 
 @dataclass(frozen=True)
-class _Token:
-    kind: str  # word, text, number, duration, date, op, end
-    text: str
-    position: int  # 1-based
-
-    @property
-    def shown(self) -> str:
-        return "the end of the filter" if self.kind == "end" else repr(self.text)
-
-    def is_word(self, *words: str) -> bool:
-        return self.kind == "word" and self.text.lower() in words
-
-
-@dataclass(frozen=True)
 class ListFilter:
     """A parsed filter; `matcher(now)` gives the predicate over contacts."""
 
@@ -128,25 +96,10 @@ def parse_filter(text: str) -> ListFilter:
     """Parse `text`; FilterError (and nothing else) if it is not a filter."""
     if len(text) > MAX_LENGTH:
         raise FilterError(MAX_LENGTH + 1, f"a filter of at most {MAX_LENGTH} characters", "more")
-    parser = _Parser(_tokens(text))
+    parser = _Parser(tokens(text))
     build = parser.or_expr(0)
     parser.expect_end()
     return ListFilter(text, build)
-
-
-def _tokens(text: str) -> list[_Token]:
-    found: list[_Token] = []
-    at = 0
-    while at < len(text):
-        match = _TOKEN.match(text, at)
-        if match is None:
-            raise FilterError(at + 1, "a word, a value or an operator", repr(text[at]))
-        kind = match.lastgroup or "op"
-        if kind != "space":
-            found.append(_Token(kind, match.group(), at + 1))
-        at = match.end()
-    found.append(_Token("end", "", len(text) + 1))
-    return found
 
 
 # A compiled piece: given `now`, the predicate.
@@ -155,15 +108,15 @@ _Getter = Callable[[FilterSubject], Any]
 
 
 class _Parser:
-    def __init__(self, tokens: Sequence[_Token]) -> None:
+    def __init__(self, tokens: Sequence[Token]) -> None:
         self._tokens = tokens
         self._at = 0
 
     @property
-    def _next(self) -> _Token:
+    def _next(self) -> Token:
         return self._tokens[self._at]
 
-    def _take(self) -> _Token:
+    def _take(self) -> Token:
         token = self._tokens[self._at]
         self._at += 1
         return token
@@ -305,7 +258,7 @@ class _Parser:
         self._at -= 1
         raise self._fail(f"{_VALUE_HINTS[subject]} after {name}")
 
-    def duration(self, token: _Token) -> timedelta:
+    def duration(self, token: Token) -> timedelta:
         found = read_duration(token.text)
         if found is None:
             raise FilterError(
@@ -313,7 +266,7 @@ class _Parser:
             )
         return found
 
-    def moment_offset(self, anchor: _Token) -> tuple[str, timedelta]:
+    def moment_offset(self, anchor: Token) -> tuple[str, timedelta]:
         sign = 0
         if self._next.kind == "op" and self._next.text in "+-":
             sign = 1 if self._take().text == "+" else -1
@@ -446,11 +399,11 @@ def _any(parts: list[Matcher]) -> Matcher:
     return lambda contact: first(contact) or second(contact)
 
 
-def _unquote(token: _Token) -> str:
+def _unquote(token: Token) -> str:
     return token.text[1:-1] if token.kind == "text" else token.text
 
 
-def _date_literal(token: _Token) -> datetime:
+def _date_literal(token: Token) -> datetime:
     found = read_moment(token.text)
     if found is None:
         raise FilterError(token.position, "a real date (YYYY-MM-DD)", repr(token.text))
