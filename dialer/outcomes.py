@@ -80,3 +80,15 @@ STORED_CAMPAIGN_STATES = frozenset(
         CampaignState.FINISHED,
     }
 )
+
+
+class BaseStatus(StrEnum):
+    """Where a contact stands in the base, across every campaign (`dialer contacts
+    stats`, the list filter's `status`). The first that applies, in this order."""
+
+    DNC = "dnc"  # its number is on the do-not-call list
+    DEAD = "dead"  # its number is known not to exist
+    PENDING = "pending"  # waiting (or being dialled) in some campaign
+    REACHED = "reached"  # a person answered in some campaign (answered or transferred)
+    DONE = "done"  # called, final everywhere, never reached
+    NEW = "new"  # never called

@@ -27,6 +27,7 @@ from dialer.campaign.fields import (
     NAME_PATTERN,
     Strict,
 )
+from dialer.campaign.times_of_day import TimesOfDay
 from dialer.durations import Duration, format_duration
 from dialer.outcomes import Outcome
 from dialer.policy.retry import DEAD_AFTER_FAILURES
@@ -171,6 +172,12 @@ class RetryRuleSettings(Strict):
 
     delay: Duration = Field(..., description="wait this long before the next attempt")
     max: int = Field(..., ge=0, description="how many times this outcome may lead to a retry")
+    at: TimesOfDay = Field(
+        (),
+        description='recycling: times of day in the callee\'s local time ("18:00" or a '
+        "list); the retry is due at the first of them once the delay has passed, so a "
+        "number nobody answered in the morning is tried again in the evening",
+    )
 
 
 class RetrySettings(Strict):

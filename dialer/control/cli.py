@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from dialer.control.logs import setup_logging
 from dialer.control.terminal import EXIT_OK, CliError
@@ -108,6 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
             person.add_argument("--yes", action="store_true", help="do not ask to confirm")
     _add_dnc_parser(sub)
 
+    cstats = csub.add_parser(
+        "stats", help="the base by status and temperature, and its last change"
+    )
+    cstats.add_argument("--list", dest="list_name", help="one list (default: every list)")
+    cstats.add_argument("--format", choices=("table", "json"), default="table")
+
+    lists = sub.add_parser("lists", help="build contact lists from others (reactivation)")
+    lsub = lists.add_subparsers(dest="lists_command", required=True, metavar="ACTION")
+    build = lsub.add_parser(
+        "build",
+        help="a new list of the contacts of another that match a filter",
+        description="Copies the contacts of --from that match --where into a new list "
+        "(quote the filter). Example: --where 'temperature = warm and last_contacted > 30d'. "
+        "The filter language: README, The base as a whole.",
+    )
+    build.add_argument("name", help="the new list")
+    build.add_argument("--from", dest="from_list", required=True, help="the list to choose from")
+    build.add_argument("--where", required=True, nargs="+", help="the filter")
+    build.add_argument("--preview", action="store_true", help="count the matches, create nothing")
+
     val = sub.add_parser("validate", help="check a campaign file")
     val.add_argument("campaign", type=Path)
 
@@ -201,7 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(_dispatch(args, console))
     except CliError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # Escaped: a message quotes what the user typed ("[/x]" is not markup to us).
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.code
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -216,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:
     # Imported late: `dialer --help` stays instant.
-    from dialer.control import commands, dnc_commands, person_commands, preview
+    from dialer.control import base_commands, commands, dnc_commands, person_commands, preview
 
     if args.command == "contacts" and args.contacts_command in ("show", "erase"):
         person = person_commands.show if args.contacts_command == "show" else person_commands.erase
@@ -224,6 +246,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
 
     handlers = {
         "contacts": commands.contacts,
+        "lists": base_commands.lists,
         "validate": commands.validate,
         "schema": commands.schema,
         "run": commands.run,
@@ -235,4 +258,6 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "demo": commands.demo,
         "simulate-pbx": commands.simulate_pbx,
     }
+    if args.command == "contacts" and args.contacts_command == "stats":
+        return await base_commands.contacts_stats(args, console)
     return await handlers[args.command](args, console)

@@ -22,8 +22,8 @@ from dialer.campaign.model import Campaign
 from dialer.held_back import Held
 from dialer.policy.compliance import (
     HISTORY_SPAN,
+    CalleeFacts,
     CampaignRules,
-    ContactFacts,
     compliance_verdict,
     retry_time,
 )
@@ -73,6 +73,12 @@ class ComplianceGate:
     def zones_of(self, callee: Callee) -> tuple[tzinfo, ...]:
         return self._zones.zones_for(callee.number, callee.timezone, callee.fields)
 
+    def single_zone(self, callee: Callee) -> tzinfo | None:
+        """The callee's zone when only one is possible (a recycled retry's time of day
+        is read in it); None when the number spans several or none is known."""
+        zones = self.zones_of(callee)
+        return zones[0] if len(zones) == 1 else None
+
     async def verdicts(self, callees: Sequence[Callee], now: datetime) -> list[Held | None]:
         """One verdict per callee, in order (None: may be dialled now)."""
         numbers = {c.number for c in callees}
@@ -83,7 +89,7 @@ class ComplianceGate:
         return [
             compliance_verdict(
                 self.rules,
-                ContactFacts(
+                CalleeFacts(
                     zones=self.zones_of(callee),
                     fields=callee.fields,
                     on_dnc=callee.number in on_dnc,

@@ -4,11 +4,12 @@ next step, amended by what the IVR script collected and by who answered. Pure.""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, tzinfo
 
 from dialer.campaign.model import Campaign
 from dialer.outcomes import ContactStatus, Outcome
-from dialer.policy.retry import Decision, RetryPolicy, RetryRule
-from dialer.store.base import NextStep
+from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
+from dialer.store.base import LeasedContact, NextStep
 from ivr.run_result import IvrResult
 
 # Dispositions that put the number on the do-not-call list, as an opt-out does: a script
@@ -21,12 +22,24 @@ def retry_policy_of(campaign: Campaign) -> RetryPolicy:
     for outcome in Outcome:
         rule = campaign.retry.rule_for(outcome)
         if rule is not None:
-            rules[outcome] = RetryRule(rule.delay, rule.max)
+            rules[outcome] = RetryRule(rule.delay, rule.max, rule.at)
     return RetryPolicy(
         max_attempts=campaign.retry.max_attempts,
         rules=rules,
         dead_after_failures=campaign.retry.dead_after_failures,
     )
+
+
+def retry_decision(
+    policy: RetryPolicy,
+    outcome: Outcome,
+    lease: LeasedContact,
+    now: datetime,
+    zone: tzinfo | None,
+) -> Decision:
+    """The retry policy's decision for this contact, its `at` times of day read in the
+    callee's zone (None: not known for sure, UTC)."""
+    return decide(policy, outcome, lease.attempts_made, lease.outcome_counts, now, zone)
 
 
 def next_step_of(decision: Decision, outcome: Outcome) -> NextStep:

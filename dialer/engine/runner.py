@@ -21,13 +21,12 @@ from dialer.engine.compliance_gate import ComplianceGate, callee_of_lease
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import IvrCalls
-from dialer.engine.next_step import retry_policy_of, step_after
+from dialer.engine.next_step import retry_decision, retry_policy_of, step_after
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.run_snapshot import RunSnapshot, held_counts_of, status_of
 from dialer.engine.store_patience import StorePatience
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.events import CallEnded, CallMilestone
-from dialer.policy.retry import decide
 from dialer.store.base import (
     AttemptResult,
     CampaignProgress,
@@ -390,8 +389,9 @@ class CampaignRunner:
         """The attempt's result and the contact's next step (told to the pacer once)."""
         self.pacing.on_ended(ended.attempt_id, ended.outcome)
         ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
-        decision = decide(
-            self._policy, ended.outcome, lease.attempts_made, lease.outcome_counts, self._clock()
+        callee = callee_of_lease(lease)
+        decision = retry_decision(
+            self._policy, ended.outcome, lease, self._clock(), self._gate.single_zone(callee)
         )
         result = AttemptResult(
             attempt_id=ended.attempt_id,
@@ -409,7 +409,7 @@ class CampaignRunner:
         if step.due_at is not None:
             # A retry or callback outside the calling hours waits for them to open, in
             # the callee's zone.
-            step = replace(step, due_at=self._gate.retry_time(callee_of_lease(lease), step.due_at))
+            step = replace(step, due_at=self._gate.retry_time(callee, step.due_at))
         return result, step
 
     async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:

@@ -38,7 +38,7 @@ class CampaignRules:
 
 
 @dataclass(frozen=True)
-class ContactFacts:
+class CalleeFacts:
     zones: tuple[tzinfo, ...]
     fields: Mapping[str, str]
     on_dnc: bool = False
@@ -46,7 +46,7 @@ class ContactFacts:
     history: Sequence[PastCall] = ()
 
 
-def compliance_verdict(rules: CampaignRules, facts: ContactFacts, now: datetime) -> Held | None:
+def compliance_verdict(rules: CampaignRules, facts: CalleeFacts, now: datetime) -> Held | None:
     """None: the contact may be dialled at `now`; else why not and until when."""
     if facts.dead:
         return Held(HeldReason.DEAD)

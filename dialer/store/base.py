@@ -11,13 +11,14 @@ UTC datetimes.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from dialer.call_history import PastCall
-from dialer.outcomes import CampaignState, ContactStatus, Outcome
+from dialer.outcomes import BaseStatus, CampaignState, ContactStatus, Outcome
 from dialer.store.due_view import DueView
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
 
@@ -194,6 +195,46 @@ class AttemptRecord:
     answers: Mapping[str, object]
 
 
+class ContactFacts(NamedTuple):
+    """One contact as the whole base sees it, across every campaign: what `dialer
+    contacts stats` counts and the list filter (dialer.policy.list_filter) reads. A
+    named tuple: a million of them are made per pass over a large list."""
+
+    contact_id: int
+    status: BaseStatus
+    last_outcome: Outcome | None  # of the contact's latest attempt, any campaign
+    last_contacted_at: datetime | None  # start of that attempt
+    attempts: int  # closed attempts, every campaign together
+    dead: bool
+    do_not_call: bool
+    temperature: str | None  # the `temperature` field (the IVR sets it)
+    fields_json: str  # the custom fields as stored: parsed only when a filter reads them
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        found: dict[str, str] = json.loads(self.fields_json)
+        return found
+
+
+@dataclass(frozen=True)
+class BaseStats:
+    contacts: int
+    by_status: Mapping[BaseStatus, int]
+    by_temperature: Mapping[str, int]  # "" for contacts without one
+
+
+@dataclass(frozen=True)
+class CampaignChanges:
+    """What one campaign changed in the base, from its attempts."""
+
+    campaign: CampaignRecord
+    called: int  # contacts with at least one closed attempt
+    reached: int  # contacts the campaign ended as answered or transferred
+    dead: int  # contacts its calls found dead (that were not before)
+    do_not_call: int  # numbers its calls put on the do-not-call list (opt-outs)
+    temperature: Mapping[str, int]  # net change of contacts per temperature ("" = none)
+
+
 class ContactBase(Protocol):
     """The contacts themselves: lists, their contacts, the do-not-call lists, and one
     person's data (show, erase)."""
@@ -268,6 +309,14 @@ class ContactBase(Protocol):
         """Remove the number's personal data, keeping the rows that counts are made of,
         and put it on the global list (source ERASURE_SOURCE). NumberInCall if it is in
         a call now (the call's end would write its answers back)."""
+        ...
+
+    async def copy_contacts(
+        self, from_list: str, contact_ids: Iterable[int], new_list: str, now: datetime
+    ) -> int:
+        """Create `new_list` holding copies of these contacts of `from_list` (number, name,
+        zone, fields, dead), as an import would, in one transaction. StoreError if
+        `from_list` is unknown or `new_list` exists. Returns how many were copied."""
         ...
 
 
@@ -408,6 +457,21 @@ class Reports(Protocol):
         """Each number's calls started at or after `since`, in every campaign (open ones
         too), oldest first: one entry per number asked, an empty list for none. One
         indexed query per call, whatever the batch's size."""
+        ...
+
+    def contact_facts_batches(
+        self, list_name: str, batch_size: int = 5000
+    ) -> AsyncIterator[list[ContactFacts]]:
+        """Every contact of the list with its standing across campaigns, in id order, a
+        batch at a time (StoreError for an unknown list)."""
+        ...
+
+    async def base_stats(self, list_name: str | None = None) -> BaseStats:
+        """The list (None: every list) by status and temperature."""
+        ...
+
+    async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
+        """What the campaign's calls changed: dead, do-not-call, temperatures."""
         ...
 
 

@@ -149,6 +149,11 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE do_not_call;
     ALTER TABLE do_not_call_scoped RENAME TO do_not_call;
     """,
+    # 8: what closing an attempt changed in the contact base (`dialer contacts stats`
+    # shows it per campaign): {"dead": true, "dnc": true, "temperature": [before, after]}.
+    """
+    ALTER TABLE attempts ADD COLUMN changes TEXT NOT NULL DEFAULT '{}';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -74,6 +74,7 @@ async def test_given_schema_1_database_when_opened_then_upgraded_keeping_data(
     db.execute("DROP INDEX attempts_open_number")
     db.execute("DROP TABLE audit_log")
     db.execute("DROP INDEX attempts_number_started")
+    db.execute("ALTER TABLE attempts DROP COLUMN changes")
     db.execute("DELETE FROM schema_version WHERE version > 1")
     db.commit()
     db.close()

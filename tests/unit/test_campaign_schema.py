@@ -89,7 +89,8 @@ def test_durations_are_strings_with_a_pattern_their_default_matches(
 
 def test_defaults_are_written_as_in_a_campaign_file(schema: dict[str, Any]) -> None:
     assert schema["$defs"]["DialSettings"]["properties"]["ring_timeout"]["default"] == "30s"
-    assert schema["properties"]["retry"]["default"]["abandoned"] == {"delay": "72h", "max": 1}
+    abandoned = schema["properties"]["retry"]["default"]["abandoned"]
+    assert abandoned == {"delay": "72h", "max": 1, "at": []}
 
 
 def test_example_file_uses_only_keys_the_schema_knows(schema: dict[str, Any]) -> None:

@@ -9,6 +9,9 @@ dialer.store.migrations), one module per job:
 - reports.py: Reports (read-only views of campaigns and their history), with
   call_histories.py (each number's calls across campaigns, for the frequency rules) and
   due_view.py (where each contact stands, for `dialer preview`);
+- base_views.py: Reports on the base as a whole (each contact's standing across
+  campaigns, stats, what a campaign changed);
+- list_copies.py: ContactBase building a list from another (`dialer lists build`);
 - audit_log.py: AuditLog (who exported contact data, when, how many rows);
 - rows.py: values between Python and SQLite, and the lookups the roles share.
 SqliteStore is every role on one connection: the ContactStore that open_store returns.

@@ -388,17 +388,34 @@ def _enrol(
 def _apply_to_contact(
     db: sqlite3.Connection, attempt_id: str, contact_id: int, step: NextStep, now: float
 ) -> None:
-    """What the closed attempt changes in the contact base itself."""
+    """What the closed attempt changes in the contact base itself, and a note of it on
+    the attempt (what `dialer contacts stats` counts per campaign)."""
+    if not (step.mark_dead or step.set_fields or step.opt_out):
+        return  # most closes: no read of the contact on the hot path
+    number, was_dead, temperature = db.execute(
+        "SELECT number, dead, json_extract(fields, '$.temperature') FROM contacts WHERE id = ?",
+        (contact_id,),
+    ).fetchone()
+    changes: dict[str, object] = {}
     if step.mark_dead:
         mark_dead(db, contact_id, now)
+        changes["dead"] = not was_dead
     if step.set_fields:
         db.execute(
             "UPDATE contacts SET fields = json_patch(fields, ?), updated_at = ? WHERE id = ?",
             (to_json(step.set_fields), now, contact_id),
         )
+        if step.set_fields.get("temperature", temperature) != temperature:
+            changes["temperature"] = [temperature, step.set_fields["temperature"]]
     if step.opt_out:
-        (number,) = db.execute("SELECT number FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-        record_do_not_call(db, [number], f"{step.do_not_call_reason} (attempt {attempt_id})", now)
+        # Often listed already, during the call (the opt-out step takes effect at once):
+        # the call that asked is still the one that put the number there.
+        reason = f"{step.do_not_call_reason} (attempt {attempt_id})"
+        record_do_not_call(db, [number], reason, now)
+        changes["dnc"] = True
+    changes = {key: value for key, value in changes.items() if value}
+    if changes:
+        db.execute("UPDATE attempts SET changes = ? WHERE id = ?", (to_json(changes), attempt_id))
 
 
 def _outcome_counts(

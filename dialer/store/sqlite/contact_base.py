@@ -16,15 +16,15 @@ from collections.abc import AsyncIterator, Iterable
 
 from dialer.outcomes import Outcome
 from dialer.store.base import ContactRecord, ImportStats, NewContact
-from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.do_not_call import add_entries
+from dialer.store.sqlite.list_copies import SqliteListCopies
 from dialer.store.sqlite.rows import CONTACT_COLUMNS, list_id, to_json
 
 # Defence in depth: the importer normalises numbers, the store refuses anything else.
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
 
 
-class SqliteContactBase(SqliteRole):
+class SqliteContactBase(SqliteListCopies):
     """ContactBase on the shared connection (see dialer.store.base for the contract)."""
 
     async def import_contacts(self, list_name: str, contacts: Iterable[NewContact]) -> ImportStats:

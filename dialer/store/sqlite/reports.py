@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
+from dialer.store.sqlite.base_views import SqliteBaseViews
 from dialer.store.sqlite.call_histories import SqliteCallHistories
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.due_view import SqliteDueView
@@ -24,10 +25,10 @@ from dialer.store.sqlite.rows import (
 )
 
 
-class SqliteReports(SqliteCallHistories, SqliteDueView):
+class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
     """Reports on the shared connection (see dialer.store.base for the contract); each
     number's calls across campaigns come from call_histories.py, where each contact of a
-    list stands from due_view.py."""
+    list stands from due_view.py, the base as a whole from base_views.py."""
 
     async def get_campaign(self, name: str) -> CampaignRecord | None:
         return find_campaign(self._conn.db, "c.name = ?", (name,))
