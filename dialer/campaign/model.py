@@ -202,6 +202,12 @@ class RetrySettings(Strict):
         description="the call was cut by Asterisk going away (a crash or restart)",
     )
 
+    script_error: RetryRuleSettings = Field(
+        RetryRuleSettings(delay=timedelta(minutes=30), max=1),
+        description="answered, but the IVR script failed (e.g. Asterisk could not write a "
+        "recording); the attempt's error says why",
+    )
+
     def rule_for(self, outcome: Outcome) -> RetryRuleSettings | None:
         """The rule that applies to a retryable outcome; None for final ones."""
         return {
@@ -213,6 +219,7 @@ class RetrySettings(Strict):
             Outcome.ABANDONED: self.abandoned,
             Outcome.MACHINE: self.machine,
             Outcome.PBX_FAILURE: self.pbx_failure,
+            Outcome.SCRIPT_ERROR: self.script_error,
         }.get(outcome)
 
 

@@ -20,14 +20,13 @@ from dialer.campaign.model import Campaign
 from dialer.engine.campaign_hold import HoldKeeper
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.ivr_calls import IvrCalls
-from dialer.engine.next_step import next_step_of, retry_policy_of, with_ivr_result
+from dialer.engine.next_step import closing_of, retry_policy_of
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.store_patience import StorePatience
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone
 from dialer.pbx.link_state import LinkState
-from dialer.policy.retry import decide
 from dialer.store.base import (
     AttemptResult,
     CampaignProgress,
@@ -391,7 +390,7 @@ class CampaignRunner:
         self._in_flight.pop(ended.attempt_id, None)
         if closed:
             self.snapshot.closed += 1
-            self.snapshot.outcomes[ended.outcome.value] += 1
+            self.snapshot.outcomes[result.outcome.value] += 1
             if step.status is ContactStatus.DONE:
                 self.snapshot.done += 1
                 self.snapshot.pending = max(0, self.snapshot.pending - 1)
@@ -401,23 +400,7 @@ class CampaignRunner:
         """The attempt's result and the contact's next step (told to the pacer once)."""
         self.pacing.on_ended(ended.attempt_id, ended.outcome)
         ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
-        decision = decide(
-            self._policy, ended.outcome, lease.attempts_made, lease.outcome_counts, self._clock()
-        )
-        result = AttemptResult(
-            attempt_id=ended.attempt_id,
-            outcome=ended.outcome,
-            ended_at=ended.ended_at,
-            cause=ended.cause,
-            reason=ended.reason,
-            answered_at=ended.answered_at,
-            detail=ended.detail,
-            answers=ivr_result.as_json() if ivr_result is not None else {},
-        )
-        step = next_step_of(decision, ended.outcome)
-        if ivr_result is not None:
-            step = with_ivr_result(step, ivr_result, lease.attempts_made + 1, self._policy)
-        return result, step
+        return closing_of(ended, lease, ivr_result, self._policy, self._clock())
 
     async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:
         """Close the attempt in the store: busy is waited out; another failure (a value
