@@ -3,15 +3,14 @@ the words to an intent (or survey choice), ask again until one matches."""
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from ivr.intents import match_intent
+from ivr.recordings import delete_recording, recording_name
 from ivr.run_state import HungUpAnswering, RunState, ScriptError
 from ivr.script_steps import AskStep, OptoutStep, SurveyStep
-
-_SAFE_FILE_PART = re.compile(r"[^A-Za-z0-9_.-]")
 
 
 async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
@@ -64,16 +63,19 @@ async def _listen(
     tries = retries + 1
     for attempt in range(1, tries + 1):
         await run.channel.play([prompt])
-        path = speech.record_dir / _recording_name(run.call.attempt_id, name, attempt)
+        path = speech.record_dir / recording_name(run.call.attempt_id, name, attempt)
         recorded = await run.channel.record(path, max_ms, silence_s)
         heard = await run.recognizer.recognize(recorded.path, grammar, run.script.language)
+        kept = speech.keep_recordings != "recognised"
+        if not kept:  # the transcript below is all that stays of it
+            await asyncio.to_thread(delete_recording, recorded.path)
         match = match_intent(heard.text, phrases)
         answer = match.intent if heard.confidence >= speech.confidence else None
         run.result.answers[name] = {
             "transcript": heard.text,
             "intent": answer,
             "confidence": round(heard.confidence, 3),
-            "recording": str(recorded.path),
+            "recording": str(recorded.path) if kept else None,
             "tries": attempt,
         }
         if recorded.ended_by == "hangup":
@@ -83,8 +85,3 @@ async def _listen(
         if retry_prompt and attempt < tries:
             await run.channel.play([retry_prompt])
     return None
-
-
-def _recording_name(attempt_id: str, step: str, attempt: int) -> str:
-    # The attempt id comes from the engine; never let it climb out of record_dir.
-    return f"{_SAFE_FILE_PART.sub('_', attempt_id)}-{step}-{attempt}"
