@@ -125,6 +125,13 @@ class AmdSettings(Strict):
         pattern=ASTERISK_NAME_PATTERN,
         description="sound left on an answering machine (after its beep); none: hang up",
     )
+    max_greeting: Duration = Field(
+        timedelta(seconds=30),
+        gt=timedelta(0),
+        le=timedelta(minutes=5),
+        description="longest machine greeting waited out for its beep (or its end) before "
+        "machine_message plays; a longer one gets no message",
+    )
 
 
 class OnAnswer(Strict):

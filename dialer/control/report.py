@@ -15,6 +15,7 @@ from rich.table import Table
 
 from dialer.contacts.cell_safety import neutralise_formula
 from dialer.outcomes import Outcome
+from dialer.pbx.voicemail import MESSAGE_LEFT
 from dialer.store.base import ContactReport, ContactStore, StoreError
 
 REPORT_COLUMNS = (
@@ -133,6 +134,7 @@ class ReportTotals:
     survey: dict[str, Counter[int | str]] = field(default_factory=dict)
     pbx_failures: int = 0  # calls (not contacts) cut by Asterisk going away
     script_errors: int = 0  # answered calls (not contacts) whose IVR script failed
+    messages_left: int = 0  # machine calls (not contacts) that got the whole message
 
     def add(self, line: ContactReport) -> None:
         self.contacts += 1
@@ -175,6 +177,13 @@ def script_error_caption(failed: int) -> str:
         "could not write; the error is in each attempt's answers); retried by "
         "retry.script_error"
     )
+
+
+def messages_left_caption(left: int) -> str:
+    """How many answering machines got the voicemail message (played to its end)."""
+    if not left:
+        return ""
+    return f"message left: {left} answering machine call(s) got the whole voicemail message"
 
 
 def summary_table(campaign_name: str, totals: ReportTotals) -> Table:
@@ -294,6 +303,9 @@ async def print_report_streamed(
         outcomes = await store.attempt_outcomes(record.id)
         totals.pbx_failures = outcomes.get(Outcome.PBX_FAILURE, 0)
         totals.script_errors = outcomes.get(Outcome.SCRIPT_ERROR, 0)
+        totals.messages_left = await store.attempt_details_count(
+            record.id, Outcome.MACHINE, MESSAGE_LEFT
+        )
     print_report(console, campaign_name, totals, first, limit)
 
 
@@ -308,6 +320,7 @@ def print_report(
     for caption in (
         pbx_failure_caption(totals.pbx_failures),
         script_error_caption(totals.script_errors),
+        messages_left_caption(totals.messages_left),
     ):
         if caption:
             console.print(caption)

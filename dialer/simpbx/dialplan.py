@@ -39,9 +39,10 @@ PRIORITY = {
     "compliance": 21,  # the compliance message, after Queue() came back
     "agi_resume": 24,  # the script's on_no_answer step, after Queue() came back
     "hangup": 25,
-    "wait_for_silence": 27,
-    "vm_playback": 28,
-    "vm_hangup": 29,
+    "wait_for_silence": 29,  # the greeting's end (TONE_DETECT hears the beep meanwhile)
+    "vm_playback": 40,
+    "vm_event": 42,  # UserEvent DialerVoicemail, Result: left_after_...
+    "vm_hangup": 43,
 }
 AMD_DEFAULTS = {"greeting": 1500, "after_greeting_silence": 800, "total": 5000}  # amd.conf
 
@@ -138,7 +139,7 @@ class AnsweredDialplan:
             self._human()
 
     def _machine(self) -> None:
-        """Leave DIALER_VM_MESSAGE after the greeting, or hang up at once."""
+        """Leave DIALER_VM_MESSAGE after the greeting's beep, or hang up at once."""
         call = self.call
         call.record.result = "machine"
         message = self.var("DIALER_VM_MESSAGE")
@@ -146,8 +147,33 @@ class AnsweredDialplan:
             self._hangup()
             return
         call.phase = Phase.MESSAGE
+        self.variables["DIALER_VM_RESULT"] = "waiting"
+        longest = self.var("DIALER_VM_MAX_GREETING") or "30"
+        self._at("wait_for_silence", "WaitForSilence", f"3000,1,{longest}")
+        # The machine persona's greeting ends in a beep (heard by TONE_DETECT); anyone
+        # else sent down this branch (a NOTSURE silent line) is quiet: silence ends it.
+        heard = "beep" if call.persona == "machine" else "greeting"
+        call.after(call.core.timing.amd, self._leave_message, message, heard)
+
+    def _leave_message(self, message: str, heard: str) -> None:
+        call = self.call
+        self.variables["DIALER_VM_RESULT"] = heard
         self._at("vm_playback", "Playback", message)
-        call.after(call.core.timing.message, self._hangup, "vm_hangup")
+        call.after(call.core.timing.message, self._message_left, f"left_after_{heard}")
+
+    def _message_left(self, result: str) -> None:
+        call = self.call
+        self.variables["DIALER_VM_RESULT"] = result
+        self._at("vm_event", "UserEvent", f"DialerVoicemail,Result: {result}")
+        call.core.emit(
+            "UserEvent",
+            ev.user_event,
+            call.a,
+            "DialerVoicemail",
+            ("Result", result),
+            ("Attempt", self.var("DIALER_ATTEMPT")),
+        )
+        self._hangup("vm_hangup")
 
     # ---- a person: the IVR or the message ----------------------------------------------
 

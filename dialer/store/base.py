@@ -338,6 +338,13 @@ class Reports(Protocol):
         """How many closed attempts of the campaign ended with each outcome."""
         ...
 
+    async def attempt_details_count(
+        self, campaign_id: int, outcome: Outcome, detail_prefix: str
+    ) -> int:
+        """How many closed attempts ended with `outcome` and a detail starting with
+        detail_prefix (e.g. machines with "message left")."""
+        ...
+
 
 @dataclass(frozen=True)
 class AuditEntry:

@@ -25,7 +25,8 @@ from tests.audio import run, say, silence
 
 SPEAKER_DIAL = "Local/{number}@test-speaker"
 
-Part = tuple[str, float | str]  # ("silence", seconds) | ("say", text) | ("beep", seconds)
+# ("silence", seconds) | ("say", text) | ("beep", seconds) | ("file", path of a WAV)
+Part = tuple[str, float | str]
 
 
 def speaker_context(voices: Path) -> str:
@@ -40,6 +41,23 @@ def speaker_context(voices: Path) -> str:
     )
 
 
+def greeting(voices: Path, seconds: float) -> list[Part]:
+    """An answering machine's spoken greeting of `seconds`: sentences with pauses of
+    1.4 s between them (0.8 s plus the 0.3 s of silence around each spoken sentence), as
+    in "You have reached Anna. ... Please leave a message after the tone." """
+    sentence = voices / "sentence.wav"
+    if not sentence.exists():
+        say("안녕하세요 지금은 전화를 받을 수 없습니다", sentence)
+    length = wav_seconds(sentence)
+    parts: list[Part] = []
+    left = seconds
+    while left >= length + 0.8:
+        parts += [("file", str(sentence)), ("silence", 0.8)]
+        left -= length + 0.8
+    parts.append(("silence", round(left, 3)))
+    return parts
+
+
 def make_voice(voices: Path, number: str, parts: Sequence[Part]) -> Path:
     """The callee side for `number`: the parts one after the other in one WAV file."""
     pieces = []
@@ -51,6 +69,8 @@ def make_voice(voices: Path, number: str, parts: Sequence[Part]) -> Path:
             silence(piece, float(value))
         elif kind == "say":
             say(str(value), piece)
+        elif kind == "file":
+            shutil.copyfile(str(value), piece)
         elif kind == "beep":  # an answering machine's beep: a 1 kHz tone
             run(
                 "sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(piece),
