@@ -60,11 +60,12 @@ async def _listen(
     grammar = [phrase for listed in phrases.values() for phrase in listed]
     max_ms = int((timeout or speech.max_record).total_seconds() * 1000)
     silence_s = int(speech.silence.total_seconds())
+    start_ms = int(speech.speech_start.total_seconds() * 1000)
     tries = retries + 1
     for attempt in range(1, tries + 1):
         await run.channel.play([prompt])
         path = speech.record_dir / recording_name(run.call.attempt_id, name, attempt)
-        recorded = await run.channel.record(path, max_ms, silence_s)
+        recorded = await run.channel.record(path, max_ms, silence_s, start_ms=start_ms)
         heard = await run.recognizer.recognize(recorded.path, grammar, run.script.language)
         kept = speech.keep_recordings != "recognised"
         if not kept:  # the transcript below is all that stays of it

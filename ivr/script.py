@@ -57,7 +57,15 @@ class SpeechSettings(StrictModel):
     )
     silence: Duration = Field(
         timedelta(seconds=2),
-        description="this much silence ends an answer; whole seconds, at least 1s",
+        description="this much silence ends an answer once the caller has started "
+        "speaking; whole seconds, at least 1s",
+    )
+    speech_start: Duration = Field(
+        timedelta(seconds=5),
+        ge=timedelta(milliseconds=500),
+        le=timedelta(seconds=30),
+        description="how long after the question the caller may take to start answering; "
+        "then the try ends with no answer",
     )
 
     @field_validator("record_dir")

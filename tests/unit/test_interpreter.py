@@ -113,7 +113,12 @@ class FakeChannel:
         return got
 
     async def record(
-        self, path: Path, max_ms: int, silence_s: int, beep: bool = False
+        self,
+        path: Path,
+        max_ms: int,
+        silence_s: int,
+        beep: bool = False,
+        start_ms: int | None = None,
     ) -> RecordResult:
         self._command("record", str(path), max_ms, silence_s)
         ended = self.record_endings.pop(0) if self.record_endings else "silence"
