@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from ivr.intents import match_intent
 from ivr.recordings import delete_recording, recording_name
+from ivr.run_lead import run_set
 from ivr.run_state import HungUpAnswering, RunState, ScriptError
-from ivr.script_steps import AskStep, OptoutStep, SurveyStep
+from ivr.script_steps import AskStep, OptoutStep, SetStep, SurveyStep
 
 
 async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
@@ -21,23 +22,45 @@ async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
             run, name, step.prompt, phrases, step.timeout, step.retries, step.no_match_prompt
         )
     except HungUpAnswering as gone:
-        # "Stop calling me" *click*: the opt-out counts although nobody hears the
-        # confirmation.
-        chosen = step.intents[gone.answer].next if gone.answer else None
-        if isinstance(run.script.steps.get(chosen or ""), OptoutStep):
-            await run.record_optout()
+        if gone.answer:
+            await _act_on_last_words(run, step.intents[gone.answer].next)
         raise
     if intent is None:
         return step.on_no_match
     return step.intents[intent].next
 
 
+async def _act_on_last_words(run: RunState, name: str | None) -> None:
+    """ "Yes" *click*, "call me later" *click*, "stop calling me" *click*: what was said
+    still counts. The steps it leads to that only decide about the lead run (set:
+    temperature, disposition, fields, callback; optout), although nobody hears anything
+    more; the first step that would talk or transfer ends it."""
+    seen: set[str] = set()
+    while name is not None and name not in seen:
+        seen.add(name)
+        chosen = run.script.steps.get(name)
+        if isinstance(chosen, SetStep):
+            run.result.steps.append(name)
+            name = await run_set(run, chosen)
+        elif isinstance(chosen, OptoutStep):
+            run.result.steps.append(name)
+            await run.record_optout()
+            return
+        else:
+            return
+
+
 async def run_speech_survey(run: RunState, step: SurveyStep, name: str) -> str | None:
     language = run.script.language
     choices = {value: spec.get(language, []) for value, spec in (step.choices or {}).items()}
-    value = await _listen(
-        run, name, step.prompt, choices, step.timeout, step.retries, step.invalid_prompt
-    )
+    try:
+        value = await _listen(
+            run, name, step.prompt, choices, step.timeout, step.retries, step.invalid_prompt
+        )
+    except HungUpAnswering as gone:
+        if gone.answer:  # the score said just before the hangup is an answer too
+            run.result.survey[step.question] = gone.answer
+        raise
     if value is None:
         return step.on_no_answer or step.next
     run.result.survey[step.question] = value

@@ -110,6 +110,7 @@ class CalleeLine:
         self.keypad = Keypad(ivr.keys)
         self.speech = list(ivr.speech)
         self._hangup_mid_prompt = ivr.hangup_mid_prompt
+        self._hangup_after_speech = ivr.hangup_after_speech
         self._loop = call.core.loop
 
     async def sleep(self, seconds: float | None) -> bool:
@@ -216,6 +217,9 @@ class CalleeLine:
         it, seeks to the offset and writes from there."""
         by_silence = silence_s > 0 and (max_ms < 0 or self.timing.record * 1000 < max_ms)
         duration = self.timing.record if by_silence else self.silence(max_ms)
+        if self._hangup_after_speech and not self.speech and duration:
+            # "yes" *click*: gone before the silence that would have ended the answer.
+            self.call.after(duration / 2, self.call.callee_hangup, 16)
         start = self._loop.time()
         if not await self.sleep(duration):
             return Recorded(hungup=True, elapsed=self._loop.time() - start)
