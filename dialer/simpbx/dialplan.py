@@ -44,7 +44,17 @@ PRIORITY = {
     "vm_event": 42,  # UserEvent DialerVoicemail, Result: left_after_...
     "vm_hangup": 43,
 }
-AMD_DEFAULTS = {"greeting": 1500, "after_greeting_silence": 800, "total": 5000}  # amd.conf
+# amd.conf
+AMD_DEFAULTS = {
+    "initial_silence": 2500,
+    "greeting": 1500,
+    "after_greeting_silence": 800,
+    "total": 5000,
+}
+AMD_MAX_WORDS = 2  # amd.conf maximum_number_of_words (no DIALER_AMD_* variable sets it)
+# The fixed personas of [dialer-test-callees]: Local channels that answer and send no
+# audio at all. The scripted people (press:, say:) say "hello" like a person.
+LOCAL_WITHOUT_FRAMES = frozenset({"answer", "queue_taken", "queue_abandon", "early_hangup"})
 
 
 class DialplanCall(AgiCall, Protocol):
@@ -106,12 +116,15 @@ class AnsweredDialplan:
         self.call.after(self.call.core.timing.amd, self._amd_done)
 
     def amd_verdict(self) -> tuple[str, str]:
-        """AMDSTATUS and AMDCAUSE as app_amd formats them for this persona."""
+        """AMDSTATUS and AMDCAUSE as app_amd on Asterisk 22 gives them for the line this
+        persona stands for (tests/asterisk/test_amd_lines_real.py)."""
         persona = self.call.persona
-        if persona == "machine":  # a long greeting (amd-machine.txt)
-            greeting = self._amd_setting("DIALER_AMD_GREETING", "greeting")
-            return "MACHINE", f"LONGGREETING-{greeting}-{greeting}"
-        if persona == "silent":  # a real Asterisk: NOTSURE TOOLONG-4900 for a mute callee
+        if persona == "machine":  # a recorded greeting: words with short gaps
+            return "MACHINE", f"MAXWORDS-{AMD_MAX_WORDS + 1}-{AMD_MAX_WORDS}"
+        if persona == "silent":  # a real line nobody speaks on sends frames of silence
+            initial = self._amd_setting("DIALER_AMD_INITIAL_SILENCE", "initial_silence")
+            return "MACHINE", f"INITIALSILENCE-{initial}-{initial}"
+        if persona in LOCAL_WITHOUT_FRAMES:  # nothing to analyse until the total is up
             total = self._amd_setting("DIALER_AMD_TOTAL", "total")
             return "NOTSURE", f"TOOLONG-{total - 100}"
         after = self._amd_setting("DIALER_AMD_AFTER_GREETING_SILENCE", "after_greeting_silence")
