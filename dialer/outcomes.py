@@ -24,10 +24,19 @@ class Outcome(StrEnum):
     # Cut by the PBX going away (Asterisk crashed or restarted mid-call): not the callee's
     # doing, so never an abandon or a final answer; retried soon by its own rule.
     PBX_FAILURE = "pbx_failure"
+    # Answered, but the IVR script could not go on (Asterisk refused a command, e.g.
+    # RECORD FILE's `(writefile)`; the recogniser failed): the person never got the
+    # script's questions, so never a final `answered`; retried by its own rule.
+    SCRIPT_ERROR = "script_error"
 
     @property
     def reached_a_person(self) -> bool:
-        return self in (Outcome.ANSWERED, Outcome.TRANSFERRED, Outcome.ABANDONED)
+        return self in (
+            Outcome.ANSWERED,
+            Outcome.TRANSFERRED,
+            Outcome.ABANDONED,
+            Outcome.SCRIPT_ERROR,
+        )
 
     @property
     def number_failure(self) -> bool:

@@ -11,3 +11,12 @@ RUN mkdir -p /var/lib/asterisk/sounds/en /var/lib/asterisk/moh \
     && tar -xzf /tmp/moh.tar.gz -C /var/lib/asterisk/moh \
     && rm /tmp/core-sounds.tar.gz /tmp/moh.tar.gz \
     && chown -R asterisk:asterisk /var/lib/asterisk/sounds /var/lib/asterisk/moh
+
+# Recorded answers of speech IVR scripts (ivr.speech.record_dir): Asterisk writes them,
+# the dialer container reads them (and deletes them, speech.keep_recordings) through the
+# shared volume dialer-recordings of docker-compose.yml. Group 2000 is shared by both
+# images' users; setgid keeps new files in it. A new named volume takes this directory's
+# owner and mode.
+RUN groupadd --gid 2000 dialer-recordings \
+    && usermod -aG dialer-recordings asterisk \
+    && install -d -o asterisk -g dialer-recordings -m 2770 /var/spool/asterisk/dialer-recordings

@@ -29,6 +29,7 @@ from ivr.agi_protocol import (
     split_script,
 )
 from ivr.channel import CallerHungUp, ChannelError, PlayResult, RecordResult
+from ivr.speech_start import record_answer
 
 log = logging.getLogger("ivr.agi_session")
 
@@ -322,11 +323,25 @@ class AgiSession:
         return reply.result  # the digits; `(timeout)` data when the caller stopped early
 
     async def record(
-        self, path: Path, max_ms: int, silence_s: int, beep: bool = False
+        self,
+        path: Path,
+        max_ms: int,
+        silence_s: int,
+        beep: bool = False,
+        start_ms: int | None = None,
     ) -> RecordResult:
         if max_ms <= 0:
             raise ValueError("record needs max_ms > 0")
-        words = ["RECORD FILE", bare(str(path), "a recording path"), 'wav "#"', str(max_ms), "0"]
+        if start_ms:
+            return await record_answer(self._record_from, path, start_ms, max_ms, silence_s)
+        return await self._record_from(path, max_ms, silence_s, 0, beep)
+
+    async def _record_from(
+        self, path: Path, max_ms: int, silence_s: int, offset: int, beep: bool = False
+    ) -> RecordResult:
+        """One RECORD FILE, writing from sample `offset` of the file on (0: a new file)."""
+        path_word = bare(str(path), "a recording path")
+        words = ["RECORD FILE", path_word, 'wav "#"', str(max_ms), str(offset)]
         if beep:
             words.append("BEEP")
         if silence_s > 0:

@@ -29,7 +29,7 @@ class PlayResult:
 @dataclass(frozen=True)
 class RecordResult:
     path: Path  # the file Asterisk wrote (without extension handling: path as given + .wav)
-    ended_by: str  # "silence", "timeout", "dtmf", "hangup"
+    ended_by: str  # "silence", "timeout", "dtmf", "hangup", "no_speech"
     duration_ms: int | None = None
 
 
@@ -54,9 +54,16 @@ class CallChannel(Protocol):
         ...
 
     async def record(
-        self, path: Path, max_ms: int, silence_s: int, beep: bool = False
+        self,
+        path: Path,
+        max_ms: int,
+        silence_s: int,
+        beep: bool = False,
+        start_ms: int | None = None,
     ) -> RecordResult:
-        """Record the caller into `path` + ".wav" (8 kHz) until silence, timeout or '#'."""
+        """Record the caller into `path` + ".wav" (8 kHz) until silence, timeout or '#'.
+        With start_ms, silence ends the answer only once the caller has started speaking
+        (waited for at most start_ms: ended_by "no_speech" if they never do)."""
         ...
 
     async def get_variable(self, name: str) -> str | None: ...

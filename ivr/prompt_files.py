@@ -87,9 +87,14 @@ class PromptFilesChannel:
         return await self._channel.read_digits(mapped, timeout_ms, max_digits)
 
     async def record(
-        self, path: Path, max_ms: int, silence_s: int, beep: bool = False
+        self,
+        path: Path,
+        max_ms: int,
+        silence_s: int,
+        beep: bool = False,
+        start_ms: int | None = None,
     ) -> RecordResult:
-        return await self._channel.record(path, max_ms, silence_s, beep)
+        return await self._channel.record(path, max_ms, silence_s, beep, start_ms)
 
     async def get_variable(self, name: str) -> str | None:
         return await self._channel.get_variable(name)

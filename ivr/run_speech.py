@@ -3,15 +3,15 @@ the words to an intent (or survey choice), ask again until one matches."""
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from ivr.intents import match_intent
+from ivr.recordings import delete_recording, recording_name
+from ivr.run_lead import run_set
 from ivr.run_state import HungUpAnswering, RunState, ScriptError
-from ivr.script_steps import AskStep, OptoutStep, SurveyStep
-
-_SAFE_FILE_PART = re.compile(r"[^A-Za-z0-9_.-]")
+from ivr.script_steps import AskStep, OptoutStep, SetStep, SurveyStep
 
 
 async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
@@ -22,23 +22,45 @@ async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
             run, name, step.prompt, phrases, step.timeout, step.retries, step.no_match_prompt
         )
     except HungUpAnswering as gone:
-        # "Stop calling me" *click*: the opt-out counts although nobody hears the
-        # confirmation.
-        chosen = step.intents[gone.answer].next if gone.answer else None
-        if isinstance(run.script.steps.get(chosen or ""), OptoutStep):
-            await run.record_optout()
+        if gone.answer:
+            await _act_on_last_words(run, step.intents[gone.answer].next)
         raise
     if intent is None:
         return step.on_no_match
     return step.intents[intent].next
 
 
+async def _act_on_last_words(run: RunState, name: str | None) -> None:
+    """ "Yes" *click*, "call me later" *click*, "stop calling me" *click*: what was said
+    still counts. The steps it leads to that only decide about the lead run (set:
+    temperature, disposition, fields, callback; optout), although nobody hears anything
+    more; the first step that would talk or transfer ends it."""
+    seen: set[str] = set()
+    while name is not None and name not in seen:
+        seen.add(name)
+        chosen = run.script.steps.get(name)
+        if isinstance(chosen, SetStep):
+            run.result.steps.append(name)
+            name = await run_set(run, chosen)
+        elif isinstance(chosen, OptoutStep):
+            run.result.steps.append(name)
+            await run.record_optout()
+            return
+        else:
+            return
+
+
 async def run_speech_survey(run: RunState, step: SurveyStep, name: str) -> str | None:
     language = run.script.language
     choices = {value: spec.get(language, []) for value, spec in (step.choices or {}).items()}
-    value = await _listen(
-        run, name, step.prompt, choices, step.timeout, step.retries, step.invalid_prompt
-    )
+    try:
+        value = await _listen(
+            run, name, step.prompt, choices, step.timeout, step.retries, step.invalid_prompt
+        )
+    except HungUpAnswering as gone:
+        if gone.answer:  # the score said just before the hangup is an answer too
+            run.result.survey[step.question] = gone.answer
+        raise
     if value is None:
         return step.on_no_answer or step.next
     run.result.survey[step.question] = value
@@ -61,19 +83,23 @@ async def _listen(
     grammar = [phrase for listed in phrases.values() for phrase in listed]
     max_ms = int((timeout or speech.max_record).total_seconds() * 1000)
     silence_s = int(speech.silence.total_seconds())
+    start_ms = int(speech.speech_start.total_seconds() * 1000)
     tries = retries + 1
     for attempt in range(1, tries + 1):
         await run.channel.play([prompt])
-        path = speech.record_dir / _recording_name(run.call.attempt_id, name, attempt)
-        recorded = await run.channel.record(path, max_ms, silence_s)
+        path = speech.record_dir / recording_name(run.call.attempt_id, name, attempt)
+        recorded = await run.channel.record(path, max_ms, silence_s, start_ms=start_ms)
         heard = await run.recognizer.recognize(recorded.path, grammar, run.script.language)
+        kept = speech.keep_recordings != "recognised"
+        if not kept:  # the transcript below is all that stays of it
+            await asyncio.to_thread(delete_recording, recorded.path)
         match = match_intent(heard.text, phrases)
         answer = match.intent if heard.confidence >= speech.confidence else None
         run.result.answers[name] = {
             "transcript": heard.text,
             "intent": answer,
             "confidence": round(heard.confidence, 3),
-            "recording": str(recorded.path),
+            "recording": str(recorded.path) if kept else None,
             "tries": attempt,
         }
         if recorded.ended_by == "hangup":
@@ -83,8 +109,3 @@ async def _listen(
         if retry_prompt and attempt < tries:
             await run.channel.play([retry_prompt])
     return None
-
-
-def _recording_name(attempt_id: str, step: str, attempt: int) -> str:
-    # The attempt id comes from the engine; never let it climb out of record_dir.
-    return f"{_SAFE_FILE_PART.sub('_', attempt_id)}-{step}-{attempt}"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -40,7 +40,14 @@ class SpeechSettings(StrictModel):
     )
     record_dir: Path = Field(
         Path("/var/spool/asterisk/dialer-recordings"),
-        description="where Asterisk writes the recorded answers (on the Asterisk host)",
+        description="where Asterisk writes the recorded answers and the dialer reads them: "
+        "an absolute path, the same on both hosts (or a shared volume)",
+    )
+    keep_recordings: Literal["recognised"] | Duration | None = Field(
+        None,
+        description="how long recordings are kept: a duration (30d: deleted by the dialer "
+        "once older), recognised (deleted as soon as recognised; the transcript stays), "
+        "or omitted: kept",
     )
     max_record: Duration = Field(
         timedelta(seconds=10),
@@ -50,8 +57,27 @@ class SpeechSettings(StrictModel):
     )
     silence: Duration = Field(
         timedelta(seconds=2),
-        description="this much silence ends an answer; whole seconds, at least 1s",
+        description="this much silence ends an answer once the caller has started "
+        "speaking; whole seconds, at least 1s",
     )
+    speech_start: Duration = Field(
+        timedelta(seconds=5),
+        ge=timedelta(milliseconds=500),
+        le=timedelta(seconds=30),
+        description="how long after the question the caller may take to start answering; "
+        "then the try ends with no answer",
+    )
+
+    @field_validator("record_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Asterisk would write a relative path under its own sounds directory while the
+        # dialer looked in its working directory: the two would never meet.
+        if not value.is_absolute():
+            raise ValueError(
+                f"must be an absolute path (Asterisk and the dialer both use it), got {value}"
+            )
+        return value
 
     @field_validator("silence")
     @classmethod

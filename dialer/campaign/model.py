@@ -128,6 +128,13 @@ class AmdSettings(Strict):
         pattern=ASTERISK_NAME_PATTERN,
         description="sound left on an answering machine (after its beep); none: hang up",
     )
+    max_greeting: Duration = Field(
+        timedelta(seconds=30),
+        gt=timedelta(0),
+        le=timedelta(minutes=5),
+        description="longest machine greeting waited out for its beep (or its end) before "
+        "machine_message plays; a longer one gets no message",
+    )
 
 
 class OnAnswer(Strict):
@@ -217,6 +224,12 @@ class RetrySettings(Strict):
         description="the call was cut by Asterisk going away (a crash or restart)",
     )
 
+    script_error: RetryRuleSettings = Field(
+        RetryRuleSettings(delay=timedelta(minutes=30), max=1),
+        description="answered, but the IVR script failed (e.g. Asterisk could not write a "
+        "recording); the attempt's error says why",
+    )
+
     def rule_for(self, outcome: Outcome) -> RetryRuleSettings | None:
         """The rule that applies to a retryable outcome; None for final ones."""
         return {
@@ -228,6 +241,7 @@ class RetrySettings(Strict):
             Outcome.ABANDONED: self.abandoned,
             Outcome.MACHINE: self.machine,
             Outcome.PBX_FAILURE: self.pbx_failure,
+            Outcome.SCRIPT_ERROR: self.script_error,
         }.get(outcome)
 
 

@@ -129,7 +129,7 @@ class Node:
         script = campaign.ivr
         if campaign.on_answer.action is not AnswerAction.IVR or script is None:
             return None, None
-        playable, recognizer = await load_ivr_assets(script)
+        playable, recognizer = await load_ivr_assets(script, campaign.ami.host)
         store, clock = self.store, self._clock
 
         async def opt_out(number: str, attempt_id: str) -> None:
@@ -138,6 +138,7 @@ class Node:
             )
 
         calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable)
+        await calls.sweep_recordings()
         agi = await self._agi_server(campaign)
         agi.router.add(calls)
         return calls, agi.address
@@ -168,13 +169,15 @@ class Node:
 
 
 async def load_ivr_assets(
-    script: IvrScript,
+    script: IvrScript, asterisk_host: str
 ) -> tuple[dict[str, str], SpeechRecognizer | None]:
-    """The script's prompts converted (name -> playable path) and its speech model loaded:
-    done before the first call, so a broken file or model stops the start (or
-    `dialer validate`), not a call. CampaignStartError says which and why."""
+    """The script's prompts converted (name -> playable path), its record_dir checked and
+    its speech model loaded: done before the first call, so a broken file, directory or
+    model stops the start (or `dialer validate`), not a call. CampaignStartError says
+    which and why."""
     from ivr.prompt_files import prepare_script_prompts
     from ivr.prompts import PromptError
+    from ivr.recordings import asterisk_is_local, record_dir_problem
 
     try:
         playable = await asyncio.to_thread(prepare_script_prompts, script)
@@ -193,6 +196,9 @@ async def load_ivr_assets(
         await recognizer.warm_up()
     except SpeechError as exc:
         raise CampaignStartError(str(exc)) from exc
+    problem = record_dir_problem(script.speech.record_dir, local=asterisk_is_local(asterisk_host))
+    if problem is not None:
+        raise CampaignStartError(problem)
     return dict(playable), recognizer
 
 

@@ -172,7 +172,7 @@ async def validate(args: argparse.Namespace, console: Console) -> int:
             )
     if campaign.ivr is not None:
         try:
-            await app.load_ivr_assets(campaign.ivr)
+            await app.load_ivr_assets(campaign.ivr, campaign.ami.host)
         except app.CampaignStartError as exc:
             raise CliError(f"{args.campaign}: ivr: {exc}") from exc
     console.print(

@@ -97,9 +97,11 @@ KEYPAD_PERSONAS = (
     ("press:2", 30),  # not interested: cold
     ("press:7,1", 5),  # a wrong key first, then 1
     ("press:9", 5),  # "do not call me again"
-    ("silent", 15),  # never presses anything
+    # Says nothing: on a real line AMD takes the silence for a machine (INITIALSILENCE),
+    # so these get the voicemail message too.
+    ("silent", 15),
     ("hangup_mid_prompt", 5),
-    ("machine", 5),  # an answering machine
+    ("machine", 5),  # an answering machine: its greeting is MAXWORDS
 )
 
 
@@ -190,7 +192,8 @@ async def _run_demo(args: argparse.Namespace, console: Console, workdir: Path) -
             "   3 congestion, 4 invalid, 5 hangs up early, 6 waits for an operator,\n"
             "   7 gives up in the queue.\n"
             "2. keypad IVR: press 1 for an operator (hot lead), 2 if not interested\n"
-            "   (cold), 9 to stop calls; answering machines detected.\n"
+            "   (cold), 9 to stop calls; answering machines detected (and callees who\n"
+            "   say nothing at all, as AMD takes them on a real line) get a voicemail.\n"
             "Rings, prompts and retry delays are compressed.",
             title="dialer demo",
         )

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from dialer.contacts.cell_safety import neutralise_formula
 from dialer.outcomes import Outcome
+from dialer.pbx.voicemail import MESSAGE_LEFT
 from dialer.store.base import ContactReport, ContactStore, StoreError
 
 REPORT_COLUMNS = (
@@ -132,6 +133,8 @@ class ReportTotals:
     temperatures: Counter[str] = field(default_factory=Counter)
     survey: dict[str, Counter[int | str]] = field(default_factory=dict)
     pbx_failures: int = 0  # calls (not contacts) cut by Asterisk going away
+    script_errors: int = 0  # answered calls (not contacts) whose IVR script failed
+    messages_left: int = 0  # machine calls (not contacts) that got the whole message
 
     def add(self, line: ContactReport) -> None:
         self.contacts += 1
@@ -163,6 +166,24 @@ def pbx_failure_caption(cut: int) -> str:
     if not cut:
         return ""
     return f"{cut} call(s) cut by a PBX failure (Asterisk crashed or restarted); retried"
+
+
+def script_error_caption(failed: int) -> str:
+    """How many answered calls the IVR script could not serve (each retried by rule)."""
+    if not failed:
+        return ""
+    return (
+        f"{failed} answered call(s) ended by a script error (e.g. a recording Asterisk "
+        "could not write; the error is in each attempt's answers); retried by "
+        "retry.script_error"
+    )
+
+
+def messages_left_caption(left: int) -> str:
+    """How many answering machines got the voicemail message (played to its end)."""
+    if not left:
+        return ""
+    return f"message left: {left} answering machine call(s) got the whole voicemail message"
 
 
 def summary_table(campaign_name: str, totals: ReportTotals) -> Table:
@@ -281,6 +302,10 @@ async def print_report_streamed(
     if record is not None:
         outcomes = await store.attempt_outcomes(record.id)
         totals.pbx_failures = outcomes.get(Outcome.PBX_FAILURE, 0)
+        totals.script_errors = outcomes.get(Outcome.SCRIPT_ERROR, 0)
+        totals.messages_left = await store.attempt_details_count(
+            record.id, Outcome.MACHINE, MESSAGE_LEFT
+        )
     print_report(console, campaign_name, totals, first, limit)
 
 
@@ -292,9 +317,13 @@ def print_report(
     limit: int | None,
 ) -> None:
     console.print(summary_table(campaign_name, totals))
-    cut = pbx_failure_caption(totals.pbx_failures)
-    if cut:
-        console.print(cut)
+    for caption in (
+        pbx_failure_caption(totals.pbx_failures),
+        script_error_caption(totals.script_errors),
+        messages_left_caption(totals.messages_left),
+    ):
+        if caption:
+            console.print(caption)
     for extra in (funnel_table(totals), survey_table(totals)):
         if extra is not None:
             console.print(extra)

@@ -26,6 +26,7 @@ def answer_plan_of(campaign: Campaign, agi_address: str | None) -> AnswerPlan:
             total=amd.total,
             not_sure_is_machine=amd.not_sure is NotSure.MACHINE,
             machine_message=amd.machine_message or "",
+            max_greeting=amd.max_greeting,
         )
     return AnswerPlan(
         # With an IVR script the message and the queue come from the script.

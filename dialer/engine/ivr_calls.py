@@ -9,15 +9,17 @@ after our server has closed the FastAGI socket, so the result is always there fi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialer.store.base import LeasedContact
 from ivr.channel import CallChannel
 from ivr.interpreter import run_script
 from ivr.prompt_files import PromptFilesChannel
 from ivr.recognition import SpeechRecognizer
+from ivr.recordings import sweep_recordings
 from ivr.run_result import IvrResult
 from ivr.run_state import CallContext
 from ivr.script import IvrScript
@@ -25,6 +27,9 @@ from ivr.script import IvrScript
 log = logging.getLogger("dialer.engine.ivr")
 
 OptOut = Callable[[str, str], Awaitable[None]]  # (number, attempt id)
+# speech.keep_recordings: a duration is applied at the start and then at most this often
+# while calls go on, so a campaign that runs for weeks keeps nothing much longer.
+SWEEP_EVERY = timedelta(hours=1)
 
 
 class IvrCalls:
@@ -45,7 +50,22 @@ class IvrCalls:
         self._opt_out = opt_out
         self._expected: dict[str, LeasedContact] = {}
         self._results: dict[str, IvrResult] = {}
+        self._next_sweep: datetime | None = None
         self.sessions = 0
+
+    async def sweep_recordings(self) -> None:
+        """Delete recordings older than speech.keep_recordings (when it is a duration)."""
+        speech = self._script.speech
+        if speech is None or not isinstance(speech.keep_recordings, timedelta):
+            return
+        now = self._clock()
+        if self._next_sweep is not None and now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY
+        keep, where = speech.keep_recordings, speech.record_dir
+        gone = await asyncio.to_thread(sweep_recordings, where, keep, now)
+        if gone:
+            log.info("ivr.recordings_deleted", extra={"count": len(gone), "dir": str(where)})
 
     def expect(self, attempt_id: str, lease: LeasedContact) -> None:
         self._expected[attempt_id] = lease
@@ -87,6 +107,7 @@ class IvrCalls:
         )
         earlier = self._results.get(attempt_id)
         self._results[attempt_id] = result if earlier is None else _merge(earlier, result)
+        await self.sweep_recordings()
         log.info(
             "ivr.script_ended",
             extra={

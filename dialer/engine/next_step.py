@@ -8,9 +8,10 @@ from datetime import datetime, tzinfo
 
 from dialer.campaign.model import Campaign
 from dialer.outcomes import ContactStatus, Outcome
+from dialer.pbx.events import CallEnded
 from dialer.policy.retry import Decision, RetryPolicy, RetryRule, decide
-from dialer.store.base import LeasedContact, NextStep
-from ivr.run_result import IvrResult
+from dialer.store.base import AttemptResult, LeasedContact, NextStep
+from ivr.run_result import EndedBy, IvrResult
 
 # Dispositions that put the number on the do-not-call list, as an opt-out does: a script
 # sets one with a `set` step (`disposition: aggressive`).
@@ -55,6 +56,39 @@ def next_step_of(decision: Decision, outcome: Outcome) -> NextStep:
         due_at=decision.retry_at,
         dead_after_failures=decision.dead_after_failures,
     )
+
+
+def closing_of(
+    ended: CallEnded,
+    lease: LeasedContact,
+    ivr_result: IvrResult | None,
+    policy: RetryPolicy,
+    now: datetime,
+    zone: tzinfo | None,
+) -> tuple[AttemptResult, NextStep]:
+    """What the store writes when an attempt closes: its result and the contact's step
+    (a retry's `at` times of day read in `zone`, the callee's when only one is known)."""
+    outcome = outcome_with_script(ended.outcome, ivr_result)
+    decision = retry_decision(policy, outcome, lease, now, zone)
+    result = AttemptResult(
+        attempt_id=ended.attempt_id,
+        outcome=outcome,
+        ended_at=ended.ended_at,
+        cause=ended.cause,
+        reason=ended.reason,
+        answered_at=ended.answered_at,
+        detail=ended.detail,
+        answers=ivr_result.as_json() if ivr_result is not None else {},
+    )
+    return result, step_after(decision, outcome, ivr_result, lease.attempts_made + 1, policy)
+
+
+def outcome_with_script(outcome: Outcome, result: IvrResult | None) -> Outcome:
+    """An answered call whose script failed is `script_error`: the person did not get the
+    script, so it is retried by its own rule instead of counting as reached."""
+    if outcome is Outcome.ANSWERED and result is not None and result.ended_by is EndedBy.ERROR:
+        return Outcome.SCRIPT_ERROR
+    return outcome
 
 
 def with_ivr_result(

@@ -21,7 +21,7 @@ from dialer.engine.compliance_gate import ComplianceGate, callee_of_lease
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import IvrCalls
-from dialer.engine.next_step import retry_decision, retry_policy_of, step_after
+from dialer.engine.next_step import closing_of, retry_policy_of
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.run_snapshot import RunSnapshot, held_counts_of, status_of
 from dialer.engine.store_patience import StorePatience
@@ -379,7 +379,7 @@ class CampaignRunner:
         self._in_flight.pop(ended.attempt_id, None)
         if closed:
             self.snapshot.closed += 1
-            self.snapshot.outcomes[ended.outcome.value] += 1
+            self.snapshot.outcomes[result.outcome.value] += 1
             if step.status is ContactStatus.DONE:
                 self.snapshot.done += 1
                 self.snapshot.pending = max(0, self.snapshot.pending - 1)
@@ -390,22 +390,8 @@ class CampaignRunner:
         self.pacing.on_ended(ended.attempt_id, ended.outcome)
         ivr_result = self._ivr.take_result(ended.attempt_id) if self._ivr is not None else None
         callee = callee_of_lease(lease)
-        decision = retry_decision(
-            self._policy, ended.outcome, lease, self._clock(), self._gate.single_zone(callee)
-        )
-        result = AttemptResult(
-            attempt_id=ended.attempt_id,
-            outcome=ended.outcome,
-            ended_at=ended.ended_at,
-            cause=ended.cause,
-            reason=ended.reason,
-            answered_at=ended.answered_at,
-            detail=ended.detail,
-            answers=ivr_result.as_json() if ivr_result is not None else {},
-        )
-        step = step_after(
-            decision, ended.outcome, ivr_result, lease.attempts_made + 1, self._policy
-        )
+        zone = self._gate.single_zone(callee)
+        result, step = closing_of(ended, lease, ivr_result, self._policy, self._clock(), zone)
         if step.due_at is not None:
             # A retry or callback outside the calling hours waits for them to open, in
             # the callee's zone.

@@ -16,6 +16,7 @@ from typing import ClassVar
 from dialer.outcomes import Outcome
 from dialer.pbx.events import Milestone
 from dialer.pbx.outcome_map import QueueFacts, answered_outcome, unanswered_outcome
+from dialer.pbx.voicemail import VOICEMAIL_USER_EVENT, voicemail_detail
 
 CHANNEL_STATE_UP = "6"
 # UserEvents our dialplan sends with AMD()'s verdict (AMDResult is the recorded traces').
@@ -65,6 +66,7 @@ class CallTracker:
         self.queue_status: str | None = None
         self.amd_status: str | None = None
         self.amd_cause: str | None = None
+        self.vm_result: str | None = None  # DIALER_VM_RESULT: the voicemail drop's fate
 
     def apply(self, event: Mapping[str, str], now: datetime) -> None:
         handler = self._HANDLERS.get(event.get("Event", ""))
@@ -107,6 +109,8 @@ class CallTracker:
         elif kind in AMD_USER_EVENTS:
             self.amd_status = event.get("AMDStatus") or None
             self.amd_cause = event.get("AMDCause") or None
+        elif kind == VOICEMAIL_USER_EVENT:
+            self.vm_result = event.get("Result") or None
 
     _HANDLERS: ClassVar[dict[str, Callable[[CallTracker, Mapping[str, str], datetime], None]]] = {
         "OriginateResponse": _on_originate_response,
@@ -140,6 +144,8 @@ class CallTracker:
             )
             if outcome is Outcome.MACHINE and self.amd_cause:
                 queue_detail = f"answering machine ({self.amd_cause})"
+            if outcome is Outcome.MACHINE and self.vm_result:
+                queue_detail = f"{voicemail_detail(self.vm_result)}; {queue_detail}"
             return CallOutcome(
                 outcome, self.reason, cause, self.answered_at, ended_at, detail or queue_detail
             )
@@ -153,6 +159,7 @@ class CallTracker:
         *,
         answered_at: datetime | None,
         amd_status: str | None,
+        vm_result: str | None,
         queue_joined: bool,
         queue_status: str | None,
         operator: bool,
@@ -165,6 +172,7 @@ class CallTracker:
         if answered_at is not None:
             self.answered_at = answered_at
         self.amd_status = self.amd_status or amd_status
+        self.vm_result = self.vm_result or vm_result
         self.queue_joined = self.queue_joined or queue_joined
         self.queue_connected = self.queue_connected or operator
         self.queue_status = self.queue_status or queue_status

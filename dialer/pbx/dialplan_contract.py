@@ -43,6 +43,7 @@ class MachineDetection:
     total: timedelta | None = None
     not_sure_is_machine: bool = False  # how an AMD NOTSURE verdict counts
     machine_message: str = ""  # sound left on an answering machine; empty: hang up
+    max_greeting: timedelta = timedelta(seconds=30)  # waited out for the beep at most
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def channel_variables(request: DialRequest) -> dict[str, str]:
                 "DIALER_AMD_TOTAL": _ms(amd.total),
                 "DIALER_AMD_NOTSURE": "machine" if amd.not_sure_is_machine else "human",
                 "DIALER_VM_MESSAGE": amd.machine_message,
+                "DIALER_VM_MAX_GREETING": str(max(1, math.ceil(amd.max_greeting.total_seconds()))),
             }
         )
     return {**variables, **request.extra_variables}

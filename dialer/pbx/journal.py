@@ -45,6 +45,7 @@ class JournalEntry:
 
     answered_at: datetime | None = None
     amd: str | None = None
+    vm: str | None = None  # DIALER_VM_RESULT: the voicemail drop on a machine
     queue: str | None = None  # "joined", then QUEUESTATUS once Queue() returned
     operator: str | None = None  # the operator channel that took the lead
     cause: int | None = None
@@ -77,6 +78,7 @@ def parse_tree(items: Sequence[Mapping[str, str]]) -> JournalEntry:
     return JournalEntry(
         answered_at=_epoch(values.get("answered")),
         amd=values.get("amd") or None,
+        vm=values.get("vm") or None,
         queue=values.get("queue") or None,
         operator=values.get("operator") or None,
         cause=_int(values.get("cause")),
@@ -92,6 +94,7 @@ def apply_entry(tracker: CallTracker, entry: JournalEntry) -> None:
     tracker.journal_facts(
         answered_at=entry.answered_at,
         amd_status=entry.amd,
+        vm_result=entry.vm,
         queue_joined=entry.queue is not None,
         queue_status=queue_status,
         operator=entry.operator is not None,

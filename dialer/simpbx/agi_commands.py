@@ -291,7 +291,9 @@ class AgiCommands:
             if arg.startswith("s="):
                 silence_s = atoi(arg[2:])
                 break
-        rec = await self.line.record(argv[2], argv[3], max_ms, silence_s)
+        # The sample offset: the 7th word when it is a number (not BEEP, not s=...).
+        offset = atoi(argv[6]) if len(argv) >= 7 and argv[6].isdigit() else 0
+        rec = await self.line.record(argv[2], argv[3], max_ms, silence_s, offset)
         if rec.hungup:
             return f"200 result=-1 (hangup) endpos={samples(rec.elapsed)}\n"
         if rec.frames is None:

@@ -74,7 +74,8 @@ def journal(db: AstDb, call: JournalingCall, key: str, value: object) -> None:
 def run_hangup_handler(db: AstDb, call: JournalingCall, cause: int) -> None:
     """[dialer-journal] `ended`, if the Originate pushed it on the channel."""
     if call.variables.get(HANDLER_VARIABLE, "").strip() == JOURNAL_HANDLER:
-        for key, variable in (("amd", "AMDSTATUS"), ("queue", "QUEUESTATUS")):
+        journaled = (("amd", "AMDSTATUS"), ("queue", "QUEUESTATUS"), ("vm", "DIALER_VM_RESULT"))
+        for key, variable in journaled:
             if call.variables.get(variable):
                 journal(db, call, key, call.variables[variable])
         journal(db, call, "cause", cause)

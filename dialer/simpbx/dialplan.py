@@ -39,11 +39,22 @@ PRIORITY = {
     "compliance": 21,  # the compliance message, after Queue() came back
     "agi_resume": 24,  # the script's on_no_answer step, after Queue() came back
     "hangup": 25,
-    "wait_for_silence": 27,
-    "vm_playback": 28,
-    "vm_hangup": 29,
+    "wait_for_silence": 29,  # the greeting's end (TONE_DETECT hears the beep meanwhile)
+    "vm_playback": 40,
+    "vm_event": 42,  # UserEvent DialerVoicemail, Result: left_after_...
+    "vm_hangup": 43,
 }
-AMD_DEFAULTS = {"greeting": 1500, "after_greeting_silence": 800, "total": 5000}  # amd.conf
+# amd.conf
+AMD_DEFAULTS = {
+    "initial_silence": 2500,
+    "greeting": 1500,
+    "after_greeting_silence": 800,
+    "total": 5000,
+}
+AMD_MAX_WORDS = 2  # amd.conf maximum_number_of_words (no DIALER_AMD_* variable sets it)
+# The fixed personas of [dialer-test-callees]: Local channels that answer and send no
+# audio at all. The scripted people (press:, say:) say "hello" like a person.
+LOCAL_WITHOUT_FRAMES = frozenset({"answer", "queue_taken", "queue_abandon", "early_hangup"})
 
 
 class DialplanCall(AgiCall, Protocol):
@@ -105,12 +116,15 @@ class AnsweredDialplan:
         self.call.after(self.call.core.timing.amd, self._amd_done)
 
     def amd_verdict(self) -> tuple[str, str]:
-        """AMDSTATUS and AMDCAUSE as app_amd formats them for this persona."""
+        """AMDSTATUS and AMDCAUSE as app_amd on Asterisk 22 gives them for the line this
+        persona stands for (tests/asterisk/test_amd_lines_real.py)."""
         persona = self.call.persona
-        if persona == "machine":  # a long greeting (amd-machine.txt)
-            greeting = self._amd_setting("DIALER_AMD_GREETING", "greeting")
-            return "MACHINE", f"LONGGREETING-{greeting}-{greeting}"
-        if persona == "silent":  # a real Asterisk: NOTSURE TOOLONG-4900 for a mute callee
+        if persona == "machine":  # a recorded greeting: words with short gaps
+            return "MACHINE", f"MAXWORDS-{AMD_MAX_WORDS + 1}-{AMD_MAX_WORDS}"
+        if persona == "silent":  # a real line nobody speaks on sends frames of silence
+            initial = self._amd_setting("DIALER_AMD_INITIAL_SILENCE", "initial_silence")
+            return "MACHINE", f"INITIALSILENCE-{initial}-{initial}"
+        if persona in LOCAL_WITHOUT_FRAMES:  # nothing to analyse until the total is up
             total = self._amd_setting("DIALER_AMD_TOTAL", "total")
             return "NOTSURE", f"TOOLONG-{total - 100}"
         after = self._amd_setting("DIALER_AMD_AFTER_GREETING_SILENCE", "after_greeting_silence")
@@ -138,7 +152,7 @@ class AnsweredDialplan:
             self._human()
 
     def _machine(self) -> None:
-        """Leave DIALER_VM_MESSAGE after the greeting, or hang up at once."""
+        """Leave DIALER_VM_MESSAGE after the greeting's beep, or hang up at once."""
         call = self.call
         call.record.result = "machine"
         message = self.var("DIALER_VM_MESSAGE")
@@ -146,8 +160,33 @@ class AnsweredDialplan:
             self._hangup()
             return
         call.phase = Phase.MESSAGE
+        self.variables["DIALER_VM_RESULT"] = "waiting"
+        longest = self.var("DIALER_VM_MAX_GREETING") or "30"
+        self._at("wait_for_silence", "WaitForSilence", f"3000,1,{longest}")
+        # The machine persona's greeting ends in a beep (heard by TONE_DETECT); anyone
+        # else sent down this branch (a NOTSURE silent line) is quiet: silence ends it.
+        heard = "beep" if call.persona == "machine" else "greeting"
+        call.after(call.core.timing.amd, self._leave_message, message, heard)
+
+    def _leave_message(self, message: str, heard: str) -> None:
+        call = self.call
+        self.variables["DIALER_VM_RESULT"] = heard
         self._at("vm_playback", "Playback", message)
-        call.after(call.core.timing.message, self._hangup, "vm_hangup")
+        call.after(call.core.timing.message, self._message_left, f"left_after_{heard}")
+
+    def _message_left(self, result: str) -> None:
+        call = self.call
+        self.variables["DIALER_VM_RESULT"] = result
+        self._at("vm_event", "UserEvent", f"DialerVoicemail,Result: {result}")
+        call.core.emit(
+            "UserEvent",
+            ev.user_event,
+            call.a,
+            "DialerVoicemail",
+            ("Result", result),
+            ("Attempt", self.var("DIALER_ATTEMPT")),
+        )
+        self._hangup("vm_hangup")
 
     # ---- a person: the IVR or the message ----------------------------------------------
 

@@ -110,6 +110,7 @@ class CalleeLine:
         self.keypad = Keypad(ivr.keys)
         self.speech = list(ivr.speech)
         self._hangup_mid_prompt = ivr.hangup_mid_prompt
+        self._hangup_after_speech = ivr.hangup_after_speech
         self._loop = call.core.loop
 
     async def sleep(self, seconds: float | None) -> bool:
@@ -169,12 +170,17 @@ class CalleeLine:
             return None
         return ""
 
-    async def record(self, base: str, fmt: str, max_ms: int, silence_s: int) -> Recorded:
-        """RECORD FILE: the persona's next `say:` file, or silence, into base.fmt."""
+    async def record(
+        self, base: str, fmt: str, max_ms: int, silence_s: int, offset: int = 0
+    ) -> Recorded:
+        """RECORD FILE: the persona's next `say:` file, or silence, into base.fmt. With a
+        sample offset the file is continued there (the same answer goes on: silence)."""
         path = Path(f"{base}.{fmt}")
         if fmt != "wav":
             log.warning("simulated PBX records wav only, not %r (%s)", fmt, path)
             return Recorded()
+        if offset > 0:
+            return await self._continue(path, max_ms, silence_s, offset)
         try:  # ast_writefile() creates the file before recording starts
             path.open("wb").close()
         except OSError as exc:
@@ -206,6 +212,26 @@ class CalleeLine:
         leftover = max(int(max_ms - duration * 1000), 0) if by_silence and max_ms > 0 else 0
         return Recorded(elapsed=duration, frames=frames, leftover_ms=leftover)
 
+    async def _continue(self, path: Path, max_ms: int, silence_s: int, offset: int) -> Recorded:
+        """RECORD FILE with a sample offset: Asterisk opens the file without truncating
+        it, seeks to the offset and writes from there."""
+        by_silence = silence_s > 0 and (max_ms < 0 or self.timing.record * 1000 < max_ms)
+        duration = self.timing.record if by_silence else self.silence(max_ms)
+        if self._hangup_after_speech and not self.speech and duration:
+            # "yes" *click*: gone before the silence that would have ended the answer.
+            self.call.after(duration / 2, self.call.callee_hangup, 16)
+        start = self._loop.time()
+        if not await self.sleep(duration):
+            return Recorded(hungup=True, elapsed=self._loop.time() - start)
+        assert duration is not None
+        try:
+            frames = extend_with_silence(path, offset, min(duration, 1.0))
+        except (OSError, wave.Error) as exc:
+            log.warning("simulated PBX cannot write %s: %s", path, exc)
+            return Recorded()
+        leftover = max(int(max_ms - duration * 1000), 0) if by_silence and max_ms > 0 else 0
+        return Recorded(elapsed=duration, frames=frames, leftover_ms=leftover)
+
     def _copy_speech(self, name: str, path: Path) -> int | None:
         if self.speech_dir is None:
             return None
@@ -213,6 +239,21 @@ class CalleeLine:
         shutil.copyfile(source, path)
         with wave.open(str(source), "rb") as audio:
             return int(audio.getnframes() * SAMPLE_RATE / audio.getframerate())
+
+
+def extend_with_silence(path: Path, offset: int, seconds: float) -> int:
+    """The file's first `offset` samples, then `seconds` of silence; its sample count."""
+    kept = b""
+    if path.exists():
+        with wave.open(str(path), "rb") as audio:
+            kept = audio.readframes(offset)
+    frames = samples(seconds)
+    with wave.open(str(path), "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(SAMPLE_RATE)
+        audio.writeframes(kept + b"\x00\x00" * frames)
+    return len(kept) // 2 + frames
 
 
 def write_silence(path: Path, seconds: float) -> int:

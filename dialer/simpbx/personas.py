@@ -73,6 +73,8 @@ class IvrPersona:
     keys: tuple[str, ...] = ()  # one entry per keypad read, e.g. ("2", "10#")
     speech: tuple[str, ...] = ()  # one speech file name (no .wav) per RECORD FILE
     hangup_mid_prompt: bool = False
+    # `+hangup`: hangs up while its last spoken answer is being recorded ("yes" *click*)
+    hangup_after_speech: bool = False
 
 
 def parse_persona(text: str) -> IvrPersona | None:
@@ -84,7 +86,9 @@ def parse_persona(text: str) -> IvrPersona | None:
         return IvrPersona(hangup_mid_prompt=text == "hangup_mid_prompt")
     keys: tuple[str, ...] | None = None
     speech: tuple[str, ...] | None = None
-    for part in text.split("+"):
+    parts = text.split("+")
+    hangup = len(parts) > 1 and parts[-1] == "hangup"
+    for part in parts[:-1] if hangup else parts:
         kind, sep, value = part.partition(":")
         items = tuple(value.split(","))
         if not sep or not value:
@@ -95,11 +99,14 @@ def parse_persona(text: str) -> IvrPersona | None:
             speech = items
         else:
             return None
-    return IvrPersona(keys=keys or (), speech=speech or ())
+    if hangup and not speech:
+        return None
+    return IvrPersona(keys=keys or (), speech=speech or (), hangup_after_speech=hangup)
 
 
 def is_valid_persona(text: str) -> bool:
-    """A fixed name from PERSONAS, or `press:...` / `say:...` joined by `+`."""
+    """A fixed name from PERSONAS, or `press:...` / `say:...` joined by `+` (a `say:`
+    may end with `+hangup`)."""
     return parse_persona(text) is not None
 
 

@@ -259,6 +259,13 @@ async def test_given_amd_campaign_when_a_machine_answers_then_machine_outcome_an
     assert machine.last_answers == {}  # no script ran for a machine
     assert (human.final_outcome, human.attempts) == (Outcome.ANSWERED, 1)
     assert human.last_answers["temperature"] == "cold"
+    # As on the real Asterisk (tests/asterisk/test_voicemail_real.py): the message went
+    # after the machine's beep, and each call that left it counts as "message left".
+    record = await store.get_campaign(campaign.name)
+    assert record is not None
+    details = [a.detail for a in await store.attempts(record.id) if a.outcome is Outcome.MACHINE]
+    assert details and all(d.startswith("message left after the beep") for d in details)
+    assert await store.attempt_details_count(record.id, Outcome.MACHINE, "message left") == 2
 
 
 async def test_given_no_operator_in_time_when_transfer_times_out_then_script_resumes_with_callback(

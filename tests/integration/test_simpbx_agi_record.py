@@ -108,3 +108,27 @@ def test_say_persona_needs_its_audio_files(tmp_path: Path) -> None:
         SimulatedPbx(SimConfig(personas={NUMBER: "say:yes"}, speech_dir=tmp_path))
     (tmp_path / "yes.wav").write_bytes(b"")
     SimulatedPbx(SimConfig(personas={NUMBER: "press:1+say:yes"}, speech_dir=tmp_path))
+
+
+async def test_record_file_with_a_sample_offset_continues_the_same_answer(
+    tmp_path: Path,
+) -> None:
+    """What a late caller's wait looks like (ivr/speech_start.py): chunks with offsets into
+    one file; a real Asterisk seeks to the offset and writes on, without truncating."""
+    speech = tmp_path / "speech"
+    speech.mkdir()
+    yes = make_speech(speech / "yes.wav", 0.6)
+    base = tmp_path / "answer"
+    commands = [
+        f'RECORD FILE {base} wav "#" 250 0',
+        f'RECORD FILE {base} wav "#" 5000 4800 s=2',
+        f'RECORD FILE {tmp_path}/next wav "#" 250 0',
+    ]
+    replies, _ = await record_session("say:yes,yes", commands, speech)
+    assert replies[0] == "200 result=0 (timeout) endpos=4800\n"
+    assert replies[1].endswith(f"endpos={4800 + 400}\n")  # the answer went on: no new file
+    with wave.open(str(tmp_path / "answer.wav"), "rb") as audio:
+        frames = audio.readframes(audio.getnframes())
+    assert frames[:9600] == yes[44:]  # the answer kept, then the silence that ended it
+    assert set(frames[9600:]) == {0}
+    assert (tmp_path / "next.wav").read_bytes() == yes  # a new answer takes the next file

@@ -17,11 +17,12 @@ from tests.simpbx_helpers import FAST, AmiTestClient, Msg, ami_client, running_p
 from tests.traces import trace_path
 
 TIMING = replace(FAST, amd=0.15, message=0.1, prompt=0.02, silence_cap=0.02)
+# What each stands for on a real Asterisk 22 (tests/asterisk/test_amd_lines_real.py):
 PERSONAS = {
-    "+79000000010": "answer",
-    "+79000000011": "machine",
-    "+79000000012": "silent",
-    "+79000000013": "press:1",
+    "+79000000010": "answer",  # a Local callee that sends no frames: NOTSURE TOOLONG
+    "+79000000011": "machine",  # a recorded greeting: MACHINE MAXWORDS
+    "+79000000012": "silent",  # a real line nobody speaks on: MACHINE INITIALSILENCE
+    "+79000000013": "press:1",  # a person who says "hello": HUMAN
 }
 
 
@@ -55,7 +56,7 @@ async def test_dialer_amd_user_event_has_the_layout_of_the_real_one(trace: str) 
 async def test_a_person_is_human_after_the_amd_time_then_hears_the_message() -> None:
     started = time.monotonic()
     async with running_pbx(timing=TIMING, personas=PERSONAS) as pbx, ami_client(pbx) as client:
-        await client.action("o", *ivr_originate("+79000000010", "X", amd=True))
+        await client.action("o", *ivr_originate("+79000000013", "X", amd=True))
         answered = await client.wait_event("Newstate", Uniqueid="X", ChannelStateDesc="Up")
         up_at = time.monotonic()
         event = await client.wait_event("UserEvent", UserEvent="DialerAMD")
@@ -89,7 +90,7 @@ async def test_a_machine_is_hung_up_at_once_without_ivr_or_queue() -> None:
     assert event is not None
     assert (event.get("AMDStatus"), event.get("AMDCause")) == (
         "MACHINE",
-        "LONGGREETING-1500-1500",  # amd-machine.txt
+        "MAXWORDS-3-2",  # a recorded greeting on Asterisk 22 (amd.conf: 2 words at most)
     )
     assert connections == []
     assert client.events("QueueCallerJoin") == []
@@ -112,20 +113,36 @@ async def test_a_machine_gets_the_voicemail_message_first() -> None:
 
 
 async def test_custom_amd_settings_show_in_the_cause() -> None:
-    extra = "DIALER_AMD_GREETING=2000,DIALER_AMD_AFTER_GREETING_SILENCE=1000"
-    _, _, human = await amd_call("+79000000010", extra=extra)
-    _, _, machine = await amd_call("+79000000011", extra=extra)
+    extra = (
+        "DIALER_AMD_AFTER_GREETING_SILENCE=1000,DIALER_AMD_INITIAL_SILENCE=3000,"
+        "DIALER_AMD_TOTAL=6000"
+    )
+    _, _, human = await amd_call("+79000000013", extra=extra)
+    _, _, silent = await amd_call("+79000000012", extra=extra)
+    _, _, no_frames = await amd_call("+79000000010", extra=extra)
     assert human is not None and human.get("AMDCause") == "HUMAN-1001-1000"
-    assert machine is not None and machine.get("AMDCause") == "LONGGREETING-2000-2000"
+    assert silent is not None and silent.get("AMDCause") == "INITIALSILENCE-3000-3000"
+    assert no_frames is not None and no_frames.get("AMDCause") == "TOOLONG-5900"
+
+
+async def test_silent_real_line_is_a_machine_by_initial_silence() -> None:
+    pbx, _, event = await amd_call("+79000000012")
+    assert event is not None
+    # A real line sends frames of silence: AMD counts them as the initial silence.
+    assert (event.get("AMDStatus"), event.get("AMDCause")) == (
+        "MACHINE",
+        "INITIALSILENCE-2500-2500",
+    )
+    assert pbx.calls["X"].result == "machine"
 
 
 @pytest.mark.parametrize(("notsure", "result"), [("", "answered"), ("machine", "machine")])
-async def test_silent_callee_is_notsure_and_follows_dialer_amd_notsure(
+async def test_local_callee_without_frames_is_notsure_and_follows_dialer_amd_notsure(
     notsure: str, result: str
 ) -> None:
-    pbx, _, event = await amd_call("+79000000012", extra=f"DIALER_AMD_NOTSURE={notsure}")
+    pbx, _, event = await amd_call("+79000000010", extra=f"DIALER_AMD_NOTSURE={notsure}")
     assert event is not None
-    # What a real Asterisk 22 says for a callee that answers and stays silent.
+    # What a real Asterisk 22 says for a Local callee that answers and sends nothing.
     assert (event.get("AMDStatus"), event.get("AMDCause")) == ("NOTSURE", "TOOLONG-4900")
     assert pbx.calls["X"].result == result
 

@@ -113,7 +113,12 @@ class FakeChannel:
         return got
 
     async def record(
-        self, path: Path, max_ms: int, silence_s: int, beep: bool = False
+        self,
+        path: Path,
+        max_ms: int,
+        silence_s: int,
+        beep: bool = False,
+        start_ms: int | None = None,
     ) -> RecordResult:
         self._command("record", str(path), max_ms, silence_s)
         ended = self.record_endings.pop(0) if self.record_endings else "silence"
@@ -396,6 +401,18 @@ async def test_given_ask_when_caller_says_stop_and_hangs_up_then_optout_still_co
     assert result.optout is True
     assert opted_out == ["+79990000001"]
     assert result.answers["q"]["intent"] == "stop"
+
+
+async def test_given_ask_when_caller_says_yes_and_hangs_up_then_the_lead_is_hot() -> None:
+    channel = FakeChannel(record_endings=["hangup"])
+    recognizer = FakeRecognizer([Recognition("да", 0.9)])
+
+    result = await run(script_of(ASK), channel, recognizer)
+
+    assert result.ended_by is EndedBy.CALLER_HANGUP
+    assert result.temperature == "hot"  # the set step ran; the goodbye did not play
+    assert result.steps == ["q", "hot"]
+    assert channel.played() == ["dialer/question"]
 
 
 async def test_given_ask_when_no_recognizer_then_error_result_not_exception() -> None:

@@ -81,6 +81,18 @@ class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
             ).fetchall()
         return {Outcome(r["outcome"]): r["n"] for r in rows}
 
+    async def attempt_details_count(
+        self, campaign_id: int, outcome: Outcome, detail_prefix: str
+    ) -> int:
+        with self._conn.read() as db:
+            require_campaign(db, campaign_id)
+            row = db.execute(
+                "SELECT COUNT(*) AS n FROM attempts WHERE campaign_id = ? AND outcome = ?"
+                " AND substr(detail, 1, ?) = ?",
+                (campaign_id, outcome.value, len(detail_prefix), detail_prefix),
+            ).fetchone()
+        return int(row["n"])
+
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]:
         with self._conn.read() as db:
             require_campaign(db, campaign_id)
