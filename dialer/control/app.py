@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialer.campaign.model import AnswerAction, Campaign
+from dialer.engine.call_taps import CallObserver, ObservedDialer
 from dialer.engine.campaign_hold import HoldKeeper
+from dialer.engine.dial_gate import DialGate, GatedPacing
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
 from dialer.engine.pacing_control import PacingControl
-from dialer.engine.runner import CampaignRunner, RunSnapshot
+from dialer.engine.runner import CampaignRunner, Dialer, RunSnapshot
 from dialer.engine.store_patience import StorePatience
 from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.link import PbxLink, utc_now
@@ -82,20 +84,29 @@ class Node:
         secret: str,
         drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
         hold: HoldKeeper | None = None,
+        gate: DialGate | None = None,
+        observer: CallObserver | None = None,
     ) -> CampaignRunner:
         """Build a campaign's runner. Raises CampaignStartError (prompt, speech model,
         FastAGI port) before touching AMI, then AmiConnectError / AmiAuthError if its
         Asterisk is unusable; nothing is dialled either way. `hold`: the campaign's hold
-        if already taken (the runner takes it otherwise)."""
+        if already taken (the runner takes it otherwise). `gate`: its pause switch (the
+        service's); `observer`: told of every call (the service's event bus)."""
         ivr_calls, agi_address = await self._ivr_calls(campaign)
         link = await self._link(campaign, secret)
-        pacing = PacingControl(campaign, callers_waiting=lambda: link.callers_waiting(queues))
+        waiting: Callable[[], int] = lambda: link.callers_waiting(queues)  # noqa: E731
+        pacing = (
+            PacingControl(campaign, callers_waiting=waiting)
+            if gate is None
+            else GatedPacing(campaign, gate, callers_waiting=waiting)
+        )
         queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
         await link.watch_queues(queues, pacing, campaign.pacing.wrapup.total_seconds())
+        dialer: Dialer = link if observer is None else ObservedDialer(link, campaign.name, observer)
         return CampaignRunner(
             campaign,
             self.store,
-            link,
+            dialer,
             pacing,
             clock=self._clock,
             drain_timeout=drain_timeout,

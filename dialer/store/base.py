@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
+from dialer.store.service_roles import ApiTokens, CampaignFiles
 
 
 class StoreError(Exception):
@@ -361,7 +362,9 @@ class AuditLog(Protocol):
         ...
 
 
-class ContactStore(ContactBase, CampaignLedger, Reports, AuditLog, Protocol):
+class ContactStore(
+    ContactBase, CampaignLedger, Reports, AuditLog, CampaignFiles, ApiTokens, Protocol
+):
     """The whole store, as the engine and the CLI open it: every role on one backend."""
 
     async def close(self) -> None: ...

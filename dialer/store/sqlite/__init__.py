@@ -7,6 +7,7 @@ dialer.store.migrations), one module per job:
 - campaign_ledger.py: CampaignLedger (enrolment, leases, attempts, runtime, progress);
 - reports.py: Reports (read-only views of campaigns and their history);
 - audit_log.py: AuditLog (who exported contact data, when, how many rows);
+- campaign_files.py: CampaignFiles and ApiTokens (what the service keeps);
 - rows.py: values between Python and SQLite, and the lookups the roles share.
 SqliteStore is every role on one connection: the ContactStore that open_store returns.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialer.store.sqlite.audit_log import SqliteAuditLog
+from dialer.store.sqlite.campaign_files import SqliteApiTokens, SqliteCampaignFiles
 from dialer.store.sqlite.campaign_ledger import SqliteCampaignLedger
 from dialer.store.sqlite.connection import SqliteConnection
 from dialer.store.sqlite.contact_base import SqliteContactBase
@@ -26,7 +28,14 @@ if TYPE_CHECKING:
     from dialer.store.base import CampaignLedger, ContactBase, ContactStore, Reports
 
 
-class SqliteStore(SqliteContactBase, SqliteCampaignLedger, SqliteReports, SqliteAuditLog):
+class SqliteStore(
+    SqliteContactBase,
+    SqliteCampaignLedger,
+    SqliteReports,
+    SqliteAuditLog,
+    SqliteCampaignFiles,
+    SqliteApiTokens,
+):
     """ContactStore on one SQLite file (see dialer.store.base for the contract).
 
     Each role's methods come from its own module; they share one connection."""
