@@ -145,13 +145,15 @@ async def test_report_export_is_audited_openapi_lists_the_api_and_events_stream_
     assert all(e.actor == "api token 1" for e in entries)
 
 
-def read_events(service: Service, token: str, count: int, after: int | None = None) -> list[
-    tuple[str, dict[str, object]]
-]:
+def read_events(
+    service: Service, token: str, count: int, after: int | None = None
+) -> list[tuple[str, dict[str, object]]]:
     """The first `count` events of the stream (with `after`: the kept ones after that id,
     until the stream goes quiet)."""
     where = urllib.parse.urlsplit(service.url)
-    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=5 if after is not None else 60)
+    conn = http.client.HTTPConnection(
+        where.hostname, where.port, timeout=5 if after is not None else 60
+    )
     headers = {"Authorization": f"Bearer {token}"}
     if after is not None:
         headers["Last-Event-ID"] = str(after)

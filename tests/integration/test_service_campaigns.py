@@ -28,7 +28,9 @@ pytestmark = pytest.mark.timeout(180)
 
 def open_attempts(db: Path) -> int:
     with sqlite3.connect(db) as conn:
-        return int(conn.execute("SELECT count(*) FROM attempts WHERE ended_at IS NULL").fetchone()[0])
+        return int(
+            conn.execute("SELECT count(*) FROM attempts WHERE ended_at IS NULL").fetchone()[0]
+        )
 
 
 async def register(url: str, admin: str, path: Path) -> dict[str, object]:
@@ -55,8 +57,10 @@ async def test_two_campaigns_run_at_once_in_one_service_over_one_ami_login(
             code, _ = await api(service.url, "POST", f"/campaigns/{name}/start", supervisor)
             assert code == 200
         await until(
-            lambda: len(originated_by(pbx, "spring-a")) >= 10
-            and len(originated_by(pbx, "spring-b")) >= 10
+            lambda: (
+                len(originated_by(pbx, "spring-a")) >= 10
+                and len(originated_by(pbx, "spring-b")) >= 10
+            )
         )
         assert logins(pbx) == 1  # both campaigns dial through one AMI session
         for name in ("spring-a", "spring-b"):
@@ -155,8 +159,9 @@ async def test_a_running_campaign_takes_new_pacing_live_and_refuses_other_change
             {"content": path.read_text(), "source": str(path)},
         )  # fmt: skip
         assert code == 409
-        assert "dial.ring_timeout: calls in progress were placed with these dial settings" in (
-            refused["detail"]
+        assert (
+            "dial.ring_timeout: calls in progress were placed with these dial settings"
+            in (refused["detail"])
         )
         code, status = await api(service.url, "GET", "/campaigns/spring-promo", supervisor)
         assert status["version"] == 2  # the refused file was not kept
