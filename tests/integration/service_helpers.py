@@ -47,8 +47,8 @@ async def _keep_reading(stream: asyncio.StreamReader, into: list[str]) -> None:
         into.append(line.decode(errors="replace"))
 
 
-async def start_service(db: Path, *extra: str) -> Service:
-    env = {**os.environ, "DIALER_AMI_SECRET": SECRET}
+async def start_service(db: Path, *extra: str, ami_secret: str = SECRET) -> Service:
+    env = {**os.environ, "DIALER_AMI_SECRET": ami_secret}
     env.pop("DIALER_SERVER", None)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialer", "--db", str(db), "serve", "--listen", "127.0.0.1:0",
