@@ -48,10 +48,12 @@ async def test_two_campaigns_run_at_once_in_one_service_over_one_ami_login(
     admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
     service = await start_service(db)
     try:
-        for name in ("spring-a", "spring-b"):
+        # spring-b is paced by the operators of the queue both campaigns feed.
+        progressive = {"mode": "progressive", "compliance_message": "vm-goodbye"}
+        for name, mode in (("spring-a", {}), ("spring-b", progressive)):
             path = write_campaign(
                 tmp_path / f"{name}.yaml", pbx.port, name=name,
-                pacing={"max_channels": 4, "calls_per_second": 20},
+                pacing={"max_channels": 4, "calls_per_second": 20, **mode},
             )  # fmt: skip
             await register(service.url, admin, path)
             code, _ = await api(service.url, "POST", f"/campaigns/{name}/start", supervisor)
@@ -67,8 +69,17 @@ async def test_two_campaigns_run_at_once_in_one_service_over_one_ami_login(
             code, status = await api(service.url, "GET", f"/campaigns/{name}", supervisor)
             assert code == 200
             assert status["state"] == "dialing" and status["wanted"] == "running"
-            assert status["pacing"]["max_channels"] == 4
             assert status["originated"] >= 10
+        _, fixed = await api(service.url, "GET", "/campaigns/spring-a", supervisor)
+        assert fixed["pacing"]["max_channels"] == 4
+        _, paced = await api(service.url, "GET", "/campaigns/spring-b", supervisor)
+        # The figures `dialer status` shows: dial level, operators, abandon per window.
+        assert paced["pacing"]["mode"] == "progressive"
+        assert paced["pacing"]["operators"]["available"] >= 0
+        assert set(paced["pacing"]["abandon"]) == {"24h", "30d"}
+        assert paced["pacing"]["dial_level"] is not None
+        code, out, _ = await dialer_cli(service.url, supervisor, "status", "spring-b")
+        assert code == 0 and "Abandoned calls" in out and "dial level" in out
 
         async def both_finished() -> bool:
             _, rows = await api(service.url, "GET", "/campaigns", supervisor)
