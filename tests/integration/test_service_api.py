@@ -194,3 +194,26 @@ async def test_the_cli_says_clearly_when_no_service_answers_and_offline_commands
     assert code == 0, err
     code, out, err = await dialer_cli(nowhere, "dlr_x", "--db", str(db), "contacts", "lists")
     assert code == 0 and "spring" in out and "5 contacts" in out
+
+
+async def test_bad_input_is_a_clear_error_never_a_traceback(tmp_path: Path) -> None:
+    db = await seeded_db(tmp_path, 5)
+    code, _, err = await run_dialer("--db", str(db), "serve", "--listen", "nonsense")
+    assert code == 2 and "--listen 'nonsense': expected HOST:PORT" in err
+    service = await start_service(db)
+    try:
+        port = service.url.rsplit(":", 1)[1]
+        code, _, err = await run_dialer("--db", str(db), "serve", "--listen", f"127.0.0.1:{port}")
+        assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err
+        assert "Traceback" not in err
+        admin = await make_token(db, "admin")
+        bad = {"content": "name: x\nlist: spring\nami: {secret: s}\n", "source": "/x/bad.yaml"}
+        code, answer = await api(service.url, "POST", "/campaigns", admin, bad)
+        assert code == 400
+        assert answer["detail"] == "/x/bad.yaml:1:1: dial: required field is missing"
+        code, answer = await api(service.url, "POST", "/campaigns/nope/start", admin)
+        assert code == 404 and "no campaign file registered as 'nope'" in answer["detail"]
+        code, _, err = await dialer_cli(service.url, admin, "pause", "nope")
+        assert code == 2 and "no campaign file registered as 'nope'" in err
+    finally:
+        assert await service.stop() == 0
