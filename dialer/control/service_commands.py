@@ -13,6 +13,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dialer.campaign.errors import CampaignError
+from dialer.campaign.loader import load_campaign
 from dialer.control import commands
 from dialer.control.service import client
 from dialer.control.terminal import (
@@ -43,7 +45,10 @@ async def campaigns(args: argparse.Namespace, console: Console) -> int:
     if args.campaigns_command == "list":
         return await _list_files(args, console)
     path: Path = args.file
-    campaign = commands._load(path)  # file:line errors before anything is sent
+    try:
+        campaign = load_campaign(path)  # file:line errors before anything is sent
+    except CampaignError as exc:
+        raise CliError(str(exc)) from exc
     content = path.read_text(encoding="utf-8-sig")
     source = str(path.resolve())
     address = client.service_address(args.server)
@@ -181,6 +186,7 @@ async def status(args: argparse.Namespace, console: Console) -> int:
     except client.NoService as exc:
         if address.explicit:
             raise CliError(str(exc), EXIT_NO_SERVICE) from exc
+        print(f"({exc}: read from the contact base)", file=sys.stderr)
         return await commands.status(args, console)
     except client.ServiceRefused as exc:
         raise _refused(exc) from exc
