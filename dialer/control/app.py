@@ -77,6 +77,8 @@ class Node:
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
         self._agi: _Agi | None = None
+        # Per runner: what add_campaign wired it to, undone by forget().
+        self._parts: dict[int, tuple[PbxLink, PacingControl, IvrCalls | None]] = {}
 
     async def add_campaign(
         self,
@@ -103,7 +105,7 @@ class Node:
         queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
         await link.watch_queues(queues, pacing, campaign.pacing.wrapup.total_seconds())
         dialer: Dialer = link if observer is None else ObservedDialer(link, campaign.name, observer)
-        return CampaignRunner(
+        runner = CampaignRunner(
             campaign,
             self.store,
             dialer,
@@ -114,6 +116,17 @@ class Node:
             agi_address=agi_address,
             hold=hold,
         )
+        self._parts[id(runner)] = (link, pacing, ivr_calls)
+        return runner
+
+    def forget(self, runner: CampaignRunner) -> None:
+        """A campaign's run is over (the service may start it again, with new parts):
+        its pacer stops hearing the operators and the FastAGI router forgets it."""
+        link, pacing, ivr_calls = self._parts.pop(id(runner), (None, None, None))
+        if link is not None and pacing is not None:
+            link.unwatch_queues(pacing)
+        if ivr_calls is not None and self._agi is not None:
+            self._agi.router.remove(ivr_calls)
 
     async def close(self) -> None:
         links, self._links = list(self._links.values()), {}

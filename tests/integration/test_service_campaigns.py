@@ -134,8 +134,25 @@ async def test_pause_stops_new_originates_calls_in_progress_finish_and_resume_co
         await until(lambda: len(pbx.originates) >= before + 20)
         code, status = await api(service.url, "GET", "/campaigns/spring-promo", supervisor)
         assert status["state"] == "dialing" and status["wanted"] == "running"
+
+        # Stopped, then started again in the same service: a second run on the same link.
+        code, out, err = await dialer_cli(service.url, supervisor, "stop", "spring-promo")
+        assert code == 0 and "wanted stopped" in out, err
+
+        async def stopped() -> bool:
+            _, status = await api(service.url, "GET", "/campaigns/spring-promo", supervisor)
+            return not status["driven_here"] and status["standing"] == "stopped"
+
+        await until(stopped)
+        assert open_attempts(db) == 0
+        before = len(pbx.originates)
+        code, out, err = await dialer_cli(service.url, supervisor, "start", "spring-promo")
+        assert code == 0, err
+        await until(lambda: len(pbx.originates) >= before + 20)
     finally:
         assert await service.stop() == 0
+    ids = [o.channel_id for o in pbx.originates]
+    assert len(ids) == len(set(ids))
 
 
 async def test_a_running_campaign_takes_new_pacing_live_and_refuses_other_changes(

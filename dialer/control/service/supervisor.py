@@ -227,6 +227,9 @@ class Supervisor:
             log.error("service.campaign_failed", extra={"campaign": name, "error": managed.error})
             self.bus.publish("campaign.failed", name, error=managed.error)
             return
+        finally:
+            if managed.runner is not None:
+                self._node.forget(managed.runner)
         managed.last_run = snapshot
         if snapshot.state is CampaignState.FINISHED:
             await self.store.set_wanted_state(name, "stopped", self._clock(), "finished")
