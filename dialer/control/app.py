@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialer.campaign.model import AnswerAction, Campaign
+from dialer.engine.call_taps import CallObserver, ObservedDialer
 from dialer.engine.campaign_hold import HoldKeeper
+from dialer.engine.dial_gate import DialGate, GatedPacing
+from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.run_snapshot import RunSnapshot
@@ -76,6 +79,8 @@ class Node:
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
         self._agi: _Agi | None = None
+        # Per runner: what add_campaign wired it to, undone by forget().
+        self._parts: dict[int, tuple[PbxLink, PacingControl, IvrCalls | None]] = {}
 
     async def add_campaign(
         self,
@@ -83,20 +88,29 @@ class Node:
         secret: str,
         drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
         hold: HoldKeeper | None = None,
+        gate: DialGate | None = None,
+        observer: CallObserver | None = None,
     ) -> CampaignRunner:
         """Build a campaign's runner. Raises CampaignStartError (prompt, speech model,
         FastAGI port) before touching AMI, then AmiConnectError / AmiAuthError if its
         Asterisk is unusable; nothing is dialled either way. `hold`: the campaign's hold
-        if already taken (the runner takes it otherwise)."""
+        if already taken (the runner takes it otherwise). `gate`: its pause switch (the
+        service's); `observer`: told of every call (the service's event bus)."""
         ivr_calls, agi_address = await self._ivr_calls(campaign)
         link = await self._link(campaign, secret)
-        pacing = PacingControl(campaign, callers_waiting=lambda: link.callers_waiting(queues))
+        waiting: Callable[[], int] = lambda: link.callers_waiting(queues)  # noqa: E731
+        pacing = (
+            PacingControl(campaign, callers_waiting=waiting)
+            if gate is None
+            else GatedPacing(campaign, gate, callers_waiting=waiting)
+        )
         queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
         await link.watch_queues(queues, pacing, campaign.pacing.wrapup.total_seconds())
-        return CampaignRunner(
+        dialer: Dialer = link if observer is None else ObservedDialer(link, campaign.name, observer)
+        runner = CampaignRunner(
             campaign,
             self.store,
-            link,
+            dialer,
             pacing,
             clock=self._clock,
             drain_timeout=drain_timeout,
@@ -104,6 +118,17 @@ class Node:
             agi_address=agi_address,
             hold=hold,
         )
+        self._parts[id(runner)] = (link, pacing, ivr_calls)
+        return runner
+
+    def forget(self, runner: CampaignRunner) -> None:
+        """A campaign's run is over (the service may start it again, with new parts):
+        its pacer stops hearing the operators and the FastAGI router forgets it."""
+        link, pacing, ivr_calls = self._parts.pop(id(runner), (None, None, None))
+        if link is not None and pacing is not None:
+            link.unwatch_queues(pacing)
+        if ivr_calls is not None and self._agi is not None:
+            self._agi.router.remove(ivr_calls)
 
     async def close(self) -> None:
         links, self._links = list(self._links.values()), {}

@@ -21,6 +21,13 @@ from dialer.durations import parse_duration
 DB_HELP = "contact base (SQLite file); default $DIALER_DB or ./dialer.db"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 REGION_HELP = "default region for numbers without + (default RU)"
+SERVER_HELP = "the service's URL; default $DIALER_SERVER, else http://127.0.0.1:8080"
+STEERING = {
+    "start": "start a registered campaign in the running service",
+    "pause": "no new calls (calls in progress go on); the service keeps it paused",
+    "resume": "dial again after a pause",
+    "stop": "stop dialling; calls in progress drain",
+}
 # Past a terminal (a file, a pipe) lines are not cut at 80 columns.
 WIDTH_OFF_TERMINAL = 10_000
 
@@ -154,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     stat = sub.add_parser("status", help="what a campaign is doing now: pacing, operators, abandon")
     stat.add_argument("campaign_name", nargs="?", help="omit to list every campaign")
     stat.add_argument("--format", choices=("table", "json"), default="table")
+    stat.add_argument("--server", help=SERVER_HELP + "; without it and --db, the contact "
+                      "base is read when no service answers")  # fmt: skip
+    _service_parsers(sub)
 
     aud = sub.add_parser("audit", help="who exported contact data, when, how many rows")
     aud.add_argument("--limit", type=int, default=100)
@@ -213,6 +223,39 @@ def _add_dnc_parser(sub: Any) -> None:
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
 
 
+def _service_parsers(sub: Any) -> None:
+    """`dialer serve` and what talks to it (see dialer.control.service_commands)."""
+    serve = sub.add_parser("serve", help="run the dialer as a service with its HTTP API")
+    serve.add_argument(
+        "--listen", default="127.0.0.1:8080", help="HOST:PORT of the HTTP API (default %(default)s)"
+    )
+    serve.add_argument(
+        "--drain-timeout",
+        type=_duration,
+        default=timedelta(seconds=60),
+        help="on SIGTERM, how long to wait for calls in progress (default 60s)",
+    )
+    files = sub.add_parser("campaigns", help="register campaign files with the service")
+    fsub = files.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
+    add = fsub.add_parser("add", help="validate a campaign file and register it (a new version)")
+    add.add_argument("file", type=Path)
+    add.add_argument("--server", help=SERVER_HELP)
+    listing = fsub.add_parser("list", help="the registered campaign files (from the contact base)")
+    listing.add_argument("--format", choices=("table", "json"), default="table")
+    for action, what in STEERING.items():
+        steer = sub.add_parser(action, help=what)
+        steer.add_argument("campaign_name")
+        steer.add_argument("--server", help=SERVER_HELP)
+    tokens = sub.add_parser("tokens", help="the HTTP API's tokens")
+    tsub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
+    create = tsub.add_parser("create", help="a new token, printed once as the last line")
+    create.add_argument("--role", required=True, choices=("viewer", "supervisor", "admin"))
+    create.add_argument("--name", default="", help="who or what it is for")
+    tsub.add_parser("list", help="every token (never the token itself)")
+    revoke = tsub.add_parser("revoke", help="the token stops working at once")
+    revoke.add_argument("token_id", type=int)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -239,12 +282,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:
     # Imported late: `dialer --help` stays instant.
     from dialer.control import base_commands, commands, dnc_commands, person_commands, preview
+    from dialer.control import service_commands as service
 
     if args.command == "contacts" and args.contacts_command in ("show", "erase"):
         person = person_commands.show if args.contacts_command == "show" else person_commands.erase
         return await person(args, console)
 
     handlers = {
+        "serve": service.serve,
+        "campaigns": service.campaigns,
+        "tokens": service.tokens,
+        **dict.fromkeys(STEERING, service.steer),
         "contacts": commands.contacts,
         "lists": base_commands.lists,
         "validate": commands.validate,
@@ -253,7 +301,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "report": commands.report,
         "audit": commands.audit_log,
         "dnc": dnc_commands.dnc,
-        "status": commands.status,
+        "status": service.status,
         "preview": preview.preview,
         "demo": commands.demo,
         "simulate-pbx": commands.simulate_pbx,

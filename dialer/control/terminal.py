@@ -14,6 +14,7 @@ EXIT_FAILED = 1  # the command ran and something went wrong
 EXIT_BAD_INPUT = 2  # bad arguments, campaign file, contact file...
 EXIT_PBX = 3  # AMI unreachable or login refused
 EXIT_HELD = 4  # another live process runs the campaign
+EXIT_NO_SERVICE = 5  # no dialer service answers (start, pause, resume, stop, --server)
 
 
 class CliError(Exception):

@@ -109,6 +109,9 @@ class PbxLink:
         else:
             self._queues_unread = True  # read once Asterisk is booted
 
+    def unwatch_queues(self, listener: OperatorListener) -> None:
+        self._queues.unwatch(listener)
+
     def callers_waiting(self, queues: Iterable[str]) -> int:
         return self._queues.callers_waiting(queues)
 

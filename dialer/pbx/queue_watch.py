@@ -49,6 +49,10 @@ class QueueWatch:
         self._tracker.add_queues(names, wrapup_s)
         self._listeners.append((frozenset(q.lower() for q in names), listener))
 
+    def unwatch(self, listener: OperatorListener) -> None:
+        """`listener` hears no more (a campaign's run ended; the queues stay read)."""
+        self._listeners = [(q, each) for q, each in self._listeners if each is not listener]
+
     def callers_waiting(self, queues: Iterable[str]) -> int:
         return sum(self._tracker.callers_waiting(q) for q in queues)
 

@@ -20,6 +20,7 @@ from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
 from dialer.store.due_view import DueView
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
+from dialer.store.service_roles import ApiTokens, CampaignFiles
 from dialer.store.views import (
     AttemptRecord as AttemptRecord,
 )
@@ -435,7 +436,9 @@ class AuditLog(Protocol):
         ...
 
 
-class ContactStore(ContactBase, CampaignLedger, Reports, AuditLog, Protocol):
+class ContactStore(
+    ContactBase, CampaignLedger, Reports, AuditLog, CampaignFiles, ApiTokens, Protocol
+):
     """The whole store, as the engine and the CLI open it: every role on one backend."""
 
     async def close(self) -> None: ...

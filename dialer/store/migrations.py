@@ -154,6 +154,34 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE attempts ADD COLUMN changes TEXT NOT NULL DEFAULT '{}';
     """,
+    # 9: the service (`dialer serve`): every campaign file registered, by version, with
+    # the state its operator wants it in (a restarted service resumes what was running),
+    # and the API's tokens (only a hash of each is kept: the token is shown once).
+    """
+    CREATE TABLE campaign_files (
+        name        TEXT NOT NULL,              -- the campaign's name in the file
+        version     INTEGER NOT NULL,           -- 1, 2, ... per name
+        content     TEXT NOT NULL,              -- the YAML as registered
+        source      TEXT NOT NULL DEFAULT '',   -- the file's path (relative paths inside)
+        added_at    REAL NOT NULL,
+        added_by    TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (name, version)
+    ) WITHOUT ROWID;
+    CREATE TABLE campaign_wanted (
+        name        TEXT PRIMARY KEY,
+        wanted      TEXT NOT NULL CHECK (wanted IN ('running', 'paused', 'stopped')),
+        changed_at  REAL NOT NULL,
+        changed_by  TEXT NOT NULL DEFAULT ''
+    ) WITHOUT ROWID;
+    CREATE TABLE api_tokens (
+        id          INTEGER PRIMARY KEY,
+        token_hash  TEXT NOT NULL UNIQUE,       -- sha256 hex of the token
+        role        TEXT NOT NULL CHECK (role IN ('viewer', 'supervisor', 'admin')),
+        name        TEXT NOT NULL DEFAULT '',
+        created_at  REAL NOT NULL,
+        revoked_at  REAL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

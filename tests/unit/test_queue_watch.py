@@ -129,3 +129,19 @@ async def test_given_a_queue_emptied_by_a_restart_when_read_then_a_warning_repea
     watch.apply(member("sales", "bob", status=5) | {"Event": "QueueMemberStatus"})
     assert warned() == ["sales"] * 3  # emptied again: said at once
     watch.close()
+
+
+async def test_given_a_listener_unwatched_then_it_hears_no_more_and_the_others_still_do() -> None:
+    """A campaign the service stops: its pacer leaves; the queue stays watched."""
+    watch = QueueWatch(clock=lambda: 1000.0)
+    ended, running = Listener(), Listener()
+    watch.watch(["sales"], ended)
+    watch.watch(["sales"], running)
+    watch.unwatch(ended)
+
+    async def read(queue: str) -> Sequence[Mapping[str, str]]:
+        return [member("sales", "ann")]
+
+    await watch.reload(read)
+    assert ended.changes == []
+    assert [(c.name, c.after) for c in running.changes] == [("ann", OperatorState.AVAILABLE)]

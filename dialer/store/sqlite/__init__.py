@@ -13,6 +13,7 @@ dialer.store.migrations), one module per job:
   campaigns, stats, what a campaign changed);
 - list_copies.py: ContactBase building a list from another (`dialer lists build`);
 - audit_log.py: AuditLog (who exported contact data, when, how many rows);
+- campaign_files.py: CampaignFiles and ApiTokens (what the service keeps);
 - rows.py: values between Python and SQLite, and the lookups the roles share.
 SqliteStore is every role on one connection: the ContactStore that open_store returns.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialer.store.sqlite.audit_log import SqliteAuditLog
+from dialer.store.sqlite.campaign_files import SqliteApiTokens, SqliteCampaignFiles
 from dialer.store.sqlite.campaign_ledger import SqliteCampaignLedger
 from dialer.store.sqlite.connection import SqliteConnection
 from dialer.store.sqlite.contact_base import SqliteContactBase
@@ -41,6 +43,8 @@ class SqliteStore(
     SqliteCampaignLedger,
     SqliteReports,
     SqliteAuditLog,
+    SqliteCampaignFiles,
+    SqliteApiTokens,
 ):
     """ContactStore on one SQLite file (see dialer.store.base for the contract).
 

@@ -1,0 +1,109 @@
+"""A campaign's status as the API returns it: the figures `dialer status` shows (state,
+progress, outcomes, link, pacing with dial level and abandon windows), live from the
+runner when the service drives the campaign, else as its last run saved them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from dialer.control.service.managed import ManagedCampaign
+from dialer.control.status import campaign_standing, hold_json
+from dialer.engine.runner import CampaignRunner
+from dialer.outcomes import CampaignState
+from dialer.store import ContactStore
+from dialer.store.service_roles import WantedState
+
+
+def live_figures(runner: CampaignRunner, paused: bool) -> dict[str, Any]:
+    """The same keys the runner saves for `dialer status` (dialer.engine.runner)."""
+    s = runner.snapshot
+    state = s.state
+    shown = "paused" if paused and state is CampaignState.DIALING else state.value
+    return {
+        "campaign": s.campaign,
+        "state": shown,
+        "total": s.total,
+        "done": s.done,
+        "pending": s.pending,
+        "in_flight": s.in_flight,
+        "originated": s.originated,
+        "attempts_closed": s.closed,
+        "outcomes": dict(s.outcomes),
+        "link_ready": s.link_ready,
+        "link_state": s.link_state.value,
+        "pacing": runner.pacing.status(),
+        "store_waiting": s.store_waiting,
+    }
+
+
+async def campaign_status(
+    store: ContactStore,
+    name: str,
+    managed: ManagedCampaign | None,
+    wanted: WantedState | None,
+    now: datetime,
+) -> dict[str, Any]:
+    record = await store.get_campaign(name)
+    hold = await store.campaign_hold(record.id) if record is not None else None
+    standing = campaign_standing(record.state, hold, now) if record else "new"
+    figures: dict[str, Any]
+    saved_at: datetime | None
+    if managed is not None and managed.driving and managed.runner is not None:
+        figures = live_figures(managed.runner, paused=not managed.gate.is_open)
+        saved_at = now
+    elif record is not None:
+        _, figures, saved_at = await store.load_runtime(record.id)
+    else:
+        figures, saved_at = {}, None
+    return {
+        **figures,
+        "campaign": name,
+        "list": record.list_name if record else (managed.parsed.list if managed else None),
+        "version": managed.file.version if managed else await _version(store, name),
+        "wanted": wanted.wanted if wanted else None,
+        "driven_here": bool(managed and managed.driving),
+        "stopping": bool(managed and managed.stopping),
+        "error": managed.error if managed else None,
+        "standing": standing,
+        "saved_at": saved_at.isoformat() if saved_at else None,
+        "hold": hold_json(hold),
+    }
+
+
+async def campaign_rows(
+    store: ContactStore, managed: dict[str, ManagedCampaign], now: datetime
+) -> list[dict[str, Any]]:
+    """Every campaign the store or the service knows: the `dialer status` table's rows."""
+    wanted = await store.wanted_states()
+    records = {r.name: r for r in await store.campaigns()}
+    names = sorted(set(records) | set(await store.campaign_file_names()) | set(managed))
+    rows = []
+    for name in names:
+        record = records.get(name)
+        live = managed.get(name)
+        row: dict[str, Any] = {
+            "campaign": name,
+            "list": record.list_name if record else (live.parsed.list if live else ""),
+            "state": "new",
+            "wanted": wanted[name].wanted if name in wanted else None,
+            "version": live.file.version if live else await _version(store, name),
+            "contacts": 0,
+            "final": 0,
+            "pending": 0,
+            "error": live.error if live else None,
+        }
+        if record is not None:
+            progress = await store.progress(record.id, now)
+            hold = await store.campaign_hold(record.id)
+            row["state"] = campaign_standing(record.state, hold, now)
+            row.update(contacts=progress.total, final=progress.done, pending=progress.pending)
+        if live is not None and live.driving and not live.gate.is_open:
+            row["state"] += ", paused"
+        rows.append(row)
+    return rows
+
+
+async def _version(store: ContactStore, name: str) -> int | None:
+    file = await store.campaign_file(name)
+    return file.version if file else None

@@ -1,0 +1,132 @@
+"""The service's wanted states across its own death: SIGTERM drains and exits 0; kill -9
+and a restart resumes what was running (and keeps paused what was paused) with no
+Originate sent twice. Counted on the simulator's side."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import signal
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from dialer.outcomes import ContactStatus
+from dialer.simpbx import SimulatedPbx
+from dialer.store import open_store
+from tests.integration.service_helpers import (
+    api,
+    make_token,
+    originated_by,
+    start_service,
+    until,
+)
+from tests.integration.test_cli import run_dialer, seeded_db, write_campaign
+from tests.integration.test_service_campaigns import open_attempts, register
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def assert_no_number_called_twice_at_once(pbx: SimulatedPbx) -> None:
+    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for call in pbx.calls.values():
+        assert call.ended is not None
+        spans[call.number].append((call.started, call.ended))
+    for number, calls in spans.items():
+        calls.sort()
+        for (_, end), (start, _) in itertools.pairwise(calls):
+            assert start >= end, number
+
+
+async def test_kill_9_and_restart_resumes_running_campaigns_without_a_duplicate_originate(
+    pbx: SimulatedPbx, tmp_path: Path
+) -> None:
+    db = await seeded_db(tmp_path, 120)
+    admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
+    service = await start_service(db)
+    for name in ("spring-run", "spring-hold"):
+        path = write_campaign(
+            tmp_path / f"{name}.yaml", pbx.port, name=name,
+            pacing={"max_channels": 6, "calls_per_second": 30},
+        )  # fmt: skip
+        await register(service.url, admin, path)
+        await api(service.url, "POST", f"/campaigns/{name}/start", supervisor)
+    await until(lambda: len(originated_by(pbx, "spring-hold")) >= 5)
+    code, _ = await api(service.url, "POST", "/campaigns/spring-hold/pause", supervisor)
+    assert code == 200
+    await until(lambda: len(originated_by(pbx, "spring-run")) >= 40)
+
+    service.proc.send_signal(signal.SIGKILL)
+    await service.proc.wait()
+    held_before = len(originated_by(pbx, "spring-hold"))
+    run_before = len(originated_by(pbx, "spring-run"))
+
+    service = await start_service(db)
+    try:
+
+        async def run_finished() -> bool:
+            _, status = await api(service.url, "GET", "/campaigns/spring-run", supervisor)
+            return status["state"] == "finished"
+
+        await until(run_finished, timeout=150)
+        assert len(originated_by(pbx, "spring-run")) > run_before
+        # The paused campaign came back paused: it adopted its calls, dialled none.
+        code, status = await api(service.url, "GET", "/campaigns/spring-hold", supervisor)
+        assert status["wanted"] == "paused" and status["state"] == "paused"
+        assert len(originated_by(pbx, "spring-hold")) == held_before
+    finally:
+        assert await service.stop() == 0
+
+    ids = [o.channel_id for o in pbx.originates]
+    assert len(ids) == len(set(ids))  # no attempt originated twice
+    assert_no_number_called_twice_at_once(pbx)
+    store = await open_store(db)
+    try:
+        record = await store.get_campaign("spring-run")
+        assert record is not None
+        lines = await store.contact_report(record.id)
+        assert all(line.status is ContactStatus.DONE for line in lines)
+        # One attempt in the store per originate at the PBX: none lost, none invented.
+        attempts = await store.attempts(record.id)
+        assert sorted(a.attempt_id for a in attempts) == sorted(originated_by(pbx, "spring-run"))
+    finally:
+        await store.close()
+
+
+async def test_sigterm_drains_calls_in_progress_exits_0_and_the_next_start_resumes(
+    pbx: SimulatedPbx, tmp_path: Path
+) -> None:
+    db = await seeded_db(tmp_path, 100)
+    admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
+    path = write_campaign(
+        tmp_path / "c.yaml", pbx.port, pacing={"max_channels": 8, "calls_per_second": 20}
+    )
+    service = await start_service(db, "--drain-timeout", "20s")
+    await register(service.url, admin, path)
+    await api(service.url, "POST", "/campaigns/spring-promo/start", supervisor)
+    await until(lambda: len(pbx.originates) >= 30)
+
+    service.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(service.proc.wait(), 40) == 0
+    assert "stopping: no new calls" in await service.stderr()
+    dialled = len(pbx.originates)
+    assert all(call.ended is not None for call in pbx.calls.values())
+    assert open_attempts(db) == 0  # every call in progress finished and was closed
+    code, out, err = await run_dialer("--db", str(db), "campaigns", "list", "--format", "json")
+    assert code == 0, err
+    assert '"wanted": "running"' in out  # a drain is not a stop: the next start resumes
+
+    service = await start_service(db)
+    try:
+
+        async def finished() -> bool:
+            _, status = await api(service.url, "GET", "/campaigns/spring-promo", supervisor)
+            return status["state"] == "finished"
+
+        await until(finished, timeout=120)
+    finally:
+        assert await service.stop() == 0
+    assert len(pbx.originates) > dialled
+    ids = [o.channel_id for o in pbx.originates]
+    assert len(ids) == len(set(ids))
