@@ -6,9 +6,10 @@ Anything else shapes calls already in progress or state the runner built at its 
 pacer's mode): such an update is refused whole, with the reason, and the operator
 stops the campaign, registers the file again and starts it.
 
-Calling windows join through `register_live_change`: the compliance rules (a
-`compliance:` section of the campaign) register the paths they can apply to a running
-campaign, with the function that applies them, next to the pacing numbers below.
+The compliance section (calling hours, holidays, caps, consent) is taken live too: the
+new file was validated against its profile as a whole, and the runner judges every
+lease with the rules of its current campaign. Other settings join through
+`register_live_change`.
 """
 
 from __future__ import annotations
@@ -35,8 +36,14 @@ def _retune_pacing(target: LiveCampaign, new: Campaign) -> None:
     target.retune(new)
 
 
+def _rules_follow_the_campaign(target: LiveCampaign, new: Campaign) -> None:
+    """Nothing more to do: the runner rebuilds its compliance gate when its campaign is
+    replaced, so new calling hours, caps and consent rules judge the next lease."""
+
+
 # Dotted path of a setting -> how a running campaign takes it.
 LIVE_CHANGES: dict[str, Applier] = {
+    "compliance": _rules_follow_the_campaign,
     "pacing.max_channels": _retune_pacing,
     "pacing.calls_per_second": _retune_pacing,
     "pacing.ratio": _retune_pacing,

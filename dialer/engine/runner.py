@@ -71,8 +71,8 @@ class CampaignRunner:
         hold: HoldKeeper | None = None,
         gate: ComplianceGate | None = None,
     ) -> None:
-        self.campaign = campaign
         self._store = store
+        self._campaign = campaign
         self._dialer = dialer
         self._ended: asyncio.Queue[CallEnded] = asyncio.Queue()
         self._clock = clock
@@ -96,6 +96,18 @@ class CampaignRunner:
         self._hold = hold or HoldKeeper(store, clock)
         self._patience = StorePatience(self._store_waiting)
         self._gate = gate or ComplianceGate(campaign, store)
+
+    @property
+    def campaign(self) -> Campaign:
+        return self._campaign
+
+    @campaign.setter
+    def campaign(self, new: Campaign) -> None:
+        """A running campaign's file updated (`dialer serve`): new calling hours, caps or
+        consent rules judge every lease from the next one on."""
+        if new.compliance != self._campaign.compliance:
+            self._gate = ComplianceGate(new, self._store)
+        self._campaign = new
 
     # --- what the PBX link tells us (CallListener) ----------------------------------------
     def call_ended(self, event: CallEnded) -> None:

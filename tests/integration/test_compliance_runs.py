@@ -135,3 +135,29 @@ async def test_a_retry_outside_the_hours_moves_to_their_opening_in_the_callee_zo
     # 09:00 the next morning in Vladivostok, not the campaign's or the dialer's zone.
     assert line.next_due_at == datetime(2026, 12, 2, 23, 0, tzinfo=UTC)
     await store.close()
+
+
+async def test_new_calling_hours_reach_a_running_campaign(tmp_path: Path) -> None:
+    """`dialer serve` replaces a running campaign's file (a live update): its new calling
+    hours judge the next lease, without a restart."""
+    store = await open_store(tmp_path / "h.db")
+    await store.import_contacts("people", [NewContact(NUMBERS[0])])
+    clock = Clock(datetime(2026, 12, 2, 19, 30, tzinfo=UTC))  # 22:30 in Moscow
+    closed = campaign(compliance={"calling_hours": {"mon-sun": "09:00-21:00"}})
+    pbx = MemoryPbx()
+    runner = CampaignRunner(closed, store, pbx, PacingControl(closed), clock=clock, idle_poll=0.02)
+    stop = asyncio.Event()
+    run = asyncio.create_task(runner.run(stop))
+    while runner.snapshot.held.get("window_closed", 0) == 0:
+        await asyncio.sleep(0.02)
+    assert pbx.requests == []
+    # The held contact waits for 09:00 Moscow, as the old hours said. The new hours open
+    # until 23:00: a contact imported now is judged by them, and called.
+    runner.campaign = campaign(compliance={"calling_hours": {"mon-sun": "09:00-23:00"}})
+    await store.import_contacts("people", [NewContact(NUMBERS[1])])
+    await pbx.wait_up(1)
+    assert [r.number for r in pbx.requests] == [NUMBERS[1]]
+    pbx.end(pbx.requests[0].attempt_id, Outcome.ANSWERED)
+    stop.set()
+    await asyncio.wait_for(run, 10)
+    await store.close()

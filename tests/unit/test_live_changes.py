@@ -74,6 +74,17 @@ def test_given_a_mode_change_then_refused_though_other_pacing_numbers_are_live()
     assert "learnt state belongs to its mode" in dict(plan.refused)["pacing.mode"]
 
 
+def test_given_new_calling_hours_and_caps_then_the_update_is_live() -> None:
+    old = campaign()
+    new = campaign(
+        "compliance:\n  calling_hours: {mon-fri: '10:00-19:00', sat-sun: none}\n"
+        "  frequency: {attempts_per_day: 1}\n"
+    )
+    plan = plan_update(old, new)
+    assert plan.live, plan.refused
+    assert "compliance.frequency.attempts_per_day" in plan.changed
+
+
 def test_a_registered_live_change_is_applied_by_its_own_function() -> None:
     seen: list[str] = []
     old, new = campaign(), campaign("retry: {max_attempts: 5}\n")
