@@ -9,6 +9,7 @@ from typing import Any
 
 from dialer.control.service.managed import ManagedCampaign
 from dialer.control.status import campaign_standing, hold_json
+from dialer.engine.run_snapshot import status_of
 from dialer.engine.runner import CampaignRunner
 from dialer.outcomes import CampaignState
 from dialer.store import ContactStore
@@ -16,25 +17,15 @@ from dialer.store.service_roles import WantedState
 
 
 def live_figures(runner: CampaignRunner, paused: bool) -> dict[str, Any]:
-    """The same keys the runner saves for `dialer status` (dialer.engine.runner)."""
-    s = runner.snapshot
-    state = s.state
-    shown = "paused" if paused and state is CampaignState.DIALING else state.value
-    return {
-        "campaign": s.campaign,
-        "state": shown,
-        "total": s.total,
-        "done": s.done,
-        "pending": s.pending,
-        "in_flight": s.in_flight,
-        "originated": s.originated,
-        "attempts_closed": s.closed,
-        "outcomes": dict(s.outcomes),
-        "link_ready": s.link_ready,
-        "link_state": s.link_state.value,
-        "pacing": runner.pacing.status(),
-        "store_waiting": s.store_waiting,
-    }
+    """The same keys the runner saves for `dialer status` (run_snapshot.status_of), read
+    live, with a paused campaign shown as paused."""
+    figures = status_of(runner.snapshot)
+    figures["pacing"] = runner.pacing.status()
+    if paused and runner.snapshot.state is CampaignState.DIALING:
+        figures["state"] = "paused"
+    else:
+        figures["state"] = runner.snapshot.state.value
+    return figures
 
 
 async def campaign_status(
