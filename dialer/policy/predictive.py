@@ -48,7 +48,7 @@ class PredictiveSettings:
     # `reserve`, and `reserve_per_operator` per operator logged in (a big team's one
     # mistake abandons more calls at once).
     reserve: float = 1.0
-    reserve_per_operator: float = 0.05
+    reserve_per_operator: float = 0.02
     # Calls that must have settled (rung out, and heard the message) before it dials ahead,
     # at least these and these per operator logged in: a yield learnt from a handful of
     # calls can be off by half, and a big team places its error many times over.

@@ -84,16 +84,16 @@ def test_given_a_big_team_when_little_headroom_then_guarded_sooner():
         ledger = AbandonLedger()
         for _ in range(500):
             ledger.record_live(T0)
-        for _ in range(20):  # 20 of 1,500 live: headroom 25 abandoned calls
+        for _ in range(38):  # 38 of 1,500 live: headroom 7 abandoned calls
             ledger.record_abandoned(T0)
         ledger_desk = Desk(PredictivePacer(ledger=ledger), operators=operators)
         ledger_desk.history(calls=4000, person_every=4)
         return ledger_desk
 
-    small, big = desk_with(100), desk_with(600)  # reserve 5 and 30 calls
+    small, big = desk_with(100), desk_with(500)  # reserve 2 and 10 calls
     assert small.pacer.snapshot(small.now).state == "predictive"
     assert big.pacer.snapshot(big.now).state == "guarded"
-    assert big.ask() == 600
+    assert big.ask() == 500
 
 
 def abandon_leads(desk: Desk, count: int) -> None:
