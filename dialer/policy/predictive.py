@@ -54,12 +54,12 @@ class PredictiveSettings:
     # calls can be off by half, and a big team places its error many times over.
     learn_rings: int = 100
     learn_messages: int = 30
-    learn_rings_per_operator: float = 5.0
+    learn_rings_per_operator: float = 2.0
     learn_messages_per_operator: float = 0.5
     # Once it may dial ahead, the calls it places beyond progressive grow from none to
     # the plan's over this long (the guard lifting must not place the whole headroom at
     # once on estimates that just passed the bar).
-    ramp_s: float = 60.0
+    ramp_s: float = 30.0
     # Abandoned calls within 60 s that it tolerates (a burst of silent calls is what
     # callees complain about, whatever the daily rate): at least `burst_floor` and one per
     # `burst_operators` operators. Past 40% of them the margin grows.

@@ -73,7 +73,7 @@ def test_given_the_guard_lifts_when_asked_then_calls_ahead_ramp_up_not_one_burst
 def test_given_a_big_team_when_few_calls_settled_then_it_keeps_learning():
     small, big = Desk(PredictivePacer(), operators=10), Desk(PredictivePacer(), operators=200)
     for desk in (small, big):
-        desk.history(calls=400, person_every=4)  # 400 rang out, 100 heard the message
+        desk.history(calls=300, person_every=4)  # 300 rang out, 75 heard the message
     assert small.pacer.snapshot(small.now).state == "predictive"
     assert big.pacer.snapshot(big.now).state == "learning"
     assert big.ask() == 200  # progressive
