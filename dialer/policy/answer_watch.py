@@ -18,7 +18,7 @@ from collections.abc import Callable
 # Windows of placement ages compared, so a rise shows in the newest calls without being
 # averaged away by the older ones (the rate a call meets is fixed when it is placed).
 HORIZONS_S = (8.0, 12.0, 18.0, 25.0)
-MIN_EXPOSURE = 8.0  # calls' worth of answers due in a window before it says anything
+MIN_EXPOSURE = 3.0  # calls' worth of answers due in a window before it says anything
 RISE_Z = 3.5  # standard deviations above the learnt rate that the answers must be
 SPREAD = 1.0  # standard errors below the estimate that the pacer takes
 
