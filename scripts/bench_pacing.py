@@ -227,8 +227,10 @@ def main() -> None:
     elapsed = round(time.monotonic() - started, 1)
     console.print(f"{len(cases)} cases in {elapsed} s")
     figures = {
+        # With a scenario file these are the defaults its scenarios did not override.
         "hours": args.hours,
         "seeds": args.seeds,
+        "scenario_file": str(args.scenarios) if args.scenarios is not None else None,
         "elapsed_s": elapsed,
         "png": str(png) if plotted else None,
         "goals": {goal: verdict["met"] for goal, verdict in met.items()},
