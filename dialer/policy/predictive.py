@@ -12,11 +12,13 @@ every call into one pacer. The pacer's `AbandonLedger` keeps the regulators' 24 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 from dialer.operators import OperatorState
 from dialer.policy.abandon import AbandonLedger
+from dialer.policy.answer_watch import AnswerWatch
 from dialer.policy.operator_pacer import (
     OperatorPacer,
     PacedCall,
@@ -28,6 +30,12 @@ from dialer.policy.pacing import FixedPacer
 ESTIMATE_Z = 1.0  # standard errors of the estimated lead yield the plan allows for
 PRESSURE_FROM = 0.85  # share of the abandon target from which the margin grows ...
 PRESSURE_GAIN = 15.0  # ... by this much per unit of share (+1.5 at 95% of the target)
+BURST_FROM = 0.4  # share of the burst limit abandoned within 60 s from which ...
+BURST_GAIN = 2.0  # ... the margin grows by this much per unit of share
+# A lower bound of the newest calls' answer rate this far above the learnt one restarts
+# it there, worth this many samples (the old ones no longer describe the list).
+RISE_FACTOR = 1.5
+RISE_RESTART_WEIGHT = 20.0
 
 
 @dataclass(frozen=True)
@@ -36,11 +44,27 @@ class PredictiveSettings:
     connect_limit_s: float = 2.0  # an operator must take the call within this
     aim: float = 0.75  # the margin loop aims at this share of the target
     lookahead: float = 0.5  # count operators freeing within this share of the lead time
-    reserve: float = 1.0  # headroom, in abandoned calls, under which it dials progressively
-    # Calls that must have settled (rung out, and heard the message) before it dials ahead:
-    # a yield learnt from a handful of calls can be off by half.
+    # Headroom, in abandoned calls, under which it dials progressively: at least
+    # `reserve`, and `reserve_per_operator` per operator logged in (a big team's one
+    # mistake abandons more calls at once).
+    reserve: float = 1.0
+    reserve_per_operator: float = 0.02
+    # Calls that must have settled (rung out, and heard the message) before it dials ahead,
+    # at least these and these per operator logged in: a yield learnt from a handful of
+    # calls can be off by half, and a big team places its error many times over.
     learn_rings: int = 100
     learn_messages: int = 30
+    learn_rings_per_operator: float = 2.0
+    learn_messages_per_operator: float = 0.5
+    # Once it may dial ahead, the calls it places beyond progressive grow from none to
+    # the plan's over this long (the guard lifting must not place the whole headroom at
+    # once on estimates that just passed the bar).
+    ramp_s: float = 30.0
+    # Abandoned calls within 60 s that it tolerates (a burst of silent calls is what
+    # callees complain about, whatever the daily rate): at least `burst_floor` and one per
+    # `burst_operators` operators. Past 40% of them the margin grows.
+    burst_floor: int = 5
+    burst_operators: int = 20
     gain: float = 0.3  # margin added by one abandoned call
     min_margin: float = -2.0
     max_margin: float = 5.0
@@ -79,6 +103,14 @@ class PredictivePacer(OperatorPacer):
     `reserve` abandoned calls (so too at the very start). As the worst window's rate
     passes 85% of the target the margin grows, slowing it down before the cap. It never
     places fewer calls than progressive dialling would.
+
+    Sudden changes: the answers of calls still ringing are compared with what the learnt
+    rate expects at their age (dialer/policy/answer_watch.py); a clear rise restarts the
+    learnt rate from the newest calls, so it brakes some 10 s after the rise instead of
+    35 s. The bars to leave learning and the abandon reserve grow with the team (a big
+    team places its error many times over); when it may dial ahead again, the calls
+    beyond progressive ramp up over `ramp_s` rather than leaving in one tick; and the
+    margin grows as the calls abandoned within 60 s near the burst limit.
     """
 
     mode = "predictive"
@@ -95,6 +127,9 @@ class PredictivePacer(OperatorPacer):
         self.margin = NormalDist().inv_cdf(1.0 - self._lead_target())
         self._state = "learning"
         self._last_plan = Plan(0.0, 0.0, 0.0, 1.0, 0.0)
+        self._ahead_since: float | None = None  # when it last started dialling ahead
+        self._answers = AnswerWatch(self.ring_settle_s)
+        self._abandoned_at: deque[float] = deque()  # the last 60 s
 
     def _lead_target(self) -> float:
         """Share of leads that may be abandoned for the live-answered rate to sit at aim."""
@@ -104,10 +139,14 @@ class PredictivePacer(OperatorPacer):
     def _wanted(self, now: float) -> int:
         s = self.settings
         windows = self.ledger.counts(now).values()
-        self._state = self._state_now(min(w.headroom(s.abandon_target) for w in windows))
+        self._notice_a_rise(now)
+        self._state = self._state_now(now, min(w.headroom(s.abandon_target) for w in windows))
         progressive = self.progressive_gap()
         if self._state != "predictive":
+            self._ahead_since = None
             return progressive
+        if self._ahead_since is None:
+            self._ahead_since = now
         plan = self._plan(now)
         self._last_plan = plan
         q, k = plan.lead_yield, ESTIMATE_Z * plan.uncertainty
@@ -116,20 +155,45 @@ class PredictivePacer(OperatorPacer):
             variance=plan.variance,
             per_call_mean=q * (1.0 + k),
             per_call_variance=q * (1.0 - q),
-            margin=self.margin + self._pressure(max(w.rate for w in windows)),
+            margin=self.margin
+            + self._pressure(max(w.rate for w in windows))
+            + self._burst_pressure(now),
         )
-        return max(progressive, ahead)
+        ramp = min(1.0, (now - self._ahead_since) / s.ramp_s) if s.ramp_s > 0.0 else 1.0
+        return max(progressive, progressive + math.floor(ramp * (ahead - progressive)))
 
-    def _state_now(self, headroom: float) -> str:
+    def _state_now(self, now: float, headroom: float) -> str:
         s, e = self.settings, self.estimates
-        if e.person.samples < s.learn_rings or e.transfer.samples < s.learn_messages:
+        team = self.logged_in()
+        if e.person.samples < max(s.learn_rings, s.learn_rings_per_operator * team) or (
+            e.transfer.samples < max(s.learn_messages, s.learn_messages_per_operator * team)
+        ):
             return "learning"
-        return "guarded" if headroom < s.reserve else "predictive"
+        if headroom < max(s.reserve, s.reserve_per_operator * team):
+            return "guarded"
+        return "predictive"
+
+    def logged_in(self) -> int:
+        return sum(
+            n for state, n in self._operator_counts.items() if state is not OperatorState.LOGGED_OUT
+        )
+
+    def burst_limit(self) -> int:
+        """Abandoned calls within 60 s it may cause: max(5, operators / 20) by default."""
+        s = self.settings
+        return max(s.burst_floor, self.logged_in() // s.burst_operators)
 
     def _pressure(self, worst_rate: float) -> float:
         """Extra margin as the worst window's abandon rate nears the target."""
         share = worst_rate / self.settings.abandon_target
         return max(0.0, share - PRESSURE_FROM) * PRESSURE_GAIN
+
+    def _burst_pressure(self, now: float) -> float:
+        """Extra margin as the calls abandoned within 60 s near the burst limit."""
+        while self._abandoned_at and self._abandoned_at[0] <= now - 60.0:
+            self._abandoned_at.popleft()
+        share = len(self._abandoned_at) / self.burst_limit()
+        return max(0.0, share - BURST_FROM) * BURST_GAIN
 
     def _plan(self, now: float) -> Plan:
         e = self.estimates
@@ -137,6 +201,21 @@ class PredictivePacer(OperatorPacer):
         supply, supply_var = self._supply(now, lookahead)
         demand, demand_var = self._demand(now)
         return Plan(supply, demand, supply_var + demand_var, e.lead_yield, e.yield_uncertainty())
+
+    def _notice_a_rise(self, now: float) -> None:
+        """Restart the answer rate from the newest calls when they show a clear rise.
+
+        The settled estimate remembers hundreds of calls: left alone it would take
+        minutes to follow a jump from 10% to 50%, and dial at the old yield meanwhile.
+        """
+        person = self.estimates.person
+        floor = self._answers.rate_floor(now, self._answered_by, person.value)
+        if floor > RISE_FACTOR * person.value:
+            person.value = floor
+            person.weight = min(person.weight, RISE_RESTART_WEIGHT)
+
+    def _answered_by(self, age: float) -> float:
+        return 1.0 - self.estimates.ring_s.survival(age)
 
     def _supply(self, now: float, lookahead: float) -> tuple[float, float]:
         e = self.estimates
@@ -172,8 +251,20 @@ class PredictivePacer(OperatorPacer):
     def _ahead_of_progressive(self) -> bool:
         return self._state == "predictive"
 
+    def call_placed(self, now: float, call_id: str) -> None:
+        super().call_placed(now, call_id)
+        self._answers.placed(now)
+
+    def call_answered(self, now: float, call_id: str) -> None:
+        call = self._calls.get(call_id)
+        if call is not None and call.stage is Stage.RINGING:
+            self._answers.answered(call.placed_at)
+        super().call_answered(now, call_id)
+
     def _lead_settled(self, now: float, call: PacedCall, abandoned: bool) -> None:
         super()._lead_settled(now, call, abandoned)
+        if abandoned:
+            self._abandoned_at.append(now)
         if not call.predictive:
             return  # a progressive call says nothing about the margin
         target = self._lead_target()

@@ -40,6 +40,8 @@ def plot(cases: list[Case], names: list[str], path: Path) -> None:
                 marker=".",
             )
             for policy, (color, marker) in STYLE.items():
+                if policy not in case.figures:
+                    continue  # bench-pacing --quick
                 f = case.figures[policy]
                 label = policy if case is mine[0] else None
                 ax.scatter(

@@ -48,7 +48,13 @@ class Scenario:
     connect_limit: float = 2.0  # past this wait in the queue the call is dropped: abandoned
     duration: float = 7200.0
     shift_change_at: float | None = None  # half the operators log out after this
-    answer_drop: tuple[float, float] | None = None  # (at, new answer rate)
+    # (at, new answer rate): a drop or a rise (a scenario file's `answer_rate_change`)
+    answer_drop: tuple[float, float] | None = None
+    # (at, operators logged in from then on): more log in, or the last ones log out after
+    # their call and wrap-up (a scenario file's `operators_schedule`)
+    operators_schedule: tuple[tuple[float, int], ...] = ()
+    abandon_target: float = 0.03  # of live-answered calls
+    seeds: int | None = None  # the bench's --seeds unless a scenario file says
 
     def answer_rate_at(self, t: float) -> float:
         if self.answer_drop is not None and t >= self.answer_drop[0]:

@@ -48,6 +48,7 @@ class _Due(IntEnum):
     WRAP_END = 4
     TICK = 5
     SHIFT = 6
+    STAFF = 7  # the scenario's operators_schedule: key is the entry's index
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Result:
     idle_gaps: int
     idle_gap_s: float
     peak_rate: float  # highest running abandon rate once 100 persons had answered
+    max_abandoned_in_60s: int = 0  # the worst burst of silent calls
 
     @property
     def abandon_rate(self) -> float:
@@ -153,6 +155,8 @@ class Simulation:
         self._gaps = 0
         self._gap_s = 0.0
         self._peak = 0.0
+        self._recent_abandons: deque[float] = deque()
+        self._burst = 0
 
     # --- driver ---------------------------------------------------------------------
     def run(self) -> Result:
@@ -161,6 +165,8 @@ class Simulation:
         self._at(0.0, _Due.TICK, 0)
         if self.s.shift_change_at is not None:
             self._at(self.s.shift_change_at, _Due.SHIFT, 0)
+        for i, (at, _) in enumerate(self.s.operators_schedule):
+            self._at(at, _Due.STAFF, i)
         handlers = {
             _Due.RESOLVE: self._resolve,
             _Due.MESSAGE_END: self._message_end,
@@ -169,6 +175,7 @@ class Simulation:
             _Due.WRAP_END: self._wrap_end,
             _Due.TICK: self._tick,
             _Due.SHIFT: self._shift,
+            _Due.STAFF: self._staff,
         }
         heap, end = self._heap, self.s.duration
         while heap and heap[0][0] < end:
@@ -199,6 +206,7 @@ class Simulation:
             idle_gaps=self._gaps,
             idle_gap_s=self._gap_s,
             peak_rate=self._peak,
+            max_abandoned_in_60s=self._burst,
         )
 
     def view(self) -> View:
@@ -271,6 +279,11 @@ class Simulation:
         self.abandoned += 1
         if self.live >= 100:
             self._peak = max(self._peak, self.abandoned / self.live)
+        recent = self._recent_abandons
+        recent.append(self.now)
+        while recent[0] <= self.now - 60.0:
+            recent.popleft()
+        self._burst = max(self._burst, len(recent))
         self.policy.event(self.now, Ev.ABANDONED, cid)
 
     def _connect(self, cid: int, index: int) -> None:
@@ -326,6 +339,32 @@ class Simulation:
                 self._log_out(index)
             else:
                 op.leaving = True
+
+    def _staff(self, entry: int) -> None:
+        """Log operators in or out until `target` are logged in and staying."""
+        target = self.s.operators_schedule[entry][1]
+        staying = [i for i, op in enumerate(self._ops) if op.logged_in and not op.leaving]
+        for index in reversed(staying[target:]):
+            if self._ops[index].state is Ev.OP_AVAILABLE:
+                self._available.remove(index)
+                self._log_out(index)
+            else:
+                self._ops[index].leaving = True
+        missing = target - len(staying)
+        for op in self._ops:  # those about to leave stay after all
+            if missing > 0 and op.leaving:
+                op.leaving = False
+                missing -= 1
+        for _ in range(missing):
+            newcomer = _Operator()
+            newcomer.state = Ev.OP_LOGGED_OUT  # no time to account before this
+            self._ops.append(newcomer)
+            index = len(self._ops) - 1
+            self._set_state(index, Ev.OP_AVAILABLE)
+            if self._queue:
+                self._connect(self._queue.popleft(), index)
+            else:
+                self._available.append(index)
 
     def _log_out(self, index: int) -> None:
         op = self._ops[index]

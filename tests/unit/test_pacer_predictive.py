@@ -12,6 +12,7 @@ from dialer.policy.pacing import FixedPacer, Pacer
 from dialer.policy.predictive import PredictivePacer, PredictiveSettings, calls_within
 
 T0 = 1_790_000_000.0
+RAMP_S = PredictiveSettings().ramp_s
 
 
 class Desk:
@@ -33,9 +34,12 @@ class Desk:
         self.pacer.call_placed(self.now, call_id)
         return call_id
 
-    def history(self, calls: int, person_every: int, transfer: bool = True) -> None:
+    def history(
+        self, calls: int, person_every: int, transfer: bool = True, ramp: bool = True
+    ) -> None:
         """`calls` finished calls, one in `person_every` answered by a person who asks for
-        an operator (or hangs up during the message), then enough time for all to settle."""
+        an operator (or hangs up during the message), then enough time for all to settle
+        (and, with `ramp`, for a pacer that may then dial ahead to ramp up)."""
         pacer = self.pacer
         for i in range(calls):
             call_id = self.place()
@@ -49,7 +53,9 @@ class Desk:
             pacer.call_ended(self.now + 60.0, call_id)
             self.now += 1.0
         self.now += 120.0
-        self.ask()  # learns what has settled
+        if ramp:
+            self.ask()  # learns what has settled
+            self.now += RAMP_S
 
     def log_out(self, count: int) -> None:
         for i in range(count):
