@@ -42,6 +42,7 @@ CAMPAIGN_YAML = """\
 name: bench-lease
 list: bench
 ami: {host: 127.0.0.1, port: 5038, username: dialer, secret: bench}
+dial: {channel: "Local/{number}@callees"}
 compliance:
   profile: none
   frequency:
@@ -52,12 +53,11 @@ compliance:
 
 
 def number(i: int) -> str:
+    """A valid number of the i-th zone mix, unique per i."""
     prefix = PREFIXES[i % len(PREFIXES)]
-    digits = 12 - len(prefix) + 1  # E.164 of 11-12 digits
+    digits = 7 if prefix[:2] in ("+7", "+1") else 8  # +7 912 and +1 602: 10 digits
     body = f"{i:0{digits}d}"[-digits:]
-    if prefix.startswith("+1"):
-        body = "2" + body[1:]  # a US subscriber number never starts with 0/1
-    return prefix + body
+    return prefix + "7" + body[1:]  # a subscriber range in use in every one of these areas
 
 
 async def build_base(db: Path, contacts: int) -> tuple[float, list[str]]:

@@ -133,10 +133,12 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
             ).fetchall()
             if not rows:
                 return []
-            db.executemany(
-                "UPDATE campaign_contacts SET status = 'dialing'"
-                " WHERE campaign_id = ? AND contact_id = ?",
-                [(campaign_id, r["id"]) for r in rows],
+            # One statement for the batch (the ids as one JSON parameter): a thousand
+            # single-row updates cost several times more.
+            db.execute(
+                "UPDATE campaign_contacts SET status = 'dialing' WHERE campaign_id = ?"
+                " AND contact_id IN (SELECT value FROM json_each(?))",
+                (campaign_id, json.dumps([r["id"] for r in rows])),
             )
             counts = _outcome_counts(db, campaign_id, [r["id"] for r in rows])
         return [
@@ -255,17 +257,24 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
     ) -> None:
         # due None: retired from this campaign for a reason time does not end
         # (do-not-call, no consent): done with no outcome of a call, so the run can end.
-        rows = [
-            ("pending" if due is not None else "done", ts(due) if due is not None else None,
-             campaign_id, contact_id)
-            for contact_id, due in releases
-        ]  # fmt: skip
+        # Held contacts mostly share their time (the window's next opening for their
+        # zones): one statement per distinct time.
+        by_due: dict[datetime | None, list[int]] = {}
+        for contact_id, due in releases:
+            by_due.setdefault(due, []).append(contact_id)
         with self._conn.write() as db:
-            db.executemany(
-                "UPDATE campaign_contacts SET status = ?, next_due_at = ?"
-                " WHERE campaign_id = ? AND contact_id = ? AND status = 'dialing'",
-                rows,
-            )
+            for due, contact_ids in by_due.items():
+                db.execute(
+                    "UPDATE campaign_contacts SET status = ?, next_due_at = ?"
+                    " WHERE campaign_id = ? AND status = 'dialing'"
+                    " AND contact_id IN (SELECT value FROM json_each(?))",
+                    (
+                        "pending" if due is not None else "done",
+                        ts(due) if due is not None else None,
+                        campaign_id,
+                        json.dumps(contact_ids),
+                    ),
+                )
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
         with self._conn.write() as db:
