@@ -49,6 +49,7 @@ async def test_given_caller_answers_then_hangs_up_then_the_answer_is_acted_on(
         {
             "name": "click",
             "list": "click",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": pbx.ami_settings(),
             "dial": {"channel": SPEAKER_DIAL, "ring_timeout": "15s"},
             "pacing": {"max_channels": 5, "calls_per_second": 5},

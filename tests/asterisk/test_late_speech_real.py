@@ -51,6 +51,7 @@ async def test_given_caller_who_answers_late_then_understood_on_the_first_try(
         {
             "name": "late",
             "list": "late",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": pbx.ami_settings(),
             "dial": {"channel": SPEAKER_DIAL, "ring_timeout": "15s"},
             "pacing": {"max_channels": 5, "calls_per_second": 5},

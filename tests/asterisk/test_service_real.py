@@ -29,6 +29,7 @@ def campaign_file(path: Path, name: str, list_name: str, asterisk: RealAsterisk)
     data = {
         "name": name,
         "list": list_name,
+        "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
         "ami": ami,
         "dial": {"channel": TEST_DIAL_STRING, "ring_timeout": "15s"},
         "pacing": {"max_channels": 3, "calls_per_second": 3, "operator_guaranteed": True},

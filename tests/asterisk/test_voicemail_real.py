@@ -44,6 +44,7 @@ def campaign(pbx: RealAsterisk, **amd: Any) -> Campaign:
         {
             "name": "voicemail",
             "list": "machines",
+            "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": pbx.ami_settings(),
             "dial": {"channel": SPEAKER_DIAL, "ring_timeout": "15s"},
             "pacing": {"max_channels": 5, "calls_per_second": 5},
