@@ -22,9 +22,8 @@ from dialer.store.base import (
     StoreError,
 )
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
-from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
-from dialer.store.sqlite.number_hygiene import failure_streak
+from dialer.store.sqlite.number_hygiene import apply_to_contact, failure_streak
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
     dt,
@@ -244,7 +243,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                     contact_id,
                 ),
             )
-            _apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
+            apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
         return True
 
     async def release_lease(
@@ -392,39 +391,6 @@ def _enrol(
         (campaign_id, on_list, after_contact, campaign_id),
     )
     return enrolled
-
-
-def _apply_to_contact(
-    db: sqlite3.Connection, attempt_id: str, contact_id: int, step: NextStep, now: float
-) -> None:
-    """What the closed attempt changes in the contact base itself, and a note of it on
-    the attempt (what `dialer contacts stats` counts per campaign)."""
-    if not (step.mark_dead or step.set_fields or step.opt_out):
-        return  # most closes: no read of the contact on the hot path
-    number, was_dead, temperature = db.execute(
-        "SELECT number, dead, json_extract(fields, '$.temperature') FROM contacts WHERE id = ?",
-        (contact_id,),
-    ).fetchone()
-    changes: dict[str, object] = {}
-    if step.mark_dead:
-        mark_dead(db, contact_id, now)
-        changes["dead"] = not was_dead
-    if step.set_fields:
-        db.execute(
-            "UPDATE contacts SET fields = json_patch(fields, ?), updated_at = ? WHERE id = ?",
-            (to_json(step.set_fields), now, contact_id),
-        )
-        if step.set_fields.get("temperature", temperature) != temperature:
-            changes["temperature"] = [temperature, step.set_fields["temperature"]]
-    if step.opt_out:
-        # Often listed already, during the call (the opt-out step takes effect at once):
-        # the call that asked is still the one that put the number there.
-        reason = f"{step.do_not_call_reason} (attempt {attempt_id})"
-        record_do_not_call(db, [number], reason, now)
-        changes["dnc"] = True
-    changes = {key: value for key, value in changes.items() if value}
-    if changes:
-        db.execute("UPDATE attempts SET changes = ? WHERE id = ?", (to_json(changes), attempt_id))
 
 
 def _outcome_counts(

@@ -1,11 +1,15 @@
-"""What a closed attempt teaches about the number itself, across every list and
-campaign: a streak of failures that says it is out of service."""
+"""What a closed attempt changes in the contact base itself, across every list and
+campaign: a number found dead, put on the do-not-call list, new fields (temperature,
+disposition), and a streak of failures that says the number is out of service."""
 
 from __future__ import annotations
 
 import sqlite3
 
 from dialer.outcomes import Outcome
+from dialer.store.base import NextStep
+from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
+from dialer.store.sqlite.rows import to_json
 
 _FAILURES = tuple(o.value for o in Outcome if o.number_failure)
 _IN_SERVICE = tuple(o.value for o in Outcome if o.number_in_service)
@@ -23,3 +27,36 @@ def failure_streak(db: sqlite3.Connection, number: str) -> int:
         (number, *_FAILURES, number, *_IN_SERVICE),
     ).fetchone()
     return int(count)
+
+
+def apply_to_contact(
+    db: sqlite3.Connection, attempt_id: str, contact_id: int, step: NextStep, now: float
+) -> None:
+    """What the closed attempt changes in the contact base itself, and a note of it on
+    the attempt (what `dialer contacts stats` counts per campaign)."""
+    if not (step.mark_dead or step.set_fields or step.opt_out):
+        return  # most closes: no read of the contact on the hot path
+    number, was_dead, temperature = db.execute(
+        "SELECT number, dead, json_extract(fields, '$.temperature') FROM contacts WHERE id = ?",
+        (contact_id,),
+    ).fetchone()
+    changes: dict[str, object] = {}
+    if step.mark_dead:
+        mark_dead(db, contact_id, now)
+        changes["dead"] = not was_dead
+    if step.set_fields:
+        db.execute(
+            "UPDATE contacts SET fields = json_patch(fields, ?), updated_at = ? WHERE id = ?",
+            (to_json(step.set_fields), now, contact_id),
+        )
+        if step.set_fields.get("temperature", temperature) != temperature:
+            changes["temperature"] = [temperature, step.set_fields["temperature"]]
+    if step.opt_out:
+        # Often listed already, during the call (the opt-out step takes effect at once):
+        # the call that asked is still the one that put the number there.
+        reason = f"{step.do_not_call_reason} (attempt {attempt_id})"
+        record_do_not_call(db, [number], reason, now)
+        changes["dnc"] = True
+    changes = {key: value for key, value in changes.items() if value}
+    if changes:
+        db.execute("UPDATE attempts SET changes = ? WHERE id = ?", (to_json(changes), attempt_id))
