@@ -82,9 +82,17 @@ class CallingHours:
         # The verdict's cache hashes the hours for every contact: once is enough.
         fields = (self.weekly, self.on_holidays, self.holiday_country)
         object.__setattr__(self, "_hash", hash((*fields, self.blackout_dates)))
+        whole_day = (Window(0, DAY_MINUTES),)
+        always = all(day == whole_day for day in self.weekly) and not self.blackout_dates
+        always = always and (self.holiday_country is None or self.on_holidays == whole_day)
+        object.__setattr__(self, "always_open", always)
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[no-any-return, attr-defined]
+
+    # Open round the clock every day (no blackout, holidays open all day too): the zone
+    # cannot close it, so the verdict skips the zones (set in __post_init__).
+    always_open: bool = field(init=False, compare=False, repr=False, default=False)
 
     @classmethod
     def every_day(cls, *windows: Window) -> CallingHours:
@@ -112,6 +120,8 @@ def window_verdict(hours: CallingHours, zones: Sequence[tzinfo], now: datetime) 
     the call go). Closed everywhere: HOLIDAY if a holiday or blackout date closes it in
     some zone, else WINDOW_CLOSED."""
     _aware(now)
+    if hours.always_open and zones:
+        return None
     return _verdict(hours, tuple(zones), now)
 
 

@@ -196,3 +196,14 @@ def test_holiday_countries_are_checked_against_the_holidays_package() -> None:
     assert holiday_country_problem("US", "CA") is None
     assert "no country" in (holiday_country_problem("XX", None) or "")
     assert "no subdivision" in (holiday_country_problem("US", "ZZ") or "")
+
+
+def test_hours_open_round_the_clock_skip_the_zones_but_a_blackout_date_does_not() -> None:
+    whole = CallingHours.every_day(Window(0, 1440))
+    assert whole.always_open
+    at = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    assert window_verdict(whole, (ZoneInfo("Asia/Vladivostok"),), at) is None
+    dated = CallingHours(weekly=whole.weekly, blackout_dates=frozenset({date(2026, 12, 2)}))
+    assert not dated.always_open
+    assert window_verdict(dated, (ZoneInfo("Europe/Moscow"),), at) is not None
+    assert not CallingHours(weekly=whole.weekly, holiday_country="RU").always_open
