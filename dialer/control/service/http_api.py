@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from dialer.control import report as report_view
 from dialer.control.service.http_auth import role_check
+from dialer.control.service.http_metrics import metrics_routes
 from dialer.control.service.http_streams import WRITERS, report_chunks, sse
-from dialer.control.service.metrics import metrics_routes
 from dialer.control.service.status import campaign_rows, campaign_status
 from dialer.control.service.supervisor import ServiceError, Supervisor
 from dialer.control.service.tokens import Caller, Role
