@@ -148,6 +148,11 @@ class FastAgiServer:
         """The bound port (the free port picked for port 0, once started)."""
         return self._port
 
+    @property
+    def sessions(self) -> int:
+        """Connections open now (sessions running or waiting for their header)."""
+        return len(self._connections)
+
     async def stop(self) -> None:
         """Stop listening and close every connection. Handlers get SessionClosed on their
         next command and `stop_timeout` seconds to finish before they are cancelled."""

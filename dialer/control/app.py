@@ -130,6 +130,11 @@ class Node:
         if ivr_calls is not None and self._agi is not None:
             self._agi.router.remove(ivr_calls)
 
+    @property
+    def agi_sessions(self) -> int | None:
+        """FastAGI sessions open now; None while no IVR campaign has started one."""
+        return self._agi.server.sessions if self._agi is not None else None
+
     async def close(self) -> None:
         links, self._links = list(self._links.values()), {}
         for link in links:

@@ -177,6 +177,9 @@ class Supervisor:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    def agi_sessions(self) -> int | None:
+        return self._node.agi_sessions
+
     # --- inside -------------------------------------------------------------------------
     def _refuse_while_draining(self) -> None:
         if self.draining:
