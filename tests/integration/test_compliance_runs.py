@@ -12,6 +12,7 @@ from typing import Any
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.runner import CampaignRunner
 from dialer.outcomes import Outcome
+from dialer.pbx.events import CallEnded
 from dialer.store import open_store
 from dialer.store.base import ContactStore, NewContact
 from tests.unit.test_runner import MemoryPbx, campaign
@@ -37,11 +38,16 @@ async def run_until_quiet(
     runner = CampaignRunner(camp, store, pbx, PacingControl(camp), clock=clock, idle_poll=0.05)
     stop = asyncio.Event()
     run = asyncio.create_task(runner.run(stop))
+    # Quiet is counted from the runner's first pass over the list: a slow start (a busy
+    # machine) must not pass for "nothing to dial".
+    while not run.done() and not (runner.snapshot.state == "dialing" and runner.snapshot.total):
+        await asyncio.sleep(0.01)
     quiet = 0
-    while not run.done() and quiet < 20:
+    while not run.done() and quiet < 25:
         before = len(pbx.requests)
         for attempt_id in list(pbx.up):
-            pbx.end(attempt_id, outcome)
+            # Ended at the test's clock, not the real one: the 72 h hold runs from it.
+            pbx.up.pop(attempt_id).call_ended(CallEnded(attempt_id, outcome, clock()))
         await asyncio.sleep(0.02)
         quiet = quiet + 1 if len(pbx.requests) == before and not pbx.up else 0
     stop.set()
