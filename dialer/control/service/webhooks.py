@@ -181,3 +181,22 @@ class WebhookDelivery:
             extra={"event": item.kind, "tries": item.tries + 1, "error": error,
                    "retry_at": retry_at.isoformat()},
         )  # fmt: skip
+
+
+async def run_webhooks(
+    router: WebhookRouter,
+    outbox: WebhookOutbox,
+    environ: Mapping[str, str],
+    stop: asyncio.Event,
+    timeout: float = 10.0,
+) -> None:
+    """The service's webhook tasks: route until the bus closes, deliver until `stop`.
+    What is still undelivered then stays in the outbox for the next start."""
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        delivery = WebhookDelivery(outbox, client, environ)
+        routing = asyncio.create_task(router.run(), name="webhooks.route")
+        try:
+            await delivery.run(stop)
+        finally:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(routing, timeout)
