@@ -95,7 +95,10 @@ class WebhookRouter:
                 log.error("webhooks.events_lost", extra={"count": sub.dropped})
                 sub.dropped = 0
             if event is not None:
-                await self.route(event)
+                try:
+                    await self.route(event)
+                except Exception:  # a store hiccup costs this event, not the ones after
+                    log.exception("webhooks.route_failed", extra={"event": event.kind})
             elif sub.closed:
                 return  # the bus closed and every event it held is routed
 
@@ -141,7 +144,11 @@ class WebhookDelivery:
 
     async def run(self, stop: asyncio.Event, poll: float = 1.0) -> None:
         while not stop.is_set():
-            sent = await self.deliver_due()
+            try:
+                sent = await self.deliver_due()
+            except Exception:  # the store busy or gone for a moment: the rows wait
+                log.exception("webhooks.delivery_pass_failed")
+                sent = 0
             if sent < self._batch:  # a full batch: more may be due at once
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), poll)
