@@ -77,3 +77,52 @@ async def test_service_delivers_every_attempt_once_through_a_failing_receiver(
     assert receiver.bad_signatures == 0
     assert receiver.requests == len(receiver.accepted) + 2
     assert delivered(db) == len(receiver.accepted)
+
+
+async def test_events_queued_while_the_receiver_is_down_survive_a_service_restart(
+    pbx: SimulatedPbx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIALER_TEST_HOOK_SECRET", SECRET)
+    db = await seeded_db(tmp_path, 6)
+    admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
+    sock = _free_socket()  # bound, not listening: the receiver is down
+    hook = {
+        "url": f"http://127.0.0.1:{sock.getsockname()[1]}/hook",
+        "events": ["attempt.finished", "campaign.finished"],
+        "secret_env": "DIALER_TEST_HOOK_SECRET",
+    }
+    path = write_campaign(tmp_path / "crm.yaml", pbx.port, name="crm", webhooks=[hook])
+    service = await start_service(db)
+    try:
+        code, _ = await api(
+            service.url, "POST", "/campaigns", admin,
+            {"content": path.read_text(), "source": str(path)},
+        )  # fmt: skip
+        assert code == 201
+        code, _ = await api(service.url, "POST", "/campaigns/crm/start", supervisor)
+        assert code == 200
+
+        async def finished() -> bool:
+            _, rows = await api(service.url, "GET", "/campaigns", supervisor)
+            return any(r["campaign"] == "crm" and r["state"] == "finished" for r in rows)
+
+        await until(finished, timeout=120)
+    finally:
+        assert await service.stop() == 0
+    assert delivered(db) == 0
+    receiver = Receiver(fail_first=0)
+    async with serving(receiver, sock):
+        service = await start_service(db)  # sends what the last run left in the outbox
+        try:
+            expected = len(originated_by(pbx, "crm")) + 1
+            # The first tries failed at the old run: due again after their back-off.
+            await until(lambda: len(receiver.accepted) == expected, timeout=60)
+        finally:
+            assert await service.stop() == 0
+    assert {b["event"] for b in receiver.bodies.values()} == {
+        "attempt.finished",
+        "campaign.finished",
+    }
+    assert all(count == 1 for count in receiver.accepted.values())
+    assert receiver.bad_signatures == 0
+    assert delivered(db) == expected
