@@ -28,6 +28,7 @@ from dialer.campaign.fields import (
     Strict,
 )
 from dialer.campaign.times_of_day import TimesOfDay
+from dialer.campaign.webhooks import WebhookSettings
 from dialer.durations import Duration, format_duration
 from dialer.outcomes import Outcome
 from dialer.policy.retry import DEAD_AFTER_FAILURES
@@ -268,6 +269,7 @@ class Campaign(Strict):
     compliance: ComplianceSettings = Field(
         ComplianceSettings(), description="calling hours, profile, consent, caps"
     )
+    webhooks: tuple[WebhookSettings, ...] = Field((), description="events POSTed to receivers")
 
     @model_validator(mode="after")
     def _paced_campaigns_follow_the_rules(self) -> Campaign:

@@ -19,6 +19,7 @@ from typing import Protocol
 from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
 from dialer.store.due_view import DueView
+from dialer.store.outbox_role import WebhookOutbox as Outbox
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
 from dialer.store.service_roles import ApiTokens, CampaignFiles
 from dialer.store.views import (
@@ -437,7 +438,7 @@ class AuditLog(Protocol):
 
 
 class ContactStore(
-    ContactBase, CampaignLedger, Reports, AuditLog, CampaignFiles, ApiTokens, Protocol
+    ContactBase, CampaignLedger, Reports, AuditLog, CampaignFiles, ApiTokens, Outbox, Protocol
 ):
     """The whole store, as the engine and the CLI open it: every role on one backend."""
 

@@ -182,6 +182,26 @@ MIGRATIONS: tuple[str, ...] = (
         revoked_at  REAL
     );
     """,
+    # 10: the webhook outbox (dialer.store.outbox_role): one row per (event, receiver URL)
+    # until the receiver answers 2xx; the signing secret is not stored, only its env var.
+    """
+    CREATE TABLE webhook_outbox (
+        id          INTEGER PRIMARY KEY,
+        event_id    TEXT NOT NULL,
+        campaign    TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        url         TEXT NOT NULL,
+        secret_env  TEXT NOT NULL,
+        body        TEXT NOT NULL,              -- the JSON POSTed, as signed
+        created_at  REAL NOT NULL,
+        tries       INTEGER NOT NULL DEFAULT 0, -- failed deliveries so far
+        next_try_at REAL NOT NULL,
+        last_error  TEXT NOT NULL DEFAULT '',
+        delivered_at REAL,
+        UNIQUE (event_id, url)
+    );
+    CREATE INDEX webhook_outbox_due ON webhook_outbox (next_try_at) WHERE delivered_at IS NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

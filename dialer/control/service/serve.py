@@ -21,6 +21,7 @@ from dialer.control.app import Node
 from dialer.control.service.events import EventBus
 from dialer.control.service.http_api import build_app
 from dialer.control.service.supervisor import Supervisor
+from dialer.control.service.webhooks import WebhookRouter, run_webhooks
 from dialer.store import ContactStore
 
 log = logging.getLogger("dialer.service")
@@ -69,6 +70,10 @@ async def serve(store: ContactStore, sock: socket.socket, drain_timeout: timedel
     bus = EventBus()
     node = Node(store)
     supervisor = Supervisor(store, node, bus, drain_timeout=drain_timeout)
+    # Subscribed before any campaign starts, so that no event goes unrouted.
+    router = WebhookRouter(store, bus, supervisor.webhooks_of)
+    webhooks_stop = asyncio.Event()
+    webhooks = asyncio.create_task(run_webhooks(router, store, os.environ, webhooks_stop))
     config = uvicorn.Config(
         build_app(supervisor),
         log_config=None,
@@ -102,9 +107,12 @@ async def serve(store: ContactStore, sock: socket.socket, drain_timeout: timedel
         await supervisor.drain()
     finally:
         bus.close()
+        webhooks_stop.set()  # undelivered events wait in the outbox for the next start
         server.should_exit = True
         with contextlib.suppress(Exception):
             await http
+        with contextlib.suppress(Exception):
+            await webhooks
         await node.close()
     return 1 if http_failed else 0
 

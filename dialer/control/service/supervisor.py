@@ -17,13 +17,14 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from dialer.campaign.ami_secret import resolve_ami_secret
 from dialer.campaign.errors import CampaignError
 from dialer.campaign.loader import parse_campaign
 from dialer.campaign.model import Campaign
+from dialer.campaign.webhooks import WebhookSettings
 from dialer.control.app import DEFAULT_DRAIN_TIMEOUT, CampaignStartError, Node
 from dialer.control.service.events import BusObserver, EventBus
 from dialer.control.service.managed import ManagedCampaign
@@ -69,6 +70,10 @@ class Supervisor:
         self.draining = False
 
     # --- at start -----------------------------------------------------------------------
+    def webhooks_of(self, name: str) -> Sequence[WebhookSettings]:
+        managed = self.campaigns.get(name)
+        return managed.campaign.webhooks if managed is not None else ()
+
     async def resume_wanted(self) -> list[str]:
         """Start every campaign wanted running or paused (a restarted service)."""
         started = []

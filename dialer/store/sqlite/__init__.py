@@ -14,6 +14,7 @@ dialer.store.migrations), one module per job:
 - list_copies.py: ContactBase building a list from another (`dialer lists build`);
 - audit_log.py: AuditLog (who exported contact data, when, how many rows);
 - campaign_files.py: CampaignFiles and ApiTokens (what the service keeps);
+- outbox.py: WebhookOutbox (webhook deliveries waiting for their receiver);
 - rows.py: values between Python and SQLite, and the lookups the roles share.
 SqliteStore is every role on one connection: the ContactStore that open_store returns.
 """
@@ -29,6 +30,7 @@ from dialer.store.sqlite.campaign_ledger import SqliteCampaignLedger
 from dialer.store.sqlite.connection import SqliteConnection
 from dialer.store.sqlite.contact_base import SqliteContactBase
 from dialer.store.sqlite.do_not_call import SqliteDoNotCall
+from dialer.store.sqlite.outbox import SqliteWebhookOutbox
 from dialer.store.sqlite.person_data import SqlitePersonData
 from dialer.store.sqlite.reports import SqliteReports
 
@@ -45,6 +47,7 @@ class SqliteStore(
     SqliteAuditLog,
     SqliteCampaignFiles,
     SqliteApiTokens,
+    SqliteWebhookOutbox,
 ):
     """ContactStore on one SQLite file (see dialer.store.base for the contract).
 

@@ -1,0 +1,69 @@
+"""WebhookOutbox on SQLite: the durable queue of webhook deliveries (migration 10)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from dialer.store.outbox_role import NewWebhookEvent, PendingWebhook, WebhookBacklog
+from dialer.store.sqlite.connection import SqliteRole
+from dialer.store.sqlite.rows import dt, ts
+
+
+class SqliteWebhookOutbox(SqliteRole):
+    async def add_webhook_events(self, events: Sequence[NewWebhookEvent], now: datetime) -> int:
+        added = 0
+        with self._conn.write() as db:
+            for e in events:
+                cur = db.execute(
+                    "INSERT INTO webhook_outbox (event_id, campaign, kind, url, secret_env, body,"
+                    " created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (event_id, url) DO NOTHING",
+                    (e.event_id, e.campaign, e.kind, e.url, e.secret_env, e.body, ts(now), ts(now)),
+                )
+                added += cur.rowcount
+        return added
+
+    async def due_webhook_events(self, now: datetime, limit: int) -> list[PendingWebhook]:
+        rows = self._conn.db.execute(
+            "SELECT id, event_id, campaign, kind, url, secret_env, body, tries, next_try_at"
+            " FROM webhook_outbox WHERE delivered_at IS NULL AND next_try_at <= ?"
+            " ORDER BY next_try_at, id LIMIT ?",
+            (ts(now), limit),
+        )
+        return [
+            PendingWebhook(
+                int(r["id"]),
+                r["event_id"],
+                r["campaign"],
+                r["kind"],
+                r["url"],
+                r["secret_env"],
+                r["body"],
+                int(r["tries"]),
+                dt(r["next_try_at"]),
+            )
+            for r in rows
+        ]
+
+    async def webhook_delivered(self, outbox_id: int, now: datetime) -> None:
+        with self._conn.write() as db:
+            db.execute(
+                "UPDATE webhook_outbox SET delivered_at = ? WHERE id = ?", (ts(now), outbox_id)
+            )
+
+    async def webhook_failed(self, outbox_id: int, error: str, next_try_at: datetime) -> None:
+        with self._conn.write() as db:
+            db.execute(
+                "UPDATE webhook_outbox SET tries = tries + 1, last_error = ?, next_try_at = ?"
+                " WHERE id = ? AND delivered_at IS NULL",
+                (error[:500], ts(next_try_at), outbox_id),
+            )
+
+    async def webhook_backlog(self) -> WebhookBacklog:
+        row = self._conn.db.execute(
+            "SELECT coalesce(sum(delivered_at IS NULL), 0),"
+            " coalesce(sum(delivered_at IS NULL AND tries > 0), 0),"
+            " coalesce(sum(delivered_at IS NOT NULL), 0) FROM webhook_outbox"
+        ).fetchone()
+        return WebhookBacklog(int(row[0]), int(row[1]), int(row[2]))
