@@ -19,6 +19,7 @@ from statistics import NormalDist
 from dialer.operators import OperatorState
 from dialer.policy.abandon import AbandonLedger
 from dialer.policy.answer_watch import AnswerWatch
+from dialer.policy.lead_timing import Curve, LeadTiming, horizon
 from dialer.policy.operator_pacer import (
     OperatorPacer,
     PacedCall,
@@ -36,6 +37,8 @@ BURST_GAIN = 2.0  # ... the margin grows by this much per unit of share
 # it there, worth this many samples (the old ones no longer describe the list).
 RISE_FACTOR = 1.5
 RISE_RESTART_WEIGHT = 20.0
+TIMING_REFRESH_S = 30.0  # how often the lead timing follows the learnt ring/message times
+TALK_REFRESH_S = 2.0  # ... and the talk-time curve the calls going on
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,6 @@ class PredictiveSettings:
     abandon_target: float = 0.03  # abandoned share of live-answered calls, per window
     connect_limit_s: float = 2.0  # an operator must take the call within this
     aim: float = 0.75  # the margin loop aims at this share of the target
-    lookahead: float = 0.5  # count operators freeing within this share of the lead time
     # Headroom, in abandoned calls, under which it dials progressively: at least
     # `reserve`, and `reserve_per_operator` per operator logged in (a big team's one
     # mistake abandons more calls at once).
@@ -72,11 +74,28 @@ class PredictiveSettings:
 
 @dataclass(frozen=True)
 class Plan:
-    supply: float  # operators expected free within the lookahead
-    demand: float  # calls already placed expected to want one
-    variance: float  # of supply - demand, outcomes drawn independently
+    supply: Curve  # operators expected free by each horizon
+    demand: Curve  # leads expected by each horizon from calls already placed
     lead_yield: float  # leads per call placed
     uncertainty: float  # relative standard error of lead_yield
+    arrival: list[float]  # share of a new call's lead due by each horizon
+
+    def calls(self, margin: float, z: float) -> tuple[int, float]:
+        """Most new calls that fit at every horizon, and the supply there."""
+        q, k = self.lead_yield, z * self.uncertainty
+        best, at = None, 0.0
+        for h, share in enumerate(self.arrival):
+            m = q * share
+            n = calls_within(
+                gap=self.supply.mean[h] - self.demand.mean[h] * (1.0 + k),
+                variance=self.supply.var[h] + self.demand.var[h],
+                per_call_mean=m * (1.0 + k),
+                per_call_variance=m * (1.0 - m),
+                margin=margin,
+            )
+            if best is None or n < best:
+                best, at = n, self.supply.mean[h]
+        return (best or 0), at
 
 
 class PredictivePacer(OperatorPacer):
@@ -126,7 +145,10 @@ class PredictivePacer(OperatorPacer):
         super().__init__(limiter, ledger, self.settings.connect_limit_s, ring_timeout_s)
         self.margin = NormalDist().inv_cdf(1.0 - self._lead_target())
         self._state = "learning"
-        self._last_plan = Plan(0.0, 0.0, 0.0, 1.0, 0.0)
+        self._last_supply = 0.0
+        self._timing = LeadTiming()
+        self._timing_due = float("-inf")
+        self._talk_due = float("-inf")
         self._ahead_since: float | None = None  # when it last started dialling ahead
         self._answers = AnswerWatch(self.ring_settle_s)
         self._abandoned_at: deque[float] = deque()  # the last 60 s
@@ -148,17 +170,10 @@ class PredictivePacer(OperatorPacer):
         if self._ahead_since is None:
             self._ahead_since = now
         plan = self._plan(now)
-        self._last_plan = plan
-        q, k = plan.lead_yield, ESTIMATE_Z * plan.uncertainty
-        ahead = calls_within(
-            gap=plan.supply - plan.demand * (1.0 + k),
-            variance=plan.variance,
-            per_call_mean=q * (1.0 + k),
-            per_call_variance=q * (1.0 - q),
-            margin=self.margin
-            + self._pressure(max(w.rate for w in windows))
-            + self._burst_pressure(now),
+        margin = (
+            self.margin + self._pressure(max(w.rate for w in windows)) + self._burst_pressure(now)
         )
+        ahead, self._last_supply = plan.calls(margin, ESTIMATE_Z)
         ramp = min(1.0, (now - self._ahead_since) / s.ramp_s) if s.ramp_s > 0.0 else 1.0
         return max(progressive, progressive + math.floor(ramp * (ahead - progressive)))
 
@@ -196,11 +211,23 @@ class PredictivePacer(OperatorPacer):
         return max(0.0, share - BURST_FROM) * BURST_GAIN
 
     def _plan(self, now: float) -> Plan:
+        """Supply and demand at the horizon where new calls fit worst."""
         e = self.estimates
-        lookahead = self.settings.lookahead * (e.ring_s.value + e.message_s.value)
-        supply, supply_var = self._supply(now, lookahead)
-        demand, demand_var = self._demand(now)
-        return Plan(supply, demand, supply_var + demand_var, e.lead_yield, e.yield_uncertainty())
+        if now >= self._timing_due or not self._timing.new_call[-1]:
+            self._timing.refresh(e.ring_s, e.message_s)
+            self._timing_due = now + TIMING_REFRESH_S
+        if now >= self._talk_due:
+            e.talk_s.refresh(
+                now - since
+                for state, since in self._operators.values()
+                if state is OperatorState.ON_CALL
+            )
+            self._talk_due = now + TALK_REFRESH_S
+        ks = self._timing.significant()
+        supply = self._supply(now, ks)
+        demand = self._demand(now, ks)
+        arrival = [self._timing.new_call[k] for k in ks]
+        return Plan(supply, demand, e.lead_yield, e.yield_uncertainty(), arrival)
 
     def _notice_a_rise(self, now: float) -> None:
         """Restart the answer rate from the newest calls when they show a clear rise.
@@ -217,26 +244,38 @@ class PredictivePacer(OperatorPacer):
     def _answered_by(self, age: float) -> float:
         return 1.0 - self.estimates.ring_s.survival(age)
 
-    def _supply(self, now: float, lookahead: float) -> tuple[float, float]:
+    def _supply(self, now: float, ks: list[int]) -> Curve:
+        """Operators expected free by each horizon (plus the connect limit)."""
         e = self.estimates
-        talking = self.operators(OperatorState.ON_CALL)
-        wrap = e.wrap_s.value
-        p_talk = 1.0 - math.exp(-max(0.0, lookahead - wrap) / max(e.talk_s.value, 1.0))
-        supply = self.operators(OperatorState.AVAILABLE) + talking * p_talk
-        variance = talking * p_talk * (1.0 - p_talk)
-        for started in self._wrap_started.values():
-            left = max(wrap - (now - started), 1.0)
-            p = 1.0 - math.exp(-lookahead / left)
-            supply += p
-            variance += p * (1.0 - p)
-        return supply, variance
+        wait = self.settings.connect_limit_s
+        reach = [horizon(k) + wait for k in ks]
+        curve = Curve.zero(len(ks))
+        curve.mean = [float(self.operators(OperatorState.AVAILABLE))] * len(ks)
+        wrap_mean = e.wrap_s.value
+        after_wrap = [t - wrap_mean for t in reach]
+        talk, wrap = e.talk_s, e.wrap_s
+        for state, since in self._operators.values():
+            if state is OperatorState.ON_CALL:
+                curve.add(talk.free_by(now - since, after_wrap))
+            elif state is OperatorState.WRAP_UP:
+                elapsed = now - since
+                alive = wrap.survival(elapsed)
+                if alive <= 1e-9:
+                    curve.add([1.0] * len(ks))
+                else:
+                    curve.add([1.0 - wrap.survival(elapsed + t) / alive for t in reach])
+        return curve
 
-    def _demand(self, now: float) -> tuple[float, float]:
+    def _demand(self, now: float, ks: list[int]) -> Curve:
+        """Leads expected by each horizon from the calls already placed."""
         e = self.estimates
         p_lead = e.transfer.value
-        listening = self.calls(Stage.MESSAGE)
-        demand = self.calls(Stage.QUEUED) + listening * p_lead
-        variance = listening * p_lead * (1.0 - p_lead)
+        curve = Curve.zero(len(ks))
+        curve.mean = [float(self.calls(Stage.QUEUED))] * len(ks)
+        for call in self._calls.values():
+            if call.stage is Stage.MESSAGE:
+                by = self._timing.listening(now - call.since)
+                curve.add([p_lead * by[k] for k in ks])
         person = e.person.value
         for placed_at, count in self._ringing_by_start.items():
             age = now - placed_at
@@ -244,9 +283,9 @@ class PredictivePacer(OperatorPacer):
             yes = person * e.ring_s.survival(age)
             no = (1.0 - person) * e.miss_s.survival(age)
             p = p_lead * yes / (yes + no) if yes + no > 0.0 else 0.0
-            demand += count * p
-            variance += count * p * (1.0 - p)
-        return demand, variance
+            by = self._timing.ringing(age)
+            curve.add([p * by[k] for k in ks], count)
+        return curve
 
     def _ahead_of_progressive(self) -> bool:
         return self._state == "predictive"
@@ -276,7 +315,7 @@ class PredictivePacer(OperatorPacer):
         return replace(
             super().snapshot(now),
             state=self._state,
-            dial_level=round(self.waiting_for_operator / max(1.0, self._last_plan.supply), 3),
+            dial_level=round(self.waiting_for_operator / max(1.0, self._last_supply), 3),
             margin=round(self.margin, 3),
             abandon_target=self.settings.abandon_target,
         )
