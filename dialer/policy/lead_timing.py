@@ -24,6 +24,7 @@ from dialer.policy.estimates import Durations
 STEP_S = 2.0
 HORIZONS = 31  # 0, 2, ..., 60 s
 SIGNIFICANT = 0.02  # a horizon counts once this share of a new call's leads is due by it
+SETTLED = 0.99  # ... and until this share is (later ones only loosen the bound)
 
 
 @dataclass
@@ -38,9 +39,8 @@ class Curve:
         return cls([0.0] * size, [0.0] * size)
 
     def add(self, probabilities: list[float], count: float = 1.0) -> None:
-        for k, p in enumerate(probabilities):
-            self.mean[k] += count * p
-            self.var[k] += count * p * (1.0 - p)
+        self.mean = [m + count * p for m, p in zip(self.mean, probabilities, strict=True)]
+        self.var = [v + count * p * (1.0 - p) for v, p in zip(self.var, probabilities, strict=True)]
 
 
 def horizon(k: int) -> float:
@@ -55,6 +55,7 @@ class LeadTiming:
         self.new_call = [0.0] * HORIZONS  # placed now: lead by horizon k
         self._ringing: list[list[float]] = []  # by whole seconds of age
         self._message: Durations | None = None
+        self._listening: list[list[float]] = []
 
     def refresh(self, ring: Durations, message: Durations) -> None:
         self._message = message
@@ -76,6 +77,7 @@ class LeadTiming:
             table.append(row)
         self._ringing = table
         self.new_call = table[0]
+        self._listening = [self._listening_at(e) for e in range(math.ceil(message.longest_s) + 1)]
 
     def ringing(self, age: float) -> list[float]:
         """Chance, by each horizon, that a call ringing at `age` has delivered its lead,
@@ -86,6 +88,11 @@ class LeadTiming:
 
     def listening(self, elapsed: float) -> list[float]:
         """The same for a person `elapsed` seconds into the message who will transfer."""
+        if not self._listening:
+            return [0.0] * HORIZONS
+        return self._listening[min(max(int(elapsed), 0), len(self._listening) - 1)]
+
+    def _listening_at(self, elapsed: float) -> list[float]:
         message = self._message
         if message is None:
             return [0.0] * HORIZONS
@@ -99,5 +106,11 @@ class LeadTiming:
 
     def significant(self) -> list[int]:
         """The horizons by which some of a new call's leads may have arrived."""
-        last = self.new_call[-1] if self.new_call else 0.0
-        return [k for k, p in enumerate(self.new_call) if p >= SIGNIFICANT * max(last, 1e-9)]
+        last = max(self.new_call[-1] if self.new_call else 0.0, 1e-9)
+        ks: list[int] = []
+        for k, p in enumerate(self.new_call):
+            if p >= SIGNIFICANT * last:
+                ks.append(k)
+                if p >= SETTLED * last:
+                    break
+        return ks

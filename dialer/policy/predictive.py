@@ -38,7 +38,7 @@ BURST_GAIN = 2.0  # ... the margin grows by this much per unit of share
 RISE_FACTOR = 1.5
 RISE_RESTART_WEIGHT = 20.0
 TIMING_REFRESH_S = 30.0  # how often the lead timing follows the learnt ring/message times
-TALK_REFRESH_S = 2.0  # ... and the talk-time curve the calls going on
+TALK_REFRESH_S = 5.0  # ... and the talk-time curve the calls going on
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,10 @@ class PredictiveSettings:
     learn_messages: int = 30
     learn_rings_per_operator: float = 2.0
     learn_messages_per_operator: float = 0.5
+    # Share of a talking operator's chance of freeing in time that counts as supply: the
+    # operators it dials for before they hang up are the ones a sudden rise in the answer
+    # rate finds without a free colleague (bursts of abandoned calls), so not all of it.
+    talk_credit: float = 0.5
     # Once it may dial ahead, the calls it places beyond progressive grow from none to
     # the plan's over this long (the guard lifting must not place the whole headroom at
     # once on estimates that just passed the bar).
@@ -254,16 +258,24 @@ class PredictivePacer(OperatorPacer):
         wrap_mean = e.wrap_s.value
         after_wrap = [t - wrap_mean for t in reach]
         talk, wrap = e.talk_s, e.wrap_s
+        talking: dict[float, int] = {}
+        wrapping: dict[int, int] = {}
         for state, since in self._operators.values():
             if state is OperatorState.ON_CALL:
-                curve.add(talk.free_by(now - since, after_wrap))
+                key = _coarse(now - since, talk.step_s)
+                talking[key] = talking.get(key, 0) + 1
             elif state is OperatorState.WRAP_UP:
-                elapsed = now - since
-                alive = wrap.survival(elapsed)
-                if alive <= 1e-9:
-                    curve.add([1.0] * len(ks))
-                else:
-                    curve.add([1.0 - wrap.survival(elapsed + t) / alive for t in reach])
+                second = int(now - since)
+                wrapping[second] = wrapping.get(second, 0) + 1
+        credit = self.settings.talk_credit
+        for elapsed, count in talking.items():
+            curve.add([credit * p for p in talk.free_by(elapsed, after_wrap)], count)
+        for second, count in wrapping.items():
+            alive = wrap.survival(second)
+            if alive <= 1e-9:
+                curve.add([1.0] * len(ks), count)
+            else:
+                curve.add([1.0 - wrap.survival(second + t) / alive for t in reach], count)
         return curve
 
     def _demand(self, now: float, ks: list[int]) -> Curve:
@@ -272,13 +284,20 @@ class PredictivePacer(OperatorPacer):
         p_lead = e.transfer.value
         curve = Curve.zero(len(ks))
         curve.mean = [float(self.calls(Stage.QUEUED))] * len(ks)
+        listening: dict[int, int] = {}
         for call in self._calls.values():
             if call.stage is Stage.MESSAGE:
-                by = self._timing.listening(now - call.since)
-                curve.add([p_lead * by[k] for k in ks])
+                elapsed = int(now - call.since)
+                listening[elapsed] = listening.get(elapsed, 0) + 1
+        for elapsed, count in listening.items():
+            by = self._timing.listening(elapsed)
+            curve.add([p_lead * by[k] for k in ks], count)
         person = e.person.value
+        ringing: dict[int, int] = {}
         for placed_at, count in self._ringing_by_start.items():
-            age = now - placed_at
+            age = int(now - placed_at)
+            ringing[age] = ringing.get(age, 0) + count
+        for age, count in ringing.items():
             # Odds that a call still ringing at this age ends with a person.
             yes = person * e.ring_s.survival(age)
             no = (1.0 - person) * e.miss_s.survival(age)
@@ -319,6 +338,13 @@ class PredictivePacer(OperatorPacer):
             margin=round(self.margin, 3),
             abandon_target=self.settings.abandon_target,
         )
+
+
+def _coarse(elapsed: float, step: float) -> float:
+    """Elapsed talk time rounded to `step` for the first minute, then to a tenth of itself
+    (the chance a call ends soon changes slowly once it is long)."""
+    width = max(step, elapsed / 10.0)
+    return width * round(elapsed / width)
 
 
 def calls_within(

@@ -38,6 +38,10 @@ class TalkTimes:
         self._survival: list[float] = []
         self._ongoing: list[float] = []
         self._stale = True
+        self._dirty = False
+        # free_by's answers until the next refresh, by elapsed bin, for one horizon list
+        self._cache: dict[int, list[float]] = {}
+        self._cached_for: list[float] = []
 
     def observe(self, sample: float) -> None:
         self._scale /= 1.0 - 1.0 / self.memory
@@ -46,7 +50,7 @@ class TalkTimes:
             self._scale = 1.0
         self._ended[min(max(int(sample / self.step_s), 0), self._n - 1)] += self._scale
         self.samples += 1
-        self._stale = True
+        self._dirty = True  # readers refresh; the pacer's hot loop waits for its refresh
 
     def refresh(self, ongoing: Iterable[float]) -> None:
         """Recompute the survival curve with these calls still going on (elapsed s); they
@@ -69,11 +73,12 @@ class TalkTimes:
             tail_ended -= self._ended[i]
             tail_ongoing -= at_risk_ongoing[i]
         self._survival = survival
-        self._stale = False
+        self._stale = self._dirty = False
+        self._cache = {}
 
     def survival(self, age: float) -> float:
         """Share of calls still going on at `age` seconds."""
-        if self._stale:
+        if self._stale or self._dirty:
             self.refresh(self._ongoing)
         x = age / self.step_s
         if x <= 0.0:
@@ -94,9 +99,19 @@ class TalkTimes:
         return min(1.0, max(0.0, 1.0 - self.survival(elapsed + horizon) / now))
 
     def free_by(self, elapsed: float, horizons: list[float]) -> list[float]:
-        """`free_within` at several horizons at once (the pacer's hot loop)."""
+        """`free_within` at several horizons at once, `elapsed` rounded to the step (the
+        pacer's hot loop: answers are kept until the next refresh)."""
         if self._stale:
             self.refresh(self._ongoing)
+        if horizons != self._cached_for:
+            self._cache, self._cached_for = {}, list(horizons)
+        key = int(elapsed / self.step_s + 0.5)
+        known = self._cache.get(key)
+        if known is None:
+            known = self._cache[key] = self._free_by(key * self.step_s, horizons)
+        return known
+
+    def _free_by(self, elapsed: float, horizons: list[float]) -> list[float]:
         curve, step, last = self._survival, self.step_s, self._n
         x = elapsed / step
         i = int(x)
@@ -123,7 +138,7 @@ class TalkTimes:
     @property
     def value(self) -> float:
         """Mean duration."""
-        if self._stale:
+        if self._stale or self._dirty:
             self.refresh(self._ongoing)
         return self.step_s * sum(
             (a + b) / 2.0 for a, b in zip(self._survival, self._survival[1:], strict=False)
