@@ -19,10 +19,8 @@ from collections.abc import Callable
 # averaged away by the older ones (the rate a call meets is fixed when it is placed).
 HORIZONS_S = (8.0, 12.0, 18.0, 25.0)
 MIN_EXPOSURE = 3.0  # calls' worth of answers due in a window before it says anything
-RISE_Z = 3.5  # standard deviations above the learnt rate that the answers must be (tested
-# every tick at five horizons: at 3.5 a 200-operator campaign saw a false rise every
-# four minutes, each forgetting the learnt rate)
-SPREAD = 1.0  # the pacer takes the Wilson lower bound at this many standard errors
+RISE_Z = 3.5  # standard deviations above the learnt rate that the answers must be
+SPREAD = 1.0  # standard errors below the estimate that the pacer takes
 
 
 class AnswerWatch:
@@ -70,21 +68,9 @@ class AnswerWatch:
             if exposure < MIN_EXPOSURE:
                 continue
             expected = learnt * exposure
-            # (half a person of continuity correction: counts are whole)
-            excess = persons - 0.5 - expected
-            if excess < RISE_Z * math.sqrt(max(expected * (1.0 - learnt), 1.0)):
+            if persons - expected < RISE_Z * math.sqrt(max(expected * (1.0 - learnt), 1.0)):
                 continue
-            best = max(best, wilson_floor(persons, exposure, SPREAD))
+            rate = min(1.0, persons / exposure)
+            spread = math.sqrt(max(rate * (1.0 - rate), 0.01) / exposure)
+            best = max(best, rate - SPREAD * spread)
         return best
-
-
-def wilson_floor(successes: float, trials: float, z: float) -> float:
-    """Lower end of the Wilson score interval: unlike rate - z * standard error it stays
-    sensible for a handful of calls whose answers all came (5 of 5 is not 95% sure)."""
-    if trials <= 0.0:
-        return 0.0
-    rate = min(1.0, successes / trials)
-    z2 = z * z
-    centre = rate + z2 / (2.0 * trials)
-    spread = z * math.sqrt(rate * (1.0 - rate) / trials + z2 / (4.0 * trials * trials))
-    return max(0.0, (centre - spread) / (1.0 + z2 / trials))

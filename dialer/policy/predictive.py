@@ -19,7 +19,6 @@ from statistics import NormalDist
 from dialer.operators import OperatorState
 from dialer.policy.abandon import AbandonLedger
 from dialer.policy.answer_watch import AnswerWatch
-from dialer.policy.lead_timing import Curve, LeadTiming, horizon
 from dialer.policy.operator_pacer import (
     OperatorPacer,
     PacedCall,
@@ -37,8 +36,7 @@ BURST_GAIN = 2.0  # ... the margin grows by this much per unit of share
 # it there, worth this many samples (the old ones no longer describe the list).
 RISE_FACTOR = 1.5
 RISE_RESTART_WEIGHT = 20.0
-TIMING_REFRESH_S = 30.0  # how often the lead timing follows the learnt ring/message times
-TALK_REFRESH_S = 5.0  # ... and the talk-time curve the calls going on
+TALK_REFRESH_S = 5.0  # how often the talk-time curve takes in the calls going on
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,10 @@ class PredictiveSettings:
     abandon_target: float = 0.03  # abandoned share of live-answered calls, per window
     connect_limit_s: float = 2.0  # an operator must take the call within this
     aim: float = 0.75  # the margin loop aims at this share of the target
+    lookahead: float = 0.5  # count operators freeing within this share of the lead time
+    # A talking operator counts with the chance that the call ends, and the wrap-up after
+    # it, within this share of the lead time: calls for them go out before they hang up.
+    talk_reach: float = 0.0
     # Headroom, in abandoned calls, under which it dials progressively: at least
     # `reserve`, and `reserve_per_operator` per operator logged in (a big team's one
     # mistake abandons more calls at once).
@@ -58,10 +60,6 @@ class PredictiveSettings:
     learn_messages: int = 30
     learn_rings_per_operator: float = 2.0
     learn_messages_per_operator: float = 0.5
-    # Share of a talking operator's chance of freeing in time that counts as supply: the
-    # operators it dials for before they hang up are the ones a sudden rise in the answer
-    # rate finds without a free colleague (bursts of abandoned calls), so not all of it.
-    talk_credit: float = 0.5
     # Once it may dial ahead, the calls it places beyond progressive grow from none to
     # the plan's over this long (the guard lifting must not place the whole headroom at
     # once on estimates that just passed the bar).
@@ -78,28 +76,11 @@ class PredictiveSettings:
 
 @dataclass(frozen=True)
 class Plan:
-    supply: Curve  # operators expected free by each horizon
-    demand: Curve  # leads expected by each horizon from calls already placed
+    supply: float  # operators expected free within the lookahead
+    demand: float  # calls already placed expected to want one
+    variance: float  # of supply - demand, outcomes drawn independently
     lead_yield: float  # leads per call placed
     uncertainty: float  # relative standard error of lead_yield
-    arrival: list[float]  # share of a new call's lead due by each horizon
-
-    def calls(self, margin: float, z: float) -> tuple[int, float]:
-        """Most new calls that fit at every horizon, and the supply there."""
-        q, k = self.lead_yield, z * self.uncertainty
-        best, at = None, 0.0
-        for h, share in enumerate(self.arrival):
-            m = q * share
-            n = calls_within(
-                gap=self.supply.mean[h] - self.demand.mean[h] * (1.0 + k),
-                variance=self.supply.var[h] + self.demand.var[h],
-                per_call_mean=m * (1.0 + k),
-                per_call_variance=m * (1.0 - m),
-                margin=margin,
-            )
-            if best is None or n < best:
-                best, at = n, self.supply.mean[h]
-        return (best or 0), at
 
 
 class PredictivePacer(OperatorPacer):
@@ -149,9 +130,7 @@ class PredictivePacer(OperatorPacer):
         super().__init__(limiter, ledger, self.settings.connect_limit_s, ring_timeout_s)
         self.margin = NormalDist().inv_cdf(1.0 - self._lead_target())
         self._state = "learning"
-        self._last_supply = 0.0
-        self._timing = LeadTiming()
-        self._timing_due = float("-inf")
+        self._last_plan = Plan(0.0, 0.0, 0.0, 1.0, 0.0)
         self._talk_due = float("-inf")
         self._ahead_since: float | None = None  # when it last started dialling ahead
         self._answers = AnswerWatch(self.ring_settle_s)
@@ -174,10 +153,17 @@ class PredictivePacer(OperatorPacer):
         if self._ahead_since is None:
             self._ahead_since = now
         plan = self._plan(now)
-        margin = (
-            self.margin + self._pressure(max(w.rate for w in windows)) + self._burst_pressure(now)
+        self._last_plan = plan
+        q, k = plan.lead_yield, ESTIMATE_Z * plan.uncertainty
+        ahead = calls_within(
+            gap=plan.supply - plan.demand * (1.0 + k),
+            variance=plan.variance,
+            per_call_mean=q * (1.0 + k),
+            per_call_variance=q * (1.0 - q),
+            margin=self.margin
+            + self._pressure(max(w.rate for w in windows))
+            + self._burst_pressure(now),
         )
-        ahead, self._last_supply = plan.calls(margin, ESTIMATE_Z)
         ramp = min(1.0, (now - self._ahead_since) / s.ramp_s) if s.ramp_s > 0.0 else 1.0
         return max(progressive, progressive + math.floor(ramp * (ahead - progressive)))
 
@@ -215,23 +201,18 @@ class PredictivePacer(OperatorPacer):
         return max(0.0, share - BURST_FROM) * BURST_GAIN
 
     def _plan(self, now: float) -> Plan:
-        """Supply and demand at the horizon where new calls fit worst."""
         e = self.estimates
-        if now >= self._timing_due or not self._timing.new_call[-1]:
-            self._timing.refresh(e.ring_s, e.message_s)
-            self._timing_due = now + TIMING_REFRESH_S
-        if now >= self._talk_due:
+        lookahead = self.settings.lookahead * (e.ring_s.value + e.message_s.value)
+        if now >= self._talk_due:  # the calls going on count too (talk_times.py)
             e.talk_s.refresh(
                 now - since
                 for state, since in self._operators.values()
                 if state is OperatorState.ON_CALL
             )
             self._talk_due = now + TALK_REFRESH_S
-        ks = self._timing.significant()
-        supply = self._supply(now, ks)
-        demand = self._demand(now, ks)
-        arrival = [self._timing.new_call[k] for k in ks]
-        return Plan(supply, demand, e.lead_yield, e.yield_uncertainty(), arrival)
+        supply, supply_var = self._supply(now, lookahead)
+        demand, demand_var = self._demand(now)
+        return Plan(supply, demand, supply_var + demand_var, e.lead_yield, e.yield_uncertainty())
 
     def _notice_a_rise(self, now: float) -> None:
         """Restart the answer rate from the newest calls when they show a clear rise.
@@ -248,63 +229,50 @@ class PredictivePacer(OperatorPacer):
     def _answered_by(self, age: float) -> float:
         return 1.0 - self.estimates.ring_s.survival(age)
 
-    def _supply(self, now: float, ks: list[int]) -> Curve:
-        """Operators expected free by each horizon (plus the connect limit)."""
+    def _supply(self, now: float, lookahead: float) -> tuple[float, float]:
+        """Operators expected free within the lookahead: those free now, those in wrap-up
+        likely done by then, and each talking operator whose call, `elapsed` seconds old,
+        is likely to end (the learnt talk-time distribution) early enough that the
+        wrap-up is over when a lead of a call placed now arrives (the whole lead time)."""
         e = self.estimates
-        wait = self.settings.connect_limit_s
-        reach = [horizon(k) + wait for k in ks]
-        curve = Curve.zero(len(ks))
-        curve.mean = [float(self.operators(OperatorState.AVAILABLE))] * len(ks)
-        wrap_mean = e.wrap_s.value
-        after_wrap = [t - wrap_mean for t in reach]
-        talk, wrap = e.talk_s, e.wrap_s
+        wrap = e.wrap_s.value
+        talk_horizon = self.settings.talk_reach * (e.ring_s.value + e.message_s.value) - wrap
+        supply = float(self.operators(OperatorState.AVAILABLE))
+        variance = 0.0
         talking: dict[float, int] = {}
-        wrapping: dict[int, int] = {}
-        for state, since in self._operators.values():
+        for operator_id, (state, since) in self._operators.items():
             if state is OperatorState.ON_CALL:
-                key = _coarse(now - since, talk.step_s)
+                key = _coarse(now - since, e.talk_s.step_s)
                 talking[key] = talking.get(key, 0) + 1
             elif state is OperatorState.WRAP_UP:
-                second = int(now - since)
-                wrapping[second] = wrapping.get(second, 0) + 1
-        credit = self.settings.talk_credit
-        for elapsed, count in talking.items():
-            curve.add([credit * p for p in talk.free_by(elapsed, after_wrap)], count)
-        for second, count in wrapping.items():
-            alive = wrap.survival(second)
-            if alive <= 1e-9:
-                curve.add([1.0] * len(ks), count)
-            else:
-                curve.add([1.0 - wrap.survival(second + t) / alive for t in reach], count)
-        return curve
+                started = self._wrap_started.get(operator_id, since)
+                left = max(wrap - (now - started), 1.0)
+                p = 1.0 - math.exp(-lookahead / left)
+                supply += p
+                variance += p * (1.0 - p)
+        if talk_horizon > 0.0:
+            for elapsed, count in talking.items():
+                p = e.talk_s.free_within(elapsed, talk_horizon)
+                supply += count * p
+                variance += count * p * (1.0 - p)
+        return supply, variance
 
-    def _demand(self, now: float, ks: list[int]) -> Curve:
-        """Leads expected by each horizon from the calls already placed."""
+    def _demand(self, now: float) -> tuple[float, float]:
         e = self.estimates
         p_lead = e.transfer.value
-        curve = Curve.zero(len(ks))
-        curve.mean = [float(self.calls(Stage.QUEUED))] * len(ks)
-        listening: dict[int, int] = {}
-        for call in self._calls.values():
-            if call.stage is Stage.MESSAGE:
-                elapsed = int(now - call.since)
-                listening[elapsed] = listening.get(elapsed, 0) + 1
-        for elapsed, count in listening.items():
-            by = self._timing.listening(elapsed)
-            curve.add([p_lead * by[k] for k in ks], count)
+        listening = self.calls(Stage.MESSAGE)
+        demand = self.calls(Stage.QUEUED) + listening * p_lead
+        variance = listening * p_lead * (1.0 - p_lead)
         person = e.person.value
-        ringing: dict[int, int] = {}
         for placed_at, count in self._ringing_by_start.items():
-            age = int(now - placed_at)
-            ringing[age] = ringing.get(age, 0) + count
-        for age, count in ringing.items():
+            age = now - placed_at
             # Odds that a call still ringing at this age ends with a person.
             yes = person * e.ring_s.survival(age)
             no = (1.0 - person) * e.miss_s.survival(age)
             p = p_lead * yes / (yes + no) if yes + no > 0.0 else 0.0
-            by = self._timing.ringing(age)
-            curve.add([p * by[k] for k in ks], count)
-        return curve
+            demand += count * p
+            variance += count * p * (1.0 - p)
+        return demand, variance
 
     def _ahead_of_progressive(self) -> bool:
         return self._state == "predictive"
@@ -334,7 +302,7 @@ class PredictivePacer(OperatorPacer):
         return replace(
             super().snapshot(now),
             state=self._state,
-            dial_level=round(self.waiting_for_operator / max(1.0, self._last_supply), 3),
+            dial_level=round(self.waiting_for_operator / max(1.0, self._last_plan.supply), 3),
             margin=round(self.margin, 3),
             abandon_target=self.settings.abandon_target,
         )

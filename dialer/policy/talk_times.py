@@ -39,9 +39,6 @@ class TalkTimes:
         self._ongoing: list[float] = []
         self._stale = True
         self._dirty = False
-        # free_by's answers until the next refresh, by elapsed bin, for one horizon list
-        self._cache: dict[int, list[float]] = {}
-        self._cached_for: list[float] = []
 
     def observe(self, sample: float) -> None:
         self._scale /= 1.0 - 1.0 / self.memory
@@ -74,7 +71,6 @@ class TalkTimes:
             tail_ongoing -= at_risk_ongoing[i]
         self._survival = survival
         self._stale = self._dirty = False
-        self._cache = {}
 
     def survival(self, age: float) -> float:
         """Share of calls still going on at `age` seconds."""
@@ -97,43 +93,6 @@ class TalkTimes:
         if now <= 0.0:
             return 1.0
         return min(1.0, max(0.0, 1.0 - self.survival(elapsed + horizon) / now))
-
-    def free_by(self, elapsed: float, horizons: list[float]) -> list[float]:
-        """`free_within` at several horizons at once, `elapsed` rounded to the step (the
-        pacer's hot loop: answers are kept until the next refresh)."""
-        if self._stale:
-            self.refresh(self._ongoing)
-        if horizons != self._cached_for:
-            self._cache, self._cached_for = {}, list(horizons)
-        key = int(elapsed / self.step_s + 0.5)
-        known = self._cache.get(key)
-        if known is None:
-            known = self._cache[key] = self._free_by(key * self.step_s, horizons)
-        return known
-
-    def _free_by(self, elapsed: float, horizons: list[float]) -> list[float]:
-        curve, step, last = self._survival, self.step_s, self._n
-        x = elapsed / step
-        i = int(x)
-        now = (
-            1.0
-            if x <= 0.0
-            else curve[last]
-            if i >= last
-            else curve[i] + (curve[i + 1] - curve[i]) * (x - i)
-        )
-        if now <= 0.0:
-            return [1.0] * len(horizons)
-        out = []
-        for h in horizons:
-            if h <= 0.0:
-                out.append(0.0)
-                continue
-            x = (elapsed + h) / step
-            i = int(x)
-            later = curve[last] if i >= last else curve[i] + (curve[i + 1] - curve[i]) * (x - i)
-            out.append(1.0 - later / now)
-        return out
 
     @property
     def value(self) -> float:

@@ -47,6 +47,7 @@ OPERATOR_DIALPLAN = (
 PERSONAS = "6261"
 FIRST_RUN_S = 150.0
 SECOND_RUN_S = 60.0
+pytestmark = pytest.mark.timeout(600)
 
 
 @pytest.fixture
