@@ -144,6 +144,13 @@ class PredictivePacer(OperatorPacer):
     def _wanted(self, now: float) -> int:
         s = self.settings
         windows = self.ledger.counts(now).values()
+        if now >= self._talk_due:  # the calls going on count too (talk_times.py)
+            self.estimates.talk_s.refresh(
+                now - since
+                for state, since in self._operators.values()
+                if state is OperatorState.ON_CALL
+            )
+            self._talk_due = now + TALK_REFRESH_S
         self._notice_a_rise(now)
         self._state = self._state_now(now, min(w.headroom(s.abandon_target) for w in windows))
         progressive = self.progressive_gap()
@@ -203,13 +210,6 @@ class PredictivePacer(OperatorPacer):
     def _plan(self, now: float) -> Plan:
         e = self.estimates
         lookahead = self.settings.lookahead * (e.ring_s.value + e.message_s.value)
-        if now >= self._talk_due:  # the calls going on count too (talk_times.py)
-            e.talk_s.refresh(
-                now - since
-                for state, since in self._operators.values()
-                if state is OperatorState.ON_CALL
-            )
-            self._talk_due = now + TALK_REFRESH_S
         supply, supply_var = self._supply(now, lookahead)
         demand, demand_var = self._demand(now)
         return Plan(supply, demand, supply_var + demand_var, e.lead_yield, e.yield_uncertainty())
