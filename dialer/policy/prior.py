@@ -2,11 +2,13 @@
 
 A new run of a campaign starts from what its last run had learnt (answer rate, transfer
 share, talk, wrap-up, ring and message times) instead of the generic priors, worth a
-bounded number of samples: enough to leave the learning stage after a few dozen of this
-run's own calls rather than a hundred, few enough that this run's calls overrule it
-within minutes if the list or the hour differ (and a clear rise in the answer rate, read
-from calls still ringing, restarts it at once). The engine keeps `learnt(estimates)` in
-the store with the run's status and passes it back to `start_from` at the next start.
+bounded number of samples: as many as the learning stage asks for (100 calls rung out,
+30 people through the message), so a run whose team is no bigger than the last one's
+dials ahead as soon as the abandon headroom allows, and few enough that this run's calls
+overrule them within a few hundred calls if the list or the hour differ (and a clear
+rise in the answer rate, read from calls still ringing, restarts them at once). The
+engine keeps `learnt(estimates)` in the store with the run's status and passes it back
+to `start_from` at the next start.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from dialer.policy.talk_times import TalkTimes
 
 VERSION = 1
 # Samples a stored figure is worth at most, per estimate.
-PRIOR_RINGS = 60
-PRIOR_MESSAGES = 20
+PRIOR_RINGS = 100
+PRIOR_MESSAGES = 30
 PRIOR_TIMES = 10.0
 
 _SHARES = ("person", "transfer")
