@@ -28,7 +28,7 @@ from ivr.run_keypad import run_keypad_survey, run_menu, run_play
 from ivr.run_lead import run_hangup, run_optout, run_set, run_transfer
 from ivr.run_result import EndedBy, IvrResult
 from ivr.run_speech import run_ask, run_speech_survey
-from ivr.run_state import CallContext, OptoutHook, RunState, ScriptError
+from ivr.run_state import CallContext, OptoutHook, RunState, ScriptError, Voices
 from ivr.script import IvrScript
 from ivr.script_steps import (
     AskStep,
@@ -59,13 +59,15 @@ async def run_script(
     *,
     start_at: str | None = None,
     on_optout: OptoutHook | None = None,
+    voices: Voices | None = None,
 ) -> IvrResult:
     """Run the script from its start (or from start_at, e.g. a transfer's on_no_answer).
 
     on_optout is awaited the moment an optout step is reached, before its confirmation
     plays, so the do-not-call list holds the number even if the caller hangs up then.
+    voices (ivr.tts.TtsVoices) renders the say texts; a script with none needs no voices.
     """
-    run = RunState(script, channel, call, recognizer, clock, on_optout)
+    run = RunState(script, channel, call, recognizer, clock, on_optout, voices)
     try:
         await _walk(run, start_at or script.start)
     except CallerHungUp:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from ivr.run_say import contact_field, spoken_text
 from ivr.run_state import RunState
 from ivr.script_steps import MenuStep, PlayStep, SayItem, SurveyStep
 
@@ -22,6 +22,11 @@ async def run_play(run: RunState, step: PlayStep) -> str | None:
         if item.prompt is not None:
             pending.append(item.prompt)
             continue
+        if item.text is not None:
+            played = await spoken_text(run, item)
+            if played is not None:
+                pending.append(played)
+            continue
         if pending:
             await run.channel.play(pending)
             pending = []
@@ -33,7 +38,7 @@ async def run_play(run: RunState, step: PlayStep) -> str | None:
 
 async def _say(run: RunState, item: SayItem) -> None:
     key = item.number or item.digits or ""
-    value = _contact_field(run.call.fields, key)
+    value = contact_field(run.call.fields, key)
     if item.number is not None:
         number = _whole_number(value)
         if number is None:
@@ -81,18 +86,6 @@ async def run_keypad_survey(run: RunState, step: SurveyStep, name: str) -> str |
 async def _read(run: RunState, prompt: str, timeout_s: float, max_digits: int) -> str:
     keys = await run.channel.read_digits(prompt, int(timeout_s * 1000), max_digits)
     return keys.rstrip("#")  # some channels hand back the terminating '#'
-
-
-def _contact_field(fields: Mapping[str, str], key: str) -> str | None:
-    if key in fields:
-        return fields[key]
-    # Spreadsheet headers vary ("Amount due", "amount_due"): compare them squashed.
-    wanted = _squash(key)
-    return next((value for name, value in fields.items() if _squash(name) == wanted), None)
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[\s_.\-]+", "", text.casefold())
 
 
 def _whole_number(value: str | None) -> int | None:

@@ -7,7 +7,8 @@ Each problem carries the path of the value to fix inside the campaign file, e.g.
 Found: a start or a reference naming no step (with a did-you-mean), steps never reached,
 loops with no way out, prompt files missing from sounds_dir, intents and survey choices
 without phrases in the script's language (or sharing a phrase), multi-digit keys longer
-than max_digits, speech steps without speech settings.
+than max_digits, speech steps without speech settings, say texts naming no voice or
+spelling numbers in a language ivr.say_text does not know.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.intents import normalise
+from ivr.say_template import parse_template
+from ivr.say_text import LANGUAGES as SPELLED_LANGUAGES
 from ivr.script import IvrScript
 from ivr.script_fields import Phrases, RelPath
-from ivr.script_steps import AskStep, BaseStep, MenuStep, SurveyStep, needs_speech
+from ivr.script_steps import AskStep, BaseStep, MenuStep, SayItem, SurveyStep, needs_speech
+from ivr.tts_settings import default_voice, voice_named
 
 YamlPath = tuple[str | int, ...]
 
@@ -147,6 +151,25 @@ class _Checker:
             )
         elif isinstance(step, SurveyStep) and step.choices:
             self._phrases(name, "choices", step.choices)
+        for rel, item in step.texts():
+            self._text(name, rel, item)
+
+    def _text(self, name: str, rel: RelPath, item: SayItem) -> None:
+        tts, language = self.script.tts, self.script.language
+        voice = item.voice or default_voice(tts, language)
+        if voice_named(tts, voice) is None:
+            known = [*(tts.voices if tts else ()), f"espeak-{language}"]
+            path = (
+                self.step_at(name, (*rel[:-1], "voice")) if item.voice else self.at("tts", "voice")
+            )
+            self.add(path, f"no voice named {voice!r}; voices are: {', '.join(known)}")
+        typed = [p for p in parse_template(item.text or "").placeholders if p.type != "text"]
+        if typed and language not in SPELLED_LANGUAGES:
+            self.add(
+                self.step_at(name, rel),
+                f"{{{typed[0].field}:{typed[0].type}}}: numbers, money and dates are spelled "
+                f"in {', '.join(SPELLED_LANGUAGES)}, not in the script's language {language!r}",
+            )
 
     def _menu_keys(self, name: str, step: MenuStep) -> None:
         for key in step.keys:

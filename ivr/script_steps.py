@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from dialer.durations import Duration
 from ivr.callback_times import parse_callback
+from ivr.say_template import parse_template
 from ivr.script_fields import (
     SOUND_PATTERN,
     FieldName,
@@ -27,6 +28,7 @@ from ivr.script_fields import (
     Prompts,
     Reference,
     RelPath,
+    SayText,
     SoundName,
     StepName,
     StrictModel,
@@ -52,6 +54,10 @@ class BaseStep(StrictModel):
         """Every prompt this step plays, with where it is written."""
         return []
 
+    def texts(self) -> list[tuple[RelPath, SayItem]]:
+        """Every text a voice says in this step, with where it is written."""
+        return []
+
 
 def _sound(path: RelPath, name: str | None) -> list[tuple[RelPath, str]]:
     return [] if name is None else [(path, name)]
@@ -61,7 +67,8 @@ def _sound(path: RelPath, name: str | None) -> list[tuple[RelPath, str]]:
 
 
 class SayItem(StrictModel):
-    """One thing to say: a prompt, or a contact field read as a number or digit by digit."""
+    """One thing to say: a prompt, a contact field read as a number or digit by digit, or a
+    text spoken by a TTS voice with contact fields in it."""
 
     prompt: SoundName | None = Field(None, description="Asterisk sound name to play")
     number: FieldName | None = Field(
@@ -72,12 +79,31 @@ class SayItem(StrictModel):
     digits: FieldName | None = Field(
         None, description="contact field spoken digit by digit (SayDigits), e.g. contract_no"
     )
+    text: SayText | None = Field(
+        None,
+        description="text spoken by a TTS voice, with contact fields: 'Здравствуйте, {name}! "
+        "Ваш долг {amount:money} до {due:date}' (types: text, number, digits, money, date, "
+        "full_date)",
+    )
+    voice: Name | None = Field(
+        None,
+        description="text: the voice (ivr.tts.voices or espeak-<lang>); omitted: ivr.tts.voice",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_template(value)  # TemplateError is a ValueError: reported at this line
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SayItem:
-        given = [v for v in (self.prompt, self.number, self.digits) if v is not None]
+        given = [v for v in (self.prompt, self.number, self.digits, self.text) if v is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of prompt, number or digits")
+            raise ValueError("give exactly one of prompt, number, digits or text")
+        if self.voice is not None and self.text is None:
+            raise ValueError("voice: is for a text: item")
         return self
 
 
@@ -108,6 +134,9 @@ class PlayStep(BaseStep):
         return played + [
             (("say", i, "prompt"), item.prompt) for i, item in enumerate(self.say) if item.prompt
         ]
+
+    def texts(self) -> list[tuple[RelPath, SayItem]]:
+        return [(("say", i, "text"), item) for i, item in enumerate(self.say) if item.text]
 
 
 # --- menu ---------------------------------------------------------------------------------

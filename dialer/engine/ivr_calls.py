@@ -21,7 +21,7 @@ from ivr.prompt_files import PromptFilesChannel
 from ivr.recognition import SpeechRecognizer
 from ivr.recordings import sweep_recordings
 from ivr.run_result import IvrResult
-from ivr.run_state import CallContext
+from ivr.run_state import CallContext, Voices
 from ivr.script import IvrScript
 
 log = logging.getLogger("dialer.engine.ivr")
@@ -41,9 +41,11 @@ class IvrCalls:
         clock: Callable[[], datetime],
         opt_out: OptOut,
         playable: Mapping[str, str] | None = None,
+        voices: Voices | None = None,
     ) -> None:
         self._campaign = campaign
         self._playable = playable or {}
+        self._voices = voices
         self._script = script
         self._recognizer = recognizer
         self._clock = clock
@@ -104,6 +106,7 @@ class IvrCalls:
             self._clock,
             start_at=resume,
             on_optout=opted_out,
+            voices=self._voices,
         )
         earlier = self._results.get(attempt_id)
         self._results[attempt_id] = result if earlier is None else _merge(earlier, result)
