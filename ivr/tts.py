@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from dialer.durations import format_duration
 from ivr.prompts import AudioDecodeError, decode_audio, pcm_segment, write_playable
 from ivr.tts_settings import (
     DEFAULT_CACHE_DIR,
@@ -153,7 +154,9 @@ def _run_voice(name: str, settings: VoiceSettings, text: str, out: Path) -> None
     except PermissionError:
         raise TtsError(f"voice {name!r}: {argv[0]} cannot be run (permission denied)") from None
     except subprocess.TimeoutExpired:
-        raise TtsError(f"voice {name!r} took longer than {settings.timeout}") from None
+        raise TtsError(
+            f"voice {name!r} took longer than {format_duration(settings.timeout)}"
+        ) from None
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         why = said[-1][:_STDERR_SHOWN] if said else "no message"

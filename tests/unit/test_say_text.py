@@ -90,7 +90,9 @@ def test_dates_in_russian_are_in_the_genitive(day: date, year: bool, said: str) 
 
 def test_dates_in_english() -> None:
     assert spell_date(date(2026, 3, 1), "en") == "March first"
-    assert spell_date(date(2026, 3, 22), "en", year=True) == "March twenty-second, twenty twenty-six"
+    assert (
+        spell_date(date(2026, 3, 22), "en", year=True) == "March twenty-second, twenty twenty-six"
+    )
 
 
 @pytest.mark.parametrize(
