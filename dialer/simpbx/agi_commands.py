@@ -195,6 +195,7 @@ class AgiCommands:
         offset = scan_int(argv[4]) if len(argv) == 5 else 0
         if offset is None:
             raise Usage
+        self.call.record.played.append(argv[2])
         played = await self.line.play(argv[3])
         endpos = offset + samples(played.elapsed)
         if played.hungup:
