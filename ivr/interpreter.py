@@ -26,6 +26,7 @@ from ivr.channel import CallChannel, CallerHungUp, ChannelError
 from ivr.recognition import SpeechRecognizer
 from ivr.run_keypad import run_keypad_survey, run_menu, run_play
 from ivr.run_lead import run_hangup, run_optout, run_set, run_transfer
+from ivr.run_machine import listen_first
 from ivr.run_result import EndedBy, IvrResult
 from ivr.run_speech import run_ask, run_speech_survey
 from ivr.run_state import CallContext, OptoutHook, RunState, ScriptError, Voices
@@ -69,7 +70,10 @@ async def run_script(
     """
     run = RunState(script, channel, call, recognizer, clock, on_optout, voices)
     try:
-        await _walk(run, start_at or script.start)
+        first: str | None = start_at or script.start
+        if start_at is None and script.machine_speech is not None:
+            first = await listen_first(run, script.machine_speech)
+        await _walk(run, first)
     except CallerHungUp:
         run.result.ended_by = EndedBy.CALLER_HANGUP
     except (ChannelError, ScriptError) as exc:

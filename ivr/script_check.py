@@ -73,6 +73,7 @@ class _Checker:
             self.add(self.at("start"), self._no_such_step(self.script.start))
         else:
             reached = _reachable(self.script.start, graph)
+            reached |= self._machine_speech(graph)
             self._unreachable(reached)
             self._loops(reached, graph)
         for name, step in steps.items():
@@ -133,6 +134,24 @@ class _Checker:
                 f"{what}: a loop with no way out; give one of them a way to a hangup, "
                 "optout or transfer step (e.g. a menu's on_timeout)",
             )
+
+    def _machine_speech(self, graph: Mapping[str, list[str | None]]) -> set[str]:
+        """The steps a machine's call can run (from on_machine); its problems reported."""
+        settings = self.script.machine_speech
+        if settings is None:
+            return set()
+        if self.script.speech is None:
+            self.add(
+                self.at("machine_speech"),
+                "machine_speech recognises the first words: add ivr.speech with model_dir",
+            )
+        target = settings.on_machine
+        if target is None:
+            return set()
+        if target not in self.script.steps:
+            self.add(self.at("machine_speech", "on_machine"), self._no_such_step(target))
+            return set()
+        return _reachable(target, graph)
 
     # --- one step at a time -----------------------------------------------------------
 

@@ -169,5 +169,6 @@ def _merge(first: IvrResult, then: IvrResult) -> IvrResult:
         steps=[*first.steps, *then.steps],
         ended_by=then.ended_by,
         error=then.error or first.error,
+        machine=first.machine or then.machine,
     )
     return merged
