@@ -8,6 +8,9 @@ word once, for the same reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ivr.run_say import contact_field
 from ivr.say_template import parse_template
 from ivr.script import IvrScript
 from ivr.tts import TtsVoices
@@ -32,3 +35,19 @@ def prepare_script_voices(script: IvrScript) -> TtsVoices | None:
     for voice in personal:
         voices.render(_PROBE.get(script.language, "test"), voice)
     return voices
+
+
+def fields_not_in(script: IvrScript, columns: Iterable[str]) -> list[str]:
+    """Each say text's field that none of `columns` (a list's field names) matches, as
+    `ivr.steps.<step>.say[<i>].text: field 'x'`; `name` is the contact's own name."""
+    known = {column: "" for column in columns}
+    missing: list[str] = []
+    for step_name, step in script.steps.items():
+        for rel, item in step.texts():
+            for placeholder in parse_template(item.text or "").placeholders:
+                field = placeholder.field
+                if field.casefold() == "name" or contact_field(known, field) is not None:
+                    continue
+                where = ".".join(str(part) for part in ("ivr", "steps", step_name, *rel[:1]))
+                missing.append(f"{where}[{rel[1]}].text: field {field!r}")
+    return missing
