@@ -32,7 +32,7 @@ async def spoken_text(run: RunState, item: SayItem) -> str | None:
         log.info("attempt %s: a say text is skipped: %s", run.call.attempt_id, exc)
         return None
     try:
-        return await run.voices.speak(text, item.voice)
+        return await run.voices.speak(text, item.voice, personal=not template.is_static)
     except TtsError as exc:  # names the voice, never the text
         log.warning("attempt %s: a say text is skipped: %s", run.call.attempt_id, exc)
         return None

@@ -34,7 +34,7 @@ OptoutHook = Callable[[CallContext], Awaitable[None]]
 class Voices(Protocol):
     """Text-to-speech for say texts (ivr.tts.TtsVoices): the name Asterisk plays."""
 
-    async def speak(self, text: str, voice: str | None) -> str: ...
+    async def speak(self, text: str, voice: str | None, personal: bool = False) -> str: ...
 
 
 class ScriptError(Exception):

@@ -25,6 +25,7 @@ def prepare_script_voices(script: IvrScript) -> TtsVoices | None:
     if not items:
         return None
     voices = TtsVoices(script.tts, script.language)
+    voices.sweep()
     personal: set[str | None] = set()
     for item in items:
         template = parse_template(item.text or "")

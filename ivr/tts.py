@@ -12,17 +12,22 @@ stored as `<cache_dir>/<sha256 of voice command, rate and text>[:16].wav`: the s
 in the same voice is rendered once, by whichever process or call gets there first
 (written beside the target and renamed, so a concurrent writer or Asterisk never sees a
 half-written file). The texts are contact data: they are never logged above DEBUG, and
-errors name the voice, not the text.
+errors name the voice, not the text. The audio of a text with contact fields is named
+`p-<hash>.wav` and deleted `keep_personal` after it was last played (`sweep`); texts
+without fields stay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from dialer.durations import format_duration
@@ -42,6 +47,8 @@ log = logging.getLogger("ivr.tts")
 _RENDER_VERSION = "tts-pcm8k/1"
 _HASH_CHARS = 16
 _STDERR_SHOWN = 300
+PERSONAL = "p-"  # file name prefix of texts with contact fields (swept after keep_personal)
+SWEEP_EVERY_S = 3600.0
 
 
 class TtsError(Exception):
@@ -72,6 +79,10 @@ class TtsVoices:
         self.cache_dir = settings.cache_dir if settings is not None else DEFAULT_CACHE_DIR
         self._rendering: dict[str, asyncio.Future[str]] = {}
         self.rendered = 0  # texts this process rendered (not found in the cache)
+        self.keep_personal = (
+            settings.keep_personal.total_seconds() if settings is not None else 86400.0
+        )
+        self._next_sweep = 0.0  # time.monotonic() of the next sweep of personal audio
 
     def voice(self, name: str | None) -> tuple[str, VoiceSettings]:
         chosen = name or default_voice(self.settings, self.language)
@@ -80,18 +91,22 @@ class TtsVoices:
             raise TtsError(f"no voice named {chosen!r}")
         return chosen, found
 
-    def cached_name(self, text: str, voice: str | None) -> str:
+    def cached_name(self, text: str, voice: str | None, personal: bool = False) -> str:
         """What Asterisk plays for the text: the cache file's absolute path without .wav."""
         _, settings = self.voice(voice)
-        return str(self.cache_dir.resolve() / cache_key(settings, text))
+        prefix = PERSONAL if personal else ""
+        return str(self.cache_dir.resolve() / f"{prefix}{cache_key(settings, text)}")
 
-    def render(self, text: str, voice: str | None) -> str:
+    def render(self, text: str, voice: str | None, personal: bool = False) -> str:
         """The text's audio in the cache (rendered now unless it is there already), as the
-        name Asterisk plays. Blocking: run it in a thread from async code."""
+        name Asterisk plays. Blocking: run it in a thread from async code. A personal
+        text (with contact fields) is kept keep_personal after its last use."""
         name, settings = self.voice(voice)
-        played = self.cached_name(text, name)
+        played = self.cached_name(text, name, personal)
         target = Path(f"{played}.wav")
         if target.is_file():
+            if personal:
+                _touch(target)
             return played
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -114,19 +129,45 @@ class TtsVoices:
         log.debug("tts rendered %s with voice %s", target.name, name)
         return played
 
-    async def speak(self, text: str, voice: str | None) -> str:
+    def sweep(self, now: float | None = None) -> list[Path]:
+        """Delete personal audio last used more than keep_personal ago; the files gone."""
+        cutoff = (time.time() if now is None else now) - self.keep_personal
+        gone: list[Path] = []
+        try:
+            listed = list(self.cache_dir.glob(f"{PERSONAL}*.wav"))
+        except OSError:
+            return gone
+        for path in listed:
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    gone.append(path)
+            except OSError:
+                continue  # gone meanwhile (another node swept it)
+        return gone
+
+    async def speak(self, text: str, voice: str | None, personal: bool = False) -> str:
         """render() off the event loop; one rendering per text at a time in this process
-        (calls asking for the same text wait for it)."""
-        played = self.cached_name(text, voice)
+        (calls asking for the same text wait for it). Personal audio older than
+        keep_personal is swept at most once an hour, on the way."""
+        if time.monotonic() >= self._next_sweep:
+            self._next_sweep = time.monotonic() + SWEEP_EVERY_S
+            gone = await asyncio.to_thread(self.sweep)
+            if gone:
+                log.info("tts.personal_audio_deleted", extra={"count": len(gone)})
+        played = self.cached_name(text, voice, personal)
         pending = self._rendering.get(played)
         if pending is not None:
             return await asyncio.shield(pending)
-        if Path(f"{played}.wav").is_file():
+        target = Path(f"{played}.wav")
+        if target.is_file():
+            if personal:
+                await asyncio.to_thread(_touch, target)
             return played
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._rendering[played] = future
         try:
-            result = await asyncio.to_thread(self.render, text, voice)
+            result = await asyncio.to_thread(self.render, text, voice, personal)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody waits
@@ -135,6 +176,11 @@ class TtsVoices:
             self._rendering.pop(played, None)
         future.set_result(result)
         return result
+
+
+def _touch(path: Path) -> None:
+    with contextlib.suppress(OSError):  # swept meanwhile: the next call renders it again
+        os.utime(path)
 
 
 def _run_voice(name: str, settings: VoiceSettings, text: str, out: Path) -> None:

@@ -87,6 +87,12 @@ class TtsSettings(StrictModel):
     voice: Name | None = Field(
         None, description="the voice of texts that name none; omitted: espeak-<language>"
     )
+    keep_personal: Duration = Field(
+        timedelta(days=1),
+        gt=timedelta(0),
+        description="texts with contact fields are personal data: their audio is deleted "
+        "this long after it was last played (static texts are kept)",
+    )
     voices: dict[Name, VoiceSettings] = Field(
         default_factory=dict,
         json_schema_extra={"additionalProperties": False},

@@ -70,8 +70,11 @@ async def test_a_rendered_greeting_plays_to_its_end_on_real_asterisk(
     assert attempt.answers["ended_by"] == "hangup", real_asterisk.log_tail()
     voices = TtsVoices(campaign.ivr.tts if campaign.ivr else None, "ru")
     rendered = 0.0
-    for text in ("Добрый день.", "Анна, ваш долг двадцать одна тысяча рублей."):
-        with wave.open(voices.cached_name(text, None) + ".wav", "rb") as w:
+    for text, personal in (
+        ("Добрый день.", False),
+        ("Анна, ваш долг двадцать одна тысяча рублей.", True),
+    ):
+        with wave.open(voices.cached_name(text, None, personal) + ".wav", "rb") as w:
             assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
             rendered += w.getnframes() / w.getframerate()
     assert rendered > 3.0

@@ -98,6 +98,7 @@ async def test_each_contact_hears_their_own_greeting(
     assert all(Path(f).parent == cache.resolve() for files in played.values() for f in files)
     anna, boris = played["+79120000001"][1], played["+79120000002"][1]
     assert anna != boris
+    assert Path(anna).name.startswith("p-") and not Path(static).name.startswith("p-")
     assert played["+79120000003"] == [static]  # no amount: only the static text
     # "Здравствуйте, Анна! Ваш долг двадцать одна тысяча рублей, оплатите до первого марта."
     assert 4.0 < seconds(anna) < 12.0

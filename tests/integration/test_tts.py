@@ -5,8 +5,10 @@ shared by concurrent writers, and every way a voice can fail."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
+import time
 import wave
 from pathlib import Path
 
@@ -200,3 +202,21 @@ def test_a_slow_voice_times_out(tmp_path: Path) -> None:
 def test_an_unknown_voice(tmp_path: Path) -> None:
     with pytest.raises(TtsError, match="no voice named 'irina'"):
         TtsVoices(TtsSettings(cache_dir=tmp_path), "ru").render("x", "irina")
+
+
+def test_personal_audio_is_swept_after_keep_personal_and_static_audio_stays(
+    tmp_path: Path,
+) -> None:
+    settings = TtsSettings(cache_dir=tmp_path, keep_personal="1h")  # type: ignore[arg-type]
+    voices = TtsVoices(settings, "ru")
+    static = Path(voices.render("Добрый день", None) + ".wav")
+    old = Path(voices.render("Анна, долг пятьсот рублей", None, personal=True) + ".wav")
+    used = Path(voices.render("Борис, долг два рубля", None, personal=True) + ".wav")
+    assert old.name.startswith("p-") and not static.name.startswith("p-")
+    two_hours_ago = time.time() - 7200
+    for path in (static, old, used):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    # Played again: its hour starts over.
+    assert voices.render("Борис, долг два рубля", None, personal=True) == str(used)[:-4]
+    assert voices.sweep() == [old]
+    assert static.exists() and used.exists() and not old.exists()
