@@ -3,8 +3,10 @@ keys in."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from ivr.run_say import contact_field, spoken_text
@@ -15,15 +17,38 @@ log = logging.getLogger("ivr.run_keypad")
 
 
 async def run_play(run: RunState, step: PlayStep) -> str | None:
-    if step.prompts:
-        await run.channel.play(step.prompts)
+    # Every text of the step starts rendering now, while what comes before it plays.
+    texts = {
+        i: asyncio.ensure_future(spoken_text(run, item))
+        for i, item in enumerate(step.say)
+        if item.text is not None
+    }
+    try:
+        if step.prompts:
+            await run.channel.play(step.prompts)
+        await _play_say(run, step, texts)
+    finally:
+        for task in texts.values():
+            if not task.done():
+                task.cancel()  # the caller hung up: stop waiting (the render itself finishes)
+            elif not task.cancelled():
+                task.exception()  # retrieved, if an earlier hangup left it unawaited
+    return step.next
+
+
+async def _play_say(
+    run: RunState, step: PlayStep, texts: Mapping[int, asyncio.Future[str | None]]
+) -> None:
     pending: list[str] = []  # consecutive prompts go out as one command
-    for item in step.say:
+    for i, item in enumerate(step.say):
         if item.prompt is not None:
             pending.append(item.prompt)
             continue
-        if item.text is not None:
-            played = await spoken_text(run, item)
+        if i in texts:
+            if pending and not texts[i].done():
+                await run.channel.play(pending)  # heard while the text renders
+                pending = []
+            played = await texts[i]
             if played is not None:
                 pending.append(played)
             continue
@@ -33,7 +58,6 @@ async def run_play(run: RunState, step: PlayStep) -> str | None:
         await _say(run, item)
     if pending:
         await run.channel.play(pending)
-    return step.next
 
 
 async def _say(run: RunState, item: SayItem) -> None:

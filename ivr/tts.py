@@ -148,8 +148,9 @@ class TtsVoices:
 
     async def speak(self, text: str, voice: str | None, personal: bool = False) -> str:
         """render() off the event loop; one rendering per text at a time in this process
-        (calls asking for the same text wait for it). Personal audio older than
-        keep_personal is swept at most once an hour, on the way."""
+        (calls asking for the same text wait for it; a caller that hangs up meanwhile
+        cancels only its own wait). Personal audio older than keep_personal is swept at
+        most once an hour, on the way."""
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + SWEEP_EVERY_S
             gone = await asyncio.to_thread(self.sweep)
@@ -157,25 +158,21 @@ class TtsVoices:
                 log.info("tts.personal_audio_deleted", extra={"count": len(gone)})
         played = self.cached_name(text, voice, personal)
         pending = self._rendering.get(played)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        target = Path(f"{played}.wav")
-        if target.is_file():
-            if personal:
-                await asyncio.to_thread(_touch, target)
-            return played
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._rendering[played] = future
-        try:
-            result = await asyncio.to_thread(self.render, text, voice, personal)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
-            raise
-        finally:
-            self._rendering.pop(played, None)
-        future.set_result(result)
-        return result
+        if pending is None:
+            target = Path(f"{played}.wav")
+            if target.is_file():
+                if personal:
+                    await asyncio.to_thread(_touch, target)
+                return played
+            pending = asyncio.ensure_future(asyncio.to_thread(self.render, text, voice, personal))
+            self._rendering[played] = pending
+            pending.add_done_callback(lambda done: self._rendered(played, done))
+        return await asyncio.shield(pending)
+
+    def _rendered(self, played: str, done: asyncio.Future[str]) -> None:
+        self._rendering.pop(played, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: no warning when every caller had hung up
 
 
 def _touch(path: Path) -> None:
