@@ -220,3 +220,11 @@ def test_personal_audio_is_swept_after_keep_personal_and_static_audio_stays(
     assert voices.render("Борис, долг два рубля", None, personal=True) == str(used)[:-4]
     assert voices.sweep() == [old]
     assert static.exists() and used.exists() and not old.exists()
+
+
+def test_espeak_says_hostile_text_as_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    voices = TtsVoices(TtsSettings(cache_dir=tmp_path / "cache"), "ru")
+    for text in (HOSTILE, "[[h@l'oU]] <speak>x</speak> & | > PWNED3", "-", "--help"):
+        assert wav_params(voices.render(text, None))[:3] == (8000, 1, 2)
+    assert not any(p.name.startswith("PWNED") for p in tmp_path.iterdir())
