@@ -86,7 +86,19 @@ async def test_machines_are_told_by_their_first_words_and_both_verdicts_reported
     assert steps["+79120000021"] == ["voicemail", "bye"]
     assert steps["+79120000022"] == ["offer", "bye"]
     assert steps["+79120000024"] == ["offer", "bye"]
-    assert all(line.final_outcome is Outcome.ANSWERED for line in got.values())
+    # Acted on: the machines' calls are `machine` (retried by retry.machine), not reached.
+    outcomes = {n: line.last_outcome for n, line in got.items()}
+    assert outcomes == {
+        "+79120000021": Outcome.MACHINE,
+        "+79120000022": Outcome.ANSWERED,
+        "+79120000023": Outcome.MACHINE,
+        "+79120000024": Outcome.ANSWERED,
+    }
+
+    record = await store.get_campaign("inline")
+    assert record is not None
+    details = {a.number: a.detail for a in await store.attempts(record.id)}
+    assert details["+79120000023"] == "machine by the first words: beep at 1000 Hz"
 
     # Side by side: the CSV/JSON columns and the report's table.
     row = report_row(got["+79120000023"])
