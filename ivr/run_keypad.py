@@ -9,9 +9,10 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from ivr.run_say import contact_field, spoken_text
+from ivr.run_say import contact_field, prompt_of, spoken_text
 from ivr.run_state import RunState
-from ivr.script_steps import MenuStep, PlayStep, SayItem, SurveyStep
+from ivr.script_say import SayItem
+from ivr.script_steps import MenuStep, PlayStep, SurveyStep
 
 log = logging.getLogger("ivr.run_keypad")
 
@@ -19,9 +20,9 @@ log = logging.getLogger("ivr.run_keypad")
 async def run_play(run: RunState, step: PlayStep) -> str | None:
     # Every text of the step starts rendering now, while what comes before it plays.
     texts = {
-        i: asyncio.ensure_future(spoken_text(run, item))
+        i: asyncio.ensure_future(spoken_text(run, item.text, item.voice))
         for i, item in enumerate(step.say)
-        if item.text is not None
+        if item.text
     }
     try:
         if step.prompts:
@@ -80,8 +81,9 @@ async def _say(run: RunState, item: SayItem) -> None:
 async def run_menu(run: RunState, step: MenuStep, name: str) -> str | None:
     keys = ""
     tries = step.retries + 1
+    prompt = await prompt_of(run, step)
     for attempt in range(1, tries + 1):
-        keys = await _read(run, step.prompt, step.timeout.total_seconds(), step.max_digits)
+        keys = await _read(run, prompt, step.timeout.total_seconds(), step.max_digits)
         if keys in step.keys:
             run.result.answers[name] = {"keys": keys, "tries": attempt}
             return step.keys[keys]
@@ -95,8 +97,9 @@ async def run_keypad_survey(run: RunState, step: SurveyStep, name: str) -> str |
     keys = ""
     tries = step.retries + 1
     timeout = step.timeout.total_seconds() if step.timeout else 5.0
+    prompt = await prompt_of(run, step)
     for attempt in range(1, tries + 1):
-        keys = await _read(run, step.prompt, timeout, step.keypad_digits)
+        keys = await _read(run, prompt, timeout, step.keypad_digits)
         if keys.isdigit() and step.min <= int(keys) <= step.max:
             run.result.survey[step.question] = int(keys)
             run.result.answers[name] = {"keys": keys, "score": int(keys), "tries": attempt}

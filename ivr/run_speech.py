@@ -10,6 +10,7 @@ from datetime import timedelta
 from ivr.intents import match_intent
 from ivr.recordings import delete_recording, recording_name
 from ivr.run_lead import run_set
+from ivr.run_say import prompt_of
 from ivr.run_state import HungUpAnswering, RunState, ScriptError
 from ivr.script_steps import AskStep, OptoutStep, SetStep, SurveyStep
 
@@ -19,7 +20,13 @@ async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
     phrases = {intent: spec.phrases.get(language, []) for intent, spec in step.intents.items()}
     try:
         intent = await _listen(
-            run, name, step.prompt, phrases, step.timeout, step.retries, step.no_match_prompt
+            run,
+            name,
+            await prompt_of(run, step),
+            phrases,
+            step.timeout,
+            step.retries,
+            step.no_match_prompt,
         )
     except HungUpAnswering as gone:
         if gone.answer:
@@ -55,7 +62,13 @@ async def run_speech_survey(run: RunState, step: SurveyStep, name: str) -> str |
     choices = {value: spec.get(language, []) for value, spec in (step.choices or {}).items()}
     try:
         value = await _listen(
-            run, name, step.prompt, choices, step.timeout, step.retries, step.invalid_prompt
+            run,
+            name,
+            await prompt_of(run, step),
+            choices,
+            step.timeout,
+            step.retries,
+            step.invalid_prompt,
         )
     except HungUpAnswering as gone:
         if gone.answer:  # the score said just before the hangup is an answer too

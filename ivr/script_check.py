@@ -24,7 +24,8 @@ from ivr.say_template import parse_template
 from ivr.say_text import LANGUAGES as SPELLED_LANGUAGES
 from ivr.script import IvrScript
 from ivr.script_fields import Phrases, RelPath
-from ivr.script_steps import AskStep, BaseStep, MenuStep, SayItem, SurveyStep, needs_speech
+from ivr.script_say import SayItem
+from ivr.script_steps import AskStep, BaseStep, MenuStep, SurveyStep, needs_speech
 from ivr.tts_settings import default_voice, voice_named
 
 YamlPath = tuple[str | int, ...]

@@ -40,7 +40,8 @@ def prepare_script_voices(script: IvrScript) -> TtsVoices | None:
 
 def fields_not_in(script: IvrScript, columns: Iterable[str]) -> list[str]:
     """Each say text's field that none of `columns` (a list's field names) matches, as
-    `ivr.steps.<step>.say[<i>].text: field 'x'`; `name` is the contact's own name."""
+    `ivr.steps.<step>.say[<i>].text: field 'x'` (or `.prompt_text`); `name` is the
+    contact's own name."""
     known = {column: "" for column in columns}
     missing: list[str] = []
     for step_name, step in script.steps.items():
@@ -49,6 +50,6 @@ def fields_not_in(script: IvrScript, columns: Iterable[str]) -> list[str]:
                 field = placeholder.field
                 if field.casefold() == "name" or contact_field(known, field) is not None:
                     continue
-                where = ".".join(str(part) for part in ("ivr", "steps", step_name, *rel[:1]))
-                missing.append(f"{where}[{rel[1]}].text: field {field!r}")
+                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rel)
+                missing.append(f"ivr.steps.{step_name}{where}: field {field!r}")
     return missing

@@ -93,3 +93,41 @@ async def test_a_caller_hanging_up_while_a_text_renders_ends_cleanly() -> None:
         await asyncio.sleep(0)
     assert result.ended_by is EndedBy.CALLER_HANGUP
     assert not voices.ready.is_set()  # nobody waits for the render any more
+
+
+MENU = """\
+ivr:
+  start: m
+  steps:
+    m:
+      kind: menu
+      prompt_text: "{name}, ваш долг {Amount Due:money}. Нажмите 1, чтобы поговорить с нами."
+      prompt: fallback-question
+      keys: {"1": b}
+      retries: 1
+    b: {kind: hangup}
+"""
+
+
+async def test_a_menu_asks_with_its_text_on_every_try() -> None:
+    channel, voices = FakeChannel(keys=["", "1"]), FakeVoices()
+    voices.ready.set()
+    result = await run(script_of(MENU), channel, voices=voices)
+    assert result.answers["m"] == {"keys": "1", "tries": 2}
+    reads = [entry[1] for entry in channel.log if entry[0] == "read"]
+    assert reads == ["/tts/p-1", "/tts/p-1"] and len(voices.spoken) == 1  # rendered once
+    assert voices.spoken[0][0].startswith("Ivan Petrov, ваш долг одна тысяча пятьсот рублей")
+
+
+async def test_a_menu_text_that_cannot_be_said_falls_back_to_its_prompt() -> None:
+    call = CALL.__class__(**{**CALL.__dict__, "fields": {}})
+    channel, voices = FakeChannel(keys=["1"]), FakeVoices()
+    result = await run(script_of(MENU), channel, call=call, voices=voices)
+    assert [entry[1] for entry in channel.log if entry[0] == "read"] == ["fallback-question"]
+    assert result.ended_by is EndedBy.HANGUP
+    without = script_of(MENU.replace("      prompt: fallback-question\n", ""))
+    failed = await run(without, FakeChannel(), call=call, voices=voices)
+    assert failed.ended_by is EndedBy.ERROR
+    assert failed.error == (
+        "the step's prompt_text cannot be said for this contact, and it has no prompt"
+    )

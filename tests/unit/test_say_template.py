@@ -143,3 +143,21 @@ def test_a_custom_voice_and_its_texts_load() -> None:
     campaign = parse_campaign(HEAD + ivr)
     assert campaign.ivr is not None and campaign.ivr.tts is not None
     assert campaign.ivr.tts.voices["irina"].rate == 22050
+
+
+def test_given_a_menu_with_neither_prompt_nor_text_then_an_error_at_the_step() -> None:
+    ivr = "ivr:\n  start: a\n  steps:\n    a: {kind: menu, keys: {'1': a}, on_timeout: b}\n" + END
+    assert only(ivr).endswith(
+        "ivr.steps.a: give prompt (a sound), prompt_text (spoken by a voice) or both"
+    )
+
+
+def test_given_an_ask_with_a_text_in_an_unknown_voice_then_the_error_is_at_its_voice() -> None:
+    ivr = (
+        "ivr:\n  speech: {model_dir: /m}\n  start: a\n  steps:\n    a:\n      kind: ask\n"
+        "      prompt_text: 'Вам удобно говорить, {name}?'\n      voice: irina\n"
+        "      intents: {yes: {next: b, phrases: {ru: [да]}}}\n" + END
+    )
+    assert only(ivr) == (
+        "campaign.yaml:16:14: ivr.steps.a.voice: no voice named 'irina'; voices are: espeak-ru"
+    )
