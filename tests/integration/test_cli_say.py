@@ -35,8 +35,9 @@ async def test_the_example_validates_and_renders_its_static_text(tmp_path: Path)
     db = await base_with(tmp_path, {"amount_due": "21000", "due_date": "2026-03-01"})
     done = dialer("validate", str(campaign_file(tmp_path)), "--db", str(db))
     assert done.returncode == 0, done.stderr
-    # The static sentence, and a probe of the voice that says the personal ones.
-    assert len(list((tmp_path / "tts").glob("*.wav"))) == 2
+    # The static sentence, the menu's question, and a probe of the voice that says the
+    # personal ones.
+    assert len(list((tmp_path / "tts").glob("*.wav"))) == 3
 
 
 async def test_a_field_the_list_does_not_have_is_named(tmp_path: Path) -> None:
