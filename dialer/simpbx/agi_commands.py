@@ -264,6 +264,8 @@ class AgiCommands:
         first, between = (6000, 2000) if timeout == 0 else (timeout, timeout)
         if max_digits <= 0:
             return "200 result=-1\n"
+        if argv[2]:
+            self.call.record.played.append(argv[2])
         played = await self.line.play(DIGIT_ANY) if argv[2] else None
         if played is not None and played.hungup:
             return "200 result=-1\n"

@@ -38,7 +38,15 @@ def script(cache: Path, **voice: str) -> dict[str, object]:
             "hello": {
                 "kind": "play",
                 "say": [{"text": STATIC}, {"text": GREETING}],
-                "next": "bye",
+                "next": "menu",
+            },
+            "menu": {
+                "kind": "menu",
+                "prompt_text": "{name}, нажмите 1.",
+                "keys": {"1": "bye"},
+                "timeout": "200ms",
+                "retries": 0,
+                "on_timeout": "bye",
             },
             "bye": {"kind": "hangup"},
         },
@@ -98,8 +106,13 @@ async def test_each_contact_hears_their_own_greeting(
     assert all(Path(f).parent == cache.resolve() for files in played.values() for f in files)
     anna, boris = played["+79120000001"][1], played["+79120000002"][1]
     assert anna != boris
+    # The menu asks with its text (GET DATA), one file per contact.
+    asked = {number: files[-1] for number, files in played.items()}
+    assert len(set(asked.values())) == 3 and all(
+        Path(f).name.startswith("p-") for f in asked.values()
+    )
     assert Path(anna).name.startswith("p-") and not Path(static).name.startswith("p-")
-    assert played["+79120000003"] == [static]  # no amount: only the static text
+    assert played["+79120000003"][:-1] == [static]  # no amount: only the static text
     # "Здравствуйте, Анна! Ваш долг двадцать одна тысяча рублей, оплатите до первого марта."
     assert 4.0 < seconds(anna) < 12.0
     assert seconds(boris) < seconds(anna)  # "два рубля ... второго марта" is shorter
