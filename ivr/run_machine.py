@@ -84,8 +84,11 @@ async def _record(
     audio: GreetingAudio,
     recording: Path | None,
 ) -> None:
-    amd = await run.channel.get_variable("AMDSTATUS") or None
-    cause = await run.channel.get_variable("AMDCAUSE") or None if amd else None
+    try:
+        amd = await run.channel.get_variable("AMDSTATUS") or None
+        cause = (await run.channel.get_variable("AMDCAUSE") or None) if amd else None
+    except CallerHungUp:  # gone while answering: the speech verdict still counts
+        amd = cause = None
     run.result.machine = {
         "amd": amd,  # AMD()'s verdict (HUMAN, NOTSURE...); None when AMD did not run
         "amd_cause": cause,

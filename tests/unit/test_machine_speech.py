@@ -145,3 +145,55 @@ def test_on_machine_names_a_step_and_what_it_leads_to_is_reached() -> None:
 
     text = HEAD + "ivr:\n" + speech + "  machine_speech: {act: true, on_machine: vm}\n" + steps
     assert parse_campaign(text).ivr is not None
+
+
+# --- on a call (in-memory channel and recogniser) ----------------------------------------
+
+MACHINE_SCRIPT = """\
+ivr:
+  speech: {model_dir: /m, record_dir: /rec}
+  machine_speech: {act: ACT, on_machine: vm}
+  start: hello
+  steps:
+    hello: {kind: play, prompts: hello, next: bye}
+    vm: {kind: play, prompts: vm-message, next: bye}
+    bye: {kind: hangup}
+"""
+
+
+@pytest.mark.parametrize("act", [True, False])
+async def test_a_machine_gets_on_machine_only_when_acted_on(act: bool) -> None:
+    from ivr.recognition import Recognition
+    from tests.unit.test_interpreter import FakeChannel, FakeRecognizer, run, script_of
+
+    channel = FakeChannel()
+    channel.set_vars["AMDSTATUS"] = "HUMAN"
+    channel.set_vars["AMDCAUSE"] = "HUMAN-1-1"
+    heard = FakeRecognizer([Recognition("здравствуйте оставьте сообщение", 0.9)])
+    script = script_of(MACHINE_SCRIPT.replace("ACT", str(act).lower()))
+    result = await run(script, channel, heard)
+    assert result.steps == (["vm", "bye"] if act else ["hello", "bye"])
+    assert result.machine is not None
+    assert {k: result.machine[k] for k in ("amd", "amd_cause", "speech", "reason", "acted")} == {
+        "amd": "HUMAN",
+        "amd_cause": "HUMAN-1-1",
+        "speech": "machine",
+        "reason": "phrase 'оставьте сообщение'",
+        "acted": act,
+    }
+    assert heard.calls[0][1] == ()  # recognised freely: no grammar
+    assert str(heard.calls[0][0]).endswith("-first-words-0.wav")
+    assert result.as_json()["machine"]["speech"] == "machine"
+
+
+async def test_a_callee_who_hangs_up_while_greeting_still_gets_a_verdict() -> None:
+    from ivr.recognition import Recognition
+    from ivr.run_result import EndedBy
+    from tests.unit.test_interpreter import FakeChannel, FakeRecognizer, run, script_of
+
+    channel = FakeChannel(record_endings=["hangup"], hang_up_at=2)  # gone after the record
+    heard = FakeRecognizer([Recognition("алло", 0.9)])
+    result = await run(script_of(MACHINE_SCRIPT.replace("ACT", "true")), channel, heard)
+    assert result.ended_by is EndedBy.CALLER_HANGUP
+    assert result.machine is not None and result.machine["speech"] == "human"
+    assert result.machine["amd"] is None
