@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from dialer.store.outbox_role import NewWebhookEvent, PendingWebhook, WebhookBacklog
+from dialer.store.outbox_role import (
+    FailedDelivery,
+    NewWebhookEvent,
+    PendingWebhook,
+    ReceiverState,
+    WebhookBacklog,
+)
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import dt, ts
 
@@ -67,3 +73,38 @@ class SqliteWebhookOutbox(SqliteRole):
             " coalesce(sum(delivered_at IS NOT NULL), 0) FROM webhook_outbox"
         ).fetchone()
         return WebhookBacklog(int(row[0]), int(row[1]), int(row[2]))
+
+    async def webhook_state(
+        self, campaign: str, errors: int
+    ) -> tuple[list[ReceiverState], list[FailedDelivery]]:
+        db = self._conn.db
+        receivers = [
+            ReceiverState(
+                r[0], int(r[1]), int(r[2]), int(r[3]), dt(r[4]) if r[4] is not None else None
+            )
+            for r in db.execute(
+                "SELECT url, coalesce(sum(delivered_at IS NULL), 0),"
+                " coalesce(sum(delivered_at IS NULL AND tries > 0), 0),"
+                " coalesce(sum(delivered_at IS NOT NULL), 0),"
+                " min(CASE WHEN delivered_at IS NULL THEN next_try_at END)"
+                " FROM webhook_outbox WHERE campaign = ? GROUP BY url ORDER BY url",
+                (campaign,),
+            )
+        ]
+        failures = [
+            FailedDelivery(
+                r["event_id"],
+                r["kind"],
+                r["url"],
+                int(r["tries"]),
+                r["last_error"],
+                dt(r["next_try_at"]),
+            )
+            for r in db.execute(
+                "SELECT event_id, kind, url, tries, last_error, next_try_at FROM webhook_outbox"
+                " WHERE campaign = ? AND delivered_at IS NULL AND tries > 0"
+                " ORDER BY next_try_at DESC, id DESC LIMIT ?",
+                (campaign, errors),
+            )
+        ]
+        return receivers, failures
