@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -16,19 +17,27 @@ from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import dt, ts
 
 
+def queue_webhook_events(
+    db: sqlite3.Connection, events: Sequence[NewWebhookEvent], now: datetime
+) -> int:
+    """Queue events inside the caller's transaction (an attempt's close queues its events
+    in its own); an event id already queued for that URL is kept once."""
+    added = 0
+    for e in events:
+        cur = db.execute(
+            "INSERT INTO webhook_outbox (event_id, campaign, kind, url, secret_env, body,"
+            " created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (event_id, url) DO NOTHING",
+            (e.event_id, e.campaign, e.kind, e.url, e.secret_env, e.body, ts(now), ts(now)),
+        )
+        added += cur.rowcount
+    return added
+
+
 class SqliteWebhookOutbox(SqliteRole):
     async def add_webhook_events(self, events: Sequence[NewWebhookEvent], now: datetime) -> int:
-        added = 0
         with self._conn.write() as db:
-            for e in events:
-                cur = db.execute(
-                    "INSERT INTO webhook_outbox (event_id, campaign, kind, url, secret_env, body,"
-                    " created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (event_id, url) DO NOTHING",
-                    (e.event_id, e.campaign, e.kind, e.url, e.secret_env, e.body, ts(now), ts(now)),
-                )
-                added += cur.rowcount
-        return added
+            return queue_webhook_events(db, events, now)
 
     async def due_webhook_events(self, now: datetime, limit: int) -> list[PendingWebhook]:
         rows = self._conn.db.execute(
