@@ -116,3 +116,38 @@ async def test_sigkill_mid_campaign_never_splits_a_close_from_its_event(
     async with open_test_store(db) as store:
         assert isinstance(store, SqliteStore)
         assert (await store.webhook_backlog()).pending == len(queued)
+
+
+async def test_delivery_state_is_visible_in_the_api(
+    pbx: SimulatedPbx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")
+    db = await seeded_db(tmp_path, 10)
+    admin, viewer = await make_token(db, "admin"), await make_token(db, "viewer")
+    down = {**hook(9), "url": "http://user:pw@127.0.0.1:9/h?key=secret"}  # nothing listens
+    path = write_campaign(tmp_path / "crm.yaml", pbx.port, name="crm", webhooks=[down])
+    service = await start_service(db)
+    try:
+        await api(service.url, "POST", "/campaigns", admin, {"content": path.read_text()})
+        code, state = await api(service.url, "GET", "/campaigns/crm/webhooks", viewer)
+        assert code == 200 and state["receivers"] == []  # registered, nothing sent yet
+        await api(service.url, "POST", "/campaigns/crm/start", admin)
+
+        async def all_failed_once() -> bool:
+            _, state = await api(service.url, "GET", "/campaigns/crm/webhooks", viewer)
+            closed = len(closed_and_queued(db)[0])
+            found = state["receivers"]
+            return bool(closed >= 10 and found and found[0]["failing"] == closed)
+
+        await until(all_failed_once, timeout=90)
+        _, state = await api(service.url, "GET", "/campaigns/crm/webhooks", viewer)
+        [receiver] = state["receivers"]
+        assert receiver["url"] == "http://127.0.0.1:9/h"  # no credentials, no query
+        assert receiver["delivered"] == 0 and receiver["next_try_at"] is not None
+        error = state["last_errors"][0]
+        assert error["event"] == "attempt.finished" and error["tries"] >= 1
+        assert "Connect" in error["error"] and error["next_try_at"] > state["at"][:19]
+        code, _ = await api(service.url, "GET", "/campaigns/nope/webhooks", viewer)
+        assert code == 404
+    finally:
+        assert await service.stop() == 0
