@@ -151,3 +151,35 @@ async def test_delivery_state_is_visible_in_the_api(
         assert code == 404
     finally:
         assert await service.stop() == 0
+
+
+async def test_a_transfer_is_sent_with_its_operator_for_a_fixed_pace_too(
+    pbx: SimulatedPbx, tmp_path: Path
+) -> None:
+    db = await seeded_db(tmp_path, 20)
+    admin = await make_token(db, "admin")
+    transfers = {**hook(9), "events": ["call.transferred"]}
+    path = write_campaign(
+        tmp_path / "crm.yaml", pbx.port, name="crm", webhooks=[transfers],
+        pacing={"max_channels": 6, "calls_per_second": 20},  # fixed pace: no operator pacer
+    )  # fmt: skip
+    service = await start_service(db)
+    try:
+        await api(service.url, "POST", "/campaigns", admin, {"content": path.read_text()})
+        await api(service.url, "POST", "/campaigns/crm/start", admin)
+
+        async def finished() -> bool:
+            _, status = await api(service.url, "GET", "/campaigns/crm", admin)
+            return bool(status.get("state") == "finished")
+
+        await until(finished, timeout=90)
+    finally:
+        assert await service.stop() == 0
+    with sqlite3.connect(db) as conn:
+        transferred = {
+            r[0] for r in conn.execute("SELECT id FROM attempts WHERE outcome = 'transferred'")
+        }
+        bodies = [json.loads(r[0]) for r in conn.execute("SELECT body FROM webhook_outbox")]
+    assert transferred, "the simulated operators took no call"
+    assert {b["attempt"] for b in bodies} == transferred
+    assert all(b["event"] == "call.transferred" and b["operator"] for b in bodies)
