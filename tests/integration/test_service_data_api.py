@@ -166,6 +166,10 @@ async def test_uploads_exports_dnc_and_reports_do_what_the_commands_do(
         got, _, text = await call(service, "POST", "/lists/x/import", admin,
                                   (CSV_TYPE, b"\x00\x01garbage"))  # fmt: skip
         assert got == 400 and b"Traceback" not in text
+        no_phone = multipart("nophone.csv", b"name,city\nAnna,Moscow\n")
+        got, _, text = await call(service, "POST", "/lists/x/import", admin, no_phone)
+        assert got == 400 and json.loads(text)["detail"].startswith("nophone.csv: "), text
+        assert b"tmp" not in text  # the private copy's name is never shown
         got, _, text = await call(service, "POST", "/lists/x/import", admin, ("image/png", b"x"))
         assert got == 415
 

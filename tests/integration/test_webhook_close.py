@@ -183,3 +183,31 @@ async def test_a_transfer_is_sent_with_its_operator_for_a_fixed_pace_too(
     assert transferred, "the simulated operators took no call"
     assert {b["attempt"] for b in bodies} == transferred
     assert all(b["event"] == "call.transferred" and b["operator"] for b in bodies)
+
+
+async def test_a_keypad_campaign_queues_its_hot_leads_and_opt_outs(tmp_path: Path) -> None:
+    from tests.integration.test_ivr_campaigns import example, import_personas, run_with_personas
+
+    personas = {
+        "+79120000001": "press:1",  # interested -> hot -> operator
+        "+79120000002": "press:2",  # not interested -> cold
+        "+79120000003": "press:9",  # stop calling me
+    }
+    campaign = example(
+        "campaign-keypad.yaml", 5038, webhooks=[hook()],
+        **{"ivr.steps.offer.timeout": "200ms", "retry.max_attempts": 1},
+    )  # fmt: skip
+    async with open_test_store(tmp_path / "d.db") as store:
+        await import_personas(store, "spring", personas)
+        await run_with_personas(store, campaign, personas)  # `dialer run`: no service
+    with sqlite3.connect(tmp_path / "d.db") as conn:
+        rows = [
+            (r[0], json.loads(r[1])) for r in conn.execute("SELECT kind, body FROM webhook_outbox")
+        ]
+    kinds = sorted(kind for kind, _ in rows)
+    assert kinds == ["attempt.finished"] * 3 + ["contact.opted_out", "lead.hot"]
+    [hot] = [body for kind, body in rows if kind == "lead.hot"]
+    assert hot["contact"]["number"] == "+79120000001" and hot["contact"]["fields"]["amount_due"]
+    assert hot["lead"]["disposition"] == "interested"
+    [quit_] = [body for kind, body in rows if kind == "contact.opted_out"]
+    assert quit_["number"] == "+79120000003"

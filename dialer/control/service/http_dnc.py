@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 
 from dialer.contacts.sources import ContactFileError
@@ -26,7 +26,7 @@ from dialer.control.dnc_commands import (
     remove_numbers,
 )
 from dialer.control.service.http_auth import role_check
-from dialer.control.service.http_files import UPLOAD_BODY, received_file
+from dialer.control.service.http_files import UPLOAD_BODY, received_file, unreadable
 from dialer.control.service.supervisor import Supervisor
 from dialer.control.service.tokens import Caller, Role
 
@@ -122,7 +122,7 @@ def dnc_routes(app: FastAPI, supervisor: Supervisor) -> None:
                     source or f"import {sent_as}", caller.actor,
                 )  # fmt: skip
             except ContactFileError as exc:
-                raise HTTPException(400, f"{sent_as}: {exc}") from exc
+                raise unreadable(exc, path, sent_as) from exc
         return {
             "file": sent_as,
             "list": list_label(campaign),

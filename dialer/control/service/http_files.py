@@ -2,8 +2,9 @@
 temporary file next to the contact base, for the importers that read files; downloads
 are streamed a page at a time, the next page read only once the client took the last.
 
-Uploads hold contact data: they go to the base's own `uploads/` folder (0700, files
-0600) and are deleted once imported, never to a shared /tmp.
+Uploads hold contact data: the copy the importer reads is in the base's own `uploads/`
+folder (0700, file 0600) and is deleted once imported; never a named file in a shared
+/tmp (a multipart part is spooled by Starlette to an anonymous, already unlinked file).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ async def received_file(request: Request, store: ContactStore) -> AsyncIterator[
     Multipart: the part named `file`; else the raw body, CSV or XLSX by Content-Type
     (or the `filename` query parameter's suffix)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + CHUNK:
+        raise HTTPException(413, f"an upload is at most {MAX_UPLOAD_BYTES} bytes")
     folder = base_folder(store) / "uploads"
     private_dir(folder)
     if kind == "multipart/form-data":
@@ -95,6 +99,12 @@ async def received_file(request: Request, store: ContactStore) -> AsyncIterator[
         yield path, Path(name).name
     finally:
         path.unlink(missing_ok=True)
+
+
+def unreadable(exc: Exception, path: Path, sent_as: str) -> HTTPException:
+    """A 400 naming the file as the client sent it, not our private copy."""
+    message = str(exc).replace(path.name, sent_as)
+    return HTTPException(400, message if sent_as in message else f"{sent_as}: {message}")
 
 
 async def _upload_chunks(part: UploadFile) -> AsyncIterator[bytes]:

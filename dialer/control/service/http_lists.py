@@ -27,6 +27,7 @@ from dialer.control.service.http_files import (
     paced_text,
     private_temp,
     received_file,
+    unreadable,
 )
 from dialer.control.service.supervisor import Supervisor
 from dialer.control.service.tokens import Caller, Role
@@ -78,7 +79,7 @@ def list_routes(app: FastAPI, supervisor: Supervisor) -> None:
                     reject_path=default_reject_path(getattr(store, "path", None), name),
                 )
             except ContactFileError as exc:
-                raise HTTPException(400, f"{sent_as}: {exc}") from exc
+                raise unreadable(exc, path, sent_as) from exc
         return import_answer(result, sent_as)
 
     @app.get(
