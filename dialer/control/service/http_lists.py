@@ -104,7 +104,7 @@ def list_routes(app: FastAPI, supervisor: Supervisor) -> None:
             )
 
         async def produce(sink: Any, turn: Any) -> None:
-            paced = cast(ContactStore, _PacedSource(store, turn))
+            paced = cast(ContactStore, PacedSource(store, turn))
             await export_audited(paced, name, sink, format, "API download", caller.actor)
 
         chunks = paced_text(produce, "\ufeff" if format == "csv" else "")
@@ -163,7 +163,7 @@ def import_answer(result: ImportReport, sent_as: str) -> dict[str, Any]:
     }
 
 
-class _PacedSource:
+class PacedSource:
     """The store as the exporter reads it, but each page of contacts waits its turn:
     the page written so far goes to the client first (flat memory for any list)."""
 
