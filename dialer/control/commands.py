@@ -25,6 +25,7 @@ from dialer.control import app
 from dialer.control import report as report_view
 from dialer.control.foreground import execute_campaign
 from dialer.control.terminal import EXIT_OK, CliError, install_stop_handlers, print_json
+from dialer.private_files import open_private
 from dialer.store import ContactStore, StoreError, sqlite_location
 
 
@@ -271,15 +272,25 @@ async def report(args: argparse.Namespace, console: Console) -> int:
     from dialer.control.status import abandon_table
     from dialer.engine.run_snapshot import held_counts_of
 
+    if args.format == "xlsx" and args.output is None:
+        raise CliError("--format xlsx needs --output FILE")
     async with opened_store(args) as store:
         batches = report_view.report_batches(store, args.campaign_name)
-        if args.format in ("csv", "json"):
+        if args.format in ("csv", "json", "xlsx"):
             # An unknown campaign is not audited: report_batches says which there are.
-            await audit_report(store, args.campaign_name, args.format)
-        if args.format == "csv":
-            await report_view.stream_csv(batches, sys.stdout)
-        elif args.format == "json":
-            await report_view.stream_json(batches, sys.stdout)
+            where = str(args.output) if args.output else "stdout"
+            await audit_report(store, args.campaign_name, f"{args.format} to {where}")
+        if args.format == "xlsx":
+            from dialer.control.report_files import save_report_xlsx
+
+            await save_report_xlsx(batches, args.output)
+        elif args.format in ("csv", "json"):
+            write = report_view.stream_csv if args.format == "csv" else report_view.stream_json
+            if args.output is None:
+                await write(batches, sys.stdout)
+            else:
+                with open_private(args.output, "w", encoding="utf-8", newline="") as out:
+                    await write(batches, out)
         else:
             await report_view.print_report_streamed(console, store, args.campaign_name, args.limit)
             record = await store.get_campaign(args.campaign_name)
