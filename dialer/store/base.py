@@ -314,10 +314,8 @@ class CampaignLedger(Protocol):
         self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhook] = ()
     ) -> bool:
         """Close the attempt, apply next_step to its contact and queue `events` (webhook
-        outbox rows), in one transaction.
-
-        Returns False (and changes nothing) if the attempt is already closed: an
-        attempt is closed exactly once."""
+        outbox rows), in one transaction. False (and nothing changed) if the attempt is
+        already closed: an attempt is closed exactly once."""
         ...
 
     async def release_lease(
