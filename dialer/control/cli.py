@@ -171,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="what happened to every contact of a campaign")
     rep.add_argument("campaign_name")
-    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rep.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
+    rep.add_argument("--output", type=Path, help="the file to write (needed for xlsx)")
     rep.add_argument("--limit", type=int, default=50, help="contact rows in the table (0: none)")
 
     demo = sub.add_parser("demo", help="run a sample campaign against the simulated PBX")

@@ -36,7 +36,9 @@ class _Tap:
         self._inner = inner
         self._campaign = campaign
         self._observer = observer
-        self.wants_milestones = inner.wants_milestones  # fixed for a campaign's run
+        # The observer hears every milestone (call.connected is the transferred webhook),
+        # even where the runner's pacer has no use for them (a fixed pace).
+        self.wants_milestones = True
 
     def call_ended(self, event: CallEnded) -> None:
         self._inner.call_ended(event)

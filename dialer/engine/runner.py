@@ -25,6 +25,7 @@ from dialer.engine.next_step import closing_of, retry_policy_of
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.run_snapshot import RunSnapshot, held_counts_of, status_of
 from dialer.engine.store_patience import StorePatience
+from dialer.engine.webhook_events import AttemptEvents, attempt_events
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.events import CallEnded, CallMilestone
 from dialer.store.base import (
@@ -381,7 +382,8 @@ class CampaignRunner:
         if unwritten is None:
             unwritten = self._closing_of(ended, lease)
         result, step = unwritten
-        closed = await self._finish(result, step)
+        events = attempt_events(self._campaign, result, step, lease)  # queued by the close
+        closed = await self._finish(result, step, events)
         if closed is None:
             # Not written (the store keeps refusing): tried again later, so that the
             # attempt is closed as soon as the store takes it, and the run can end.
@@ -410,7 +412,9 @@ class CampaignRunner:
             step = replace(step, due_at=self._gate.retry_time(callee, step.due_at))
         return result, step
 
-    async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:
+    async def _finish(
+        self, result: AttemptResult, step: NextStep, events: AttemptEvents
+    ) -> bool | None:
         """Close the attempt in the store: busy is waited out; another failure (a value
         the store cannot take) is retried with only the outcome, the values dropped.
         None if it could not be written at all."""
@@ -420,7 +424,9 @@ class CampaignRunner:
                 result = replace(result, cause=None, reason=None, answers={}, detail="")
                 await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
             try:
-                return await self._patiently("close", partial(store.finish_attempt, result, step))
+                return await self._patiently(
+                    "close", partial(store.finish_attempt, result, step, events)
+                )
             except Exception:
                 log.exception("engine.close_write_failed", extra={"attempt": result.attempt_id})
         return None

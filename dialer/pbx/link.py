@@ -289,7 +289,8 @@ class PbxLink:
             tracker.apply(event, now)
             reached = tracker.milestones() - before
             for milestone in [m for m in Milestone if m in reached]:  # in call order
-                tracked.listener.call_milestone(CallMilestone(tracker.attempt_id, milestone, now))
+                reached_at = CallMilestone(tracker.attempt_id, milestone, now, tracker.operator)
+                tracked.listener.call_milestone(reached_at)
         else:
             tracker.apply(event, now)
         if tracker.answered_at is not None:

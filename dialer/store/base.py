@@ -19,6 +19,7 @@ from typing import Protocol
 from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
 from dialer.store.due_view import DueView
+from dialer.store.outbox_role import NewWebhookEvent as NewWebhook
 from dialer.store.outbox_role import WebhookOutbox as Outbox
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
 from dialer.store.service_roles import ApiTokens, CampaignFiles
@@ -309,11 +310,12 @@ class CampaignLedger(Protocol):
         the number has an open attempt in any campaign (the lease stays to release)."""
         ...
 
-    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
-        """Close the attempt and apply next_step to its contact, in one transaction.
-
-        Returns False (and changes nothing) if the attempt is already closed: an
-        attempt is closed exactly once."""
+    async def finish_attempt(
+        self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhook] = ()
+    ) -> bool:
+        """Close the attempt, apply next_step to its contact and queue `events` (webhook
+        outbox rows), in one transaction. False (and nothing changed) if the attempt is
+        already closed: an attempt is closed exactly once."""
         ...
 
     async def release_lease(

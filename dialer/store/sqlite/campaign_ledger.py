@@ -21,9 +21,11 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
+from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.number_hygiene import apply_to_contact, failure_streak
+from dialer.store.sqlite.outbox import queue_webhook_events
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
     dt,
@@ -197,7 +199,9 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 (attempt_id, *key, lease.number, started),
             )
 
-    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
+    async def finish_attempt(
+        self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
+    ) -> bool:
         due = _next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
@@ -244,6 +248,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 ),
             )
             apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
+            queue_webhook_events(db, events, result.ended_at)  # closed iff queued
         return True
 
     async def release_lease(
