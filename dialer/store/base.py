@@ -155,6 +155,7 @@ class OpenAttempt:
     started_at: datetime
     attempts_made: int
     outcome_counts: Mapping[Outcome, int]
+    server: str | None = None  # the Asterisk server it was placed on (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -302,10 +303,15 @@ class CampaignLedger(Protocol):
         ...
 
     async def start_attempt(
-        self, lease: LeasedContact, attempt_id: str, started_at: datetime
+        self,
+        lease: LeasedContact,
+        attempt_id: str,
+        started_at: datetime,
+        server: str | None = None,
     ) -> None:
-        """Record the attempt before anything is sent to the PBX (so a crash leaves a
-        trace that prevents a second dial for the same attempt). Raises NumberInCall if
+        """Record the attempt, with the Asterisk server it goes to, before anything is
+        sent to the PBX (so a crash leaves a trace that prevents a second dial for the
+        same attempt, and says where to reconcile it). Raises NumberInCall if
         the number has an open attempt in any campaign (the lease stays to release)."""
         ...
 
