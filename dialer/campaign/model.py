@@ -325,27 +325,24 @@ class Campaign(Strict):
                 )
         return self
 
-    @model_validator(mode="after")
-    def _servers_distinct(self) -> Campaign:
+    @field_validator("servers")
+    @classmethod
+    def _servers_distinct(
+        cls, servers: tuple[AsteriskServer, ...], info: ValidationInfo
+    ) -> tuple[AsteriskServer, ...]:
+        first = info.data.get("ami")  # None: ami: itself is wrong, and reported there
         seen_names: set[str] = set()
         seen_logins: set[tuple[str, int, str]] = set()
-        for server in self.asterisk_servers:
+        for server in (first, *servers) if first is not None else servers:
             login = (server.host, server.port, server.username)
-            if server.key in seen_names:
-                raise PydanticCustomError(
-                    "server_twice",
-                    "two Asterisk servers are named {name}: give each one its own name",
-                    {"name": server.key},
-                )
-            if login in seen_logins:
-                raise PydanticCustomError(
-                    "server_twice",
-                    "Asterisk server {host}:{port} (user {user}) is listed twice",
-                    {"host": login[0], "port": login[1], "user": login[2]},
+            if server.key in seen_names or login in seen_logins:
+                raise ValueError(
+                    f"Asterisk server {server.key} ({login[0]}:{login[1]}, user {login[2]}) "
+                    "is listed twice: list each server once, each with its own name"
                 )
             seen_names.add(server.key)
             seen_logins.add(login)
-        return self
+        return servers
 
     @property
     def asterisk_servers(self) -> tuple[AsteriskServer, ...]:

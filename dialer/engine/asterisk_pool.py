@@ -98,7 +98,8 @@ class AsteriskPool:
 
     @property
     def state(self) -> LinkState:
-        return min((m.link.state for m in self._members.values()), key=_HOPE.index)
+        alive = [m for m in self._members.values() if m.link.fatal_error is None]
+        return min((m.link.state for m in alive or [self._first]), key=_HOPE.index)
 
     @property
     def fatal_error(self) -> Exception | None:

@@ -23,23 +23,22 @@ from dialer.store.outbox_role import WebhookOutbox as Outbox
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
 from dialer.store.service_roles import ApiTokens, CampaignFiles
 from dialer.store.views import (
-    AttemptRecord as AttemptRecord,
+    AttemptRecord,
+    BaseStats,
+    CampaignChanges,
+    CampaignRecord,
+    ContactFacts,
+    ContactReport,
 )
-from dialer.store.views import (
-    BaseStats as BaseStats,
-)
-from dialer.store.views import (
-    CampaignChanges as CampaignChanges,
-)
-from dialer.store.views import (
-    CampaignRecord as CampaignRecord,
-)
-from dialer.store.views import (
-    ContactFacts as ContactFacts,
-)
-from dialer.store.views import (
-    ContactReport as ContactReport,
-)
+
+__all__ = [
+    "AttemptRecord",
+    "BaseStats",
+    "CampaignChanges",
+    "CampaignRecord",
+    "ContactFacts",
+    "ContactReport",
+]
 
 
 class StoreError(Exception):
@@ -155,7 +154,7 @@ class OpenAttempt:
     started_at: datetime
     attempts_made: int
     outcome_counts: Mapping[Outcome, int]
-    server: str | None = None  # the Asterisk server it was placed on (None: not recorded)
+    server: str | None = None  # the Asterisk server it went to (None: not recorded)
 
 
 @dataclass(frozen=True)
