@@ -74,6 +74,33 @@ class AmiSettings(Strict):
         return self
 
 
+class AsteriskServer(AmiSettings):
+    """One Asterisk server a campaign dials through: its AMI connection, and its part of
+    a pool (`ami:` is the first server; `servers:` adds more)."""
+
+    name: str | None = Field(
+        None,
+        pattern=ASTERISK_NAME_PATTERN,
+        description="the server's name in the store and in logs; default host:port. "
+        "Keep it stable: calls open when the dialer stops are reconciled on the server "
+        "of that name",
+    )
+    weight: int = Field(
+        1, ge=1, le=1000, description="share of the calls: calls go where in-flight/weight is least"
+    )
+    max_channels: int | None = Field(
+        None,
+        ge=1,
+        description="calls this server may carry at once (every campaign's calls on it); "
+        "none: only the campaign's pacing.max_channels limits it",
+    )
+
+    @property
+    def key(self) -> str:
+        """The name the store keeps with each call placed on this server."""
+        return self.name or f"{self.host}:{self.port}"
+
+
 class DialSettings(Strict):
     """How each call is placed: the fields of the AMI Originate action."""
 

@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dialer.campaign.compliance_settings import ComplianceSettings
-from dialer.campaign.connection import AmiSettings, DialSettings, FastAgiSettings
+from dialer.campaign.connection import AsteriskServer, DialSettings, FastAgiSettings
 from dialer.campaign.fields import (
     ASTERISK_NAME_PATTERN,
     IVR_SCRIPT_MISSING,
@@ -253,7 +253,14 @@ class Campaign(Strict):
     list: str = Field(
         ..., pattern=NAME_PATTERN, description="contact list name (dialer contacts import --list)"
     )
-    ami: AmiSettings = Field(..., description="Asterisk Manager Interface connection")
+    ami: AsteriskServer = Field(
+        ..., description="Asterisk Manager Interface connection (the first Asterisk server)"
+    )
+    servers: tuple[AsteriskServer, ...] = Field(
+        (),
+        description="more Asterisk servers to dial through (a pool with ami:); a server "
+        "that is down or booting is skipped",
+    )
     dial: DialSettings = Field(..., description="how each call is placed")
     pacing: PacingSettings = Field(PacingSettings(), description="how many calls and how fast")
     on_answer: OnAnswer = Field(OnAnswer(), description="what happens when a person answers")
@@ -317,6 +324,30 @@ class Campaign(Strict):
                     {"mode": pacing.mode.value},
                 )
         return self
+
+    @field_validator("servers")
+    @classmethod
+    def _servers_distinct(
+        cls, servers: tuple[AsteriskServer, ...], info: ValidationInfo
+    ) -> tuple[AsteriskServer, ...]:
+        first = info.data.get("ami")  # None: ami: itself is wrong, and reported there
+        seen_names: set[str] = set()
+        seen_logins: set[tuple[str, int, str]] = set()
+        for server in (first, *servers) if first is not None else servers:
+            login = (server.host, server.port, server.username)
+            if server.key in seen_names or login in seen_logins:
+                raise ValueError(
+                    f"Asterisk server {server.key} ({login[0]}:{login[1]}, user {login[2]}) "
+                    "is listed twice: list each server once, each with its own name"
+                )
+            seen_names.add(server.key)
+            seen_logins.add(login)
+        return servers
+
+    @property
+    def asterisk_servers(self) -> tuple[AsteriskServer, ...]:
+        """Every Asterisk server the campaign dials through, `ami:` first."""
+        return (self.ami, *self.servers)
 
     @field_validator("ivr")
     @classmethod
