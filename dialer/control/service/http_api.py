@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from dialer.control import report as report_view
 from dialer.control.service.http_auth import role_check
+from dialer.control.service.http_dashboard import dashboard_routes
 from dialer.control.service.http_metrics import metrics_routes
 from dialer.control.service.http_streams import WRITERS, report_chunks, sse
 from dialer.control.service.status import campaign_rows, campaign_status
@@ -61,6 +62,7 @@ def build_app(supervisor: Supervisor) -> FastAPI:
     _campaign_routes(app, supervisor)
     _data_routes(app, supervisor)
     metrics_routes(app, supervisor)
+    dashboard_routes(app, supervisor)
     return app
 
 
