@@ -11,7 +11,6 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
-from rich.panel import Panel
 
 from dialer.control.demo import run_demo
 from dialer.control.terminal import CliError
@@ -38,17 +37,15 @@ async def demo(args: argparse.Namespace, console: Console) -> int:
         _, token = await create_token(store, Role.VIEWER, "demo dashboard", datetime.now(UTC))
         host, port = sock.getsockname()[:2]
         url = f"http://{host}:{port}/dashboard"
-        console.print(
-            Panel.fit(
-                f"dashboard: {url}#token={token}\n"
-                f"viewer token: {token}\n"
-                "(or open the page and paste the token; it reads figures, it cannot "
-                "steer)\nCtrl-C stops the service.",
-                title="dialer demo --serve",
-            ),
-            highlight=False,
-            soft_wrap=True,
-        )
+        console.rule("dialer demo --serve: the dashboard")
+        # Plain lines, never wrapped: the URL is copied as a whole.
+        for line in (
+            f"dashboard: {url}#token={token}",
+            f"viewer token: {token}",
+            "(the token reads figures and cannot steer; the page keeps it in the tab only)",
+            "Ctrl-C stops the service.",
+        ):
+            console.print(line, highlight=False, overflow="ignore", crop=False, soft_wrap=True)
         return await serve(store, sock, DEMO_DRAIN)
 
     try:

@@ -9,11 +9,13 @@ campaign's hot / warm / cold funnel, until Ctrl-C (exit 0)."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import os
 import re
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -42,6 +44,58 @@ Check = Callable[[], Awaitable[bool]]
 async def page() -> AsyncIterator[Page]:
     async for opened in chromium_page():
         yield opened
+
+
+def raw_get(url: str, path: str, token: str | None = None) -> http.client.HTTPResponse:
+    """A GET that follows no redirect; the response is read (body in .data)."""
+    where = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.data = response.read()  # type: ignore[attr-defined]
+        return response
+    finally:
+        conn.close()
+
+
+async def test_the_page_is_served_without_a_token_and_every_figure_only_with_one(
+    tmp_path: Path,
+) -> None:
+    db = await seeded_db(tmp_path, 5)
+    viewer = await make_token(db, "viewer")
+    service = await start_service(db)
+    try:
+        home = await asyncio.to_thread(raw_get, service.url, "/")
+        assert home.status == 307 and home.getheader("location") == "/dashboard"
+        # The page and its files hold no data: a browser opens them without a token.
+        page = await asyncio.to_thread(raw_get, service.url, "/dashboard")
+        assert page.status == 200
+        assert page.getheader("content-type", "").startswith("text/html")
+        assert "default-src 'self'" in page.getheader("content-security-policy", "")
+        body = page.data.decode()  # type: ignore[attr-defined]
+        assert '<script src="/dashboard/assets/dashboard.js"' in body
+        assert "http://" not in body and "https://" not in body  # nothing from elsewhere
+        for name, kind in (("dashboard.js", "text/javascript"), ("dashboard.css", "text/css")):
+            asset = await asyncio.to_thread(raw_get, service.url, f"/dashboard/assets/{name}")
+            assert asset.status == 200 and asset.getheader("content-type", "").startswith(kind)
+        for other in ("..%2Fhttp_api.py", "status.py", "%2Fetc%2Fpasswd"):
+            refused = await asyncio.to_thread(raw_get, service.url, f"/dashboard/assets/{other}")
+            assert refused.status == 404, other
+        # What the page shows needs a token, like the rest of the API.
+        for path in ("/dashboard/session", "/dashboard/funnels", "/campaigns", "/events"):
+            answer = await asyncio.to_thread(raw_get, service.url, path)
+            assert answer.status == 401, path
+        code, session = await api(service.url, "GET", "/dashboard/session", viewer)
+        assert code == 200
+        assert session["role"] == "viewer" and session["may_steer"] is False
+        assert session["abandon_cap"] == 0.03
+        assert session["held_reasons"]["window_closed"].startswith("outside calling hours")
+        code, funnels = await api(service.url, "GET", "/dashboard/funnels", viewer)
+        assert code == 200 and funnels["campaigns"] == {}
+    finally:
+        assert await service.stop() == 0
 
 
 async def running_campaign(pbx: SimulatedPbx, tmp_path: Path) -> tuple[Service, str, str]:
