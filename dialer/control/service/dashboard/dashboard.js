@@ -11,7 +11,7 @@
 (() => {
   const TOKEN_KEY = "dialer.dashboard.token";
   const POLL_MS = 3000;
-  const REFRESH_GAP_MS = 700; // events refresh the figures at most this often
+  const REFRESH_GAP_MS = 1000; // events refresh the figures at most this often
   const RATE_WINDOW_MS = 60000; // calls per minute: over the last minute
   const RECONNECT_MS = 2000;
   const EVENTS_SHOWN = 40;
