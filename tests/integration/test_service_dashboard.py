@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.timeout(240)
 
 NAME = "spring-live"
 CARD = f'[data-campaign="{NAME}"]'
+QUIET = "spring-quiet"  # held back by a blackout date: it places no call
 Check = Callable[[], Awaitable[bool]]
 
 
@@ -109,14 +111,23 @@ async def running_campaign(pbx: SimulatedPbx, tmp_path: Path) -> tuple[Service, 
         pacing={"mode": "progressive", "compliance_message": "vm-goodbye",
                 "max_channels": 3, "calls_per_second": 6},
     )  # fmt: skip
-    service = await start_service(db)
-    code, answer = await api(
-        service.url, "POST", "/campaigns", admin,
-        {"content": path.read_text(), "source": str(path)},
+    # A second campaign on the list, on a blackout date wherever its callees are: every
+    # contact it leases is held back by the compliance rules, which its card shows.
+    today = datetime.now(UTC).date()
+    blackout = [str(today + timedelta(days=d)) for d in (-1, 0, 1)]
+    quiet = write_campaign(
+        tmp_path / "quiet.yaml", pbx.port, name=QUIET,
+        compliance={"calling_hours": {"mon-sun": "00:00-24:00"}, "blackout_dates": blackout},
     )  # fmt: skip
-    assert code == 201, answer
-    code, answer = await api(service.url, "POST", f"/campaigns/{NAME}/start", supervisor)
-    assert code == 200, answer
+    service = await start_service(db)
+    for name, file in ((NAME, path), (QUIET, quiet)):
+        code, answer = await api(
+            service.url, "POST", "/campaigns", admin,
+            {"content": file.read_text(), "source": str(file)},
+        )  # fmt: skip
+        assert code == 201, answer
+        code, answer = await api(service.url, "POST", f"/campaigns/{name}/start", supervisor)
+        assert code == 200, answer
     await until(lambda: len(originated_by(pbx, NAME)) >= 5)
     return service, supervisor, viewer
 
@@ -175,6 +186,12 @@ async def test_the_page_shows_a_running_campaign_live_and_pause_resume_reach_the
         )
         assert "cap 3%" in (await page.text(f"{CARD} svg.abandon") or "")
         assert await page.text(f"{CARD} .held") == "none held back"
+        quiet = f'[data-campaign="{QUIET}"] .held'
+        await page.wait_for("contacts held back", lambda: _text_with(page, quiet, "holiday"))
+        _, status = await api(service.url, "GET", f"/campaigns/{QUIET}", supervisor)
+        assert status["held"]["holiday"] > 0 and status["originated"] == 0
+        assert str(status["held"]["holiday"]) in (await page.text(quiet) or "")
+        assert originated_by(pbx, QUIET) == []
         assert await page.text(f'{CARD} [data-figure="next_due_at"]')
 
         # Pause from the page: the service says paused and the simulator gets no Originate.
