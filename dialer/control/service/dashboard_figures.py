@@ -4,8 +4,9 @@ held-back reason. No HTTP here (http_dashboard serves it).
 
 The funnel is counted from the campaign's report, a page of contacts at a time: that
 reads every contact of the campaign, so it is kept for FUNNEL_FRESH_S and counted again
-only for a campaign the service drives (a campaign that is not running does not
-change), one count at a time per campaign, however many dashboards are open.
+only while the campaign runs (driven by this service or another process; one that is
+not running does not change), one count at a time per campaign, however many dashboards
+are open.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from dialer.control.service.dashboard_figures import FunnelCounts, held_reason_w
 from dialer.control.service.http_auth import role_check
 from dialer.control.service.supervisor import Supervisor
 from dialer.control.service.tokens import Caller, Role
+from dialer.outcomes import CampaignState
 from dialer.regulation import ABANDON_RATE_CAP
 
 ASSETS = {
@@ -92,8 +93,12 @@ def dashboard_routes(app: FastAPI, supervisor: Supervisor) -> None:
         "counts them",
     )
     async def funnel_counts(caller: Caller = viewer) -> dict[str, Any]:
-        names = {r.name for r in await store.campaigns()} | set(supervisor.campaigns)
-        running = {n for n, m in supervisor.campaigns.items() if m.driving}
+        records = await store.campaigns()
+        names = {r.name for r in records} | set(supervisor.campaigns)
+        # Its contacts may change while this service drives it, or another process does.
+        running = {n for n, m in supervisor.campaigns.items() if m.driving} | {
+            r.name for r in records if r.state is CampaignState.RUNNING
+        }
         return {
             "at": datetime.now(UTC).isoformat(),
             "campaigns": await funnels.all((n, n in running) for n in sorted(names)),
