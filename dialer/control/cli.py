@@ -179,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--contacts", type=int, default=300, help="size of the sample list")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then keep the service and its dashboard up on loopback (prints the URL and "
+        "a viewer token) until Ctrl-C",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="the dashboard's port with --serve (0: any free)"
+    )
 
     sim = sub.add_parser("simulate-pbx", help="serve a SIMULATED Asterisk AMI (for trials)")
     sim.add_argument("--host", default="127.0.0.1")
@@ -282,7 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:
     # Imported late: `dialer --help` stays instant.
-    from dialer.control import base_commands, commands, dnc_commands, person_commands, preview
+    from dialer.control import (
+        base_commands,
+        commands,
+        demo_serve,
+        dnc_commands,
+        person_commands,
+        preview,
+    )
     from dialer.control import service_commands as service
 
     if args.command == "contacts" and args.contacts_command in ("show", "erase"):
@@ -304,7 +320,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "dnc": dnc_commands.dnc,
         "status": service.status,
         "preview": preview.preview,
-        "demo": commands.demo,
+        "demo": demo_serve.demo,
         "simulate-pbx": commands.simulate_pbx,
     }
     if args.command == "contacts" and args.contacts_command == "stats":

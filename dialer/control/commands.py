@@ -319,12 +319,6 @@ async def audit_report(
 
 
 # --- simulation ---------------------------------------------------------------------------
-async def demo(args: argparse.Namespace, console: Console) -> int:
-    from dialer.control.demo import run_demo
-
-    return await run_demo(args, console)
-
-
 async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
     from dialer.simpbx import SimConfig
 

@@ -229,3 +229,7 @@ async def test_given_fresh_machine_when_demo_runs_then_both_campaigns_finish_and
     assert "Run of demo: finished" in out and "Run of demo-keypad: finished" in out
     assert "Campaign demo-keypad: 10 contacts" in out
     assert "Leads (temperature set by the script)" in out
+    # The keypad campaign sorts the whole funnel, even on a short list.
+    funnel = out.split("Leads (temperature set by the script)")[1]
+    for temperature in ("hot", "warm", "cold"):
+        assert f"│ {temperature} " in funnel, temperature

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from dialer.control.service.http_auth import role_check
+from dialer.control.service.http_dashboard import dashboard_routes
 from dialer.control.service.http_dnc import dnc_routes
 from dialer.control.service.http_lists import list_routes
 from dialer.control.service.http_metrics import metrics_routes
@@ -67,6 +68,7 @@ def build_app(supervisor: Supervisor) -> FastAPI:
     report_routes(app, supervisor)
     list_routes(app, supervisor)
     dnc_routes(app, supervisor)
+    dashboard_routes(app, supervisor)
     return app
 
 
