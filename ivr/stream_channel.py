@@ -49,6 +49,12 @@ class StreamStats:
     barge_in_ms: list[float] = field(default_factory=list)
     decide_ms: list[float] = field(default_factory=list)
     turn_ms: list[float] = field(default_factory=list)
+    open_streams: int = 0  # calls with a media stream now
+    peak_streams: int = 0
+
+    def opened(self) -> None:
+        self.open_streams += 1
+        self.peak_streams = max(self.peak_streams, self.open_streams)
 
 
 @dataclass
@@ -102,12 +108,14 @@ class StreamChannel:
         finally:
             server.forget(stream_id)
         self._stream = MediaStream(connected.result())
+        self._media.stats.opened()
         return self._stream
 
     async def _close(self) -> None:
         """End the stream (if any) and wait for the EXEC to answer: AGI is free again."""
         stream, self._stream = self._stream, None
         if stream is not None:
+            self._media.stats.open_streams -= 1
             await stream.end()
         task, self._exec = self._exec, None
         if task is not None:
