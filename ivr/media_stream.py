@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ivr.media_stream")
 
-PREROLL_FRAMES = 15  # 300 ms before the VAD's onset go to the recogniser too
+PREROLL_FRAMES = 10  # 200 ms before the VAD's onset go to the recogniser too
 MAX_BUFFERED = 64 * 1024  # bytes not yet taken by Asterisk before play() waits for it
 
 Clock = Callable[[], float]

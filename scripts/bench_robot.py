@@ -12,7 +12,9 @@ goodbye prompt. Measured by the dialer on the audio as it arrives (ivr.stream_ch
   Vosk included) / wall time / the peak number of calls streaming at once.
 
 Part 1: N (default 100) simultaneous calls through the simulated PBX, which runs in a
-child process so its own CPU is not counted. Part 2: 5 calls through the real Asterisk
+child process so its own CPU is not counted. They are placed at --cps (20: over 5 s) and
+each lasts over 8 s, so all N stream at once (peak_streams says so) while their
+answers do not all start in the same 20 ms. Part 2: 5 calls through the real Asterisk
 (tests/asterisk harness: a private instance, Local-channel callees playing the voice
 file) when an asterisk binary is found (--asterisk, $PATH, /work/shared/asterisk).
 
@@ -46,7 +48,7 @@ from tests.audio import YES, ko_model_dir, run, say, silence  # noqa: E402
 
 GOALS = {"barge_in_p95_ms": 300.0, "decide_p95_ms": 400.0}
 SECRET = "bench-robot"
-QUESTION_S, LEAD_S = 3.0, 1.0
+QUESTION_S, LEAD_S, BYE_S = 3.0, 1.0, 6.0  # a long goodbye: the calls overlap
 
 
 def p95(values: list[float]) -> float | None:
@@ -68,7 +70,7 @@ def make_audio(work: Path) -> tuple[Path, Path]:
         *(str(voices / f) for f in ("lead.wav", "word.wav", "tail.wav")),
         str(voices / "over.wav"),
     )
-    for name, seconds in (("question", QUESTION_S), ("bye", 1.0)):
+    for name, seconds in (("question", QUESTION_S), ("bye", BYE_S)):
         run(
             "sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(sounds / f"{name}.wav"),
             "synth", str(seconds), "sine", "440", "vol", "0.3",
@@ -76,7 +78,9 @@ def make_audio(work: Path) -> tuple[Path, Path]:
     return voices, sounds
 
 
-def campaign(ami: dict[str, Any], dial: str, calls: int, model: Path, work: Path) -> Campaign:
+def campaign(
+    ami: dict[str, Any], dial: str, calls: int, cps: float, model: Path, work: Path
+) -> Campaign:
     return Campaign.model_validate(
         {
             "name": "robot",
@@ -84,7 +88,7 @@ def campaign(ami: dict[str, Any], dial: str, calls: int, model: Path, work: Path
             "compliance": {"calling_hours": {"mon-sun": "00:00-24:00"}},
             "ami": ami,
             "dial": {"channel": dial, "ring_timeout": "15s"},
-            "pacing": {"max_channels": calls, "calls_per_second": max(calls, 5)},
+            "pacing": {"max_channels": calls, "calls_per_second": cps},
             "on_answer": {"action": "ivr", "media": "stream"},
             "fastagi": {"host": "127.0.0.1", "port": 0},
             "audiosocket": {"host": "127.0.0.1", "port": 0},
@@ -118,6 +122,7 @@ async def run_calls(camp: Campaign, numbers: list[str], work: Path, secret: str)
     store = await open_store(work / f"robot-{time.monotonic_ns()}.db")
     await store.import_contacts("robot", [NewContact(number=n) for n in numbers])
     runners: list[CampaignRunner] = []
+    load = os.getloadavg()[0]  # the machine's load: other work slows the decoding
     cpu0, wall0 = time.process_time(), time.monotonic()
     try:
         await asyncio.wait_for(
@@ -141,6 +146,8 @@ async def run_calls(camp: Campaign, numbers: list[str], work: Path, secret: str)
         "decide_p95_ms": p95(stats.decide_ms),
         "turn_p95_ms": p95(stats.turn_ms),
         "cpu_pct_per_call": round(100 * cpu / wall / peak, 2),
+        "load_avg_1m": round(load, 1),
+        "cores": os.cpu_count(),
     }
 
 
@@ -159,7 +166,9 @@ def sim_child(port_file: Path, voices: Path, calls: int) -> None:
     asyncio.run(serve())
 
 
-async def simulated(calls: int, model: Path, work: Path, voices: Path) -> dict[str, Any]:
+async def simulated(
+    calls: int, cps: float, model: Path, work: Path, voices: Path
+) -> dict[str, Any]:
     port_file = work / "sim.port"
     child = subprocess.Popen(
         [sys.executable, __file__, "--sim-child", str(port_file), str(voices), str(calls)]
@@ -173,7 +182,8 @@ async def simulated(calls: int, model: Path, work: Path, voices: Path) -> dict[s
         ami = {"host": "127.0.0.1", "port": int(port_file.read_text()), "secret": SECRET}
         numbers = [f"+7912{i:07d}" for i in range(calls)]
         dial = "Local/{number}@dialer-test-callees"
-        return await run_calls(campaign(ami, dial, calls, model, work), numbers, work, SECRET)
+        camp = campaign(ami, dial, calls, cps, model, work)
+        return await run_calls(camp, numbers, work, SECRET)
     finally:
         child.terminate()
         child.wait(10)
@@ -193,7 +203,7 @@ async def real(binary: Path, model: Path, work: Path, voices: Path) -> dict[str,
     with speaking_asterisk(binary, load=AUDIOSOCKET_MODULES) as (pbx, callee_voices):
         for number in numbers:  # the voice starts at the answer, the question ~0.2 s later
             shutil.copyfile(voices / "over.wav", callee_voices / f"{number.lstrip('+')}.wav")
-        camp = campaign(pbx.ami_settings(), SPEAKER_DIAL, 5, model, work)
+        camp = campaign(pbx.ami_settings(), SPEAKER_DIAL, 5, 5, model, work)
         return await run_calls(camp, numbers, work, pbx.secret)
 
 
@@ -205,7 +215,7 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-robot-") as tmp:
         work = Path(tmp)
         voices, _ = make_audio(work)
-        sim = await simulated(args.calls, model, work, voices)
+        sim = await simulated(args.calls, args.cps, model, work, voices)
         figures.update({f"sim_{k}": v for k, v in sim.items()})
         binary = None if args.no_asterisk else find_asterisk(args.asterisk)
         if binary is not None:
@@ -226,6 +236,14 @@ if __name__ == "__main__":
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=100, help="simultaneous simulated calls")
+    parser.add_argument(
+        "--cps",
+        type=float,
+        default=20.0,
+        help="calls placed per second (20: the 100 calls start over 5 s, as answers come "
+        "in on a real campaign, and all stream at once; 1000: every callee speaks in the "
+        "same 20 ms, the worst case for decoding)",
+    )
     parser.add_argument("--asterisk", help="asterisk binary for the 5 real calls")
     parser.add_argument("--no-asterisk", action="store_true", help="simulated calls only")
     asyncio.run(main(parser.parse_args()))
