@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ivr.media_stream")
 
 PREROLL_FRAMES = 10  # 200 ms before the VAD's onset go to the recogniser too
+# and 100 ms after each voiced frame; the rest of a pause is not decoded (CPU), the
+# recogniser needs no more silence to finish a word.
+TRAIL_FRAMES = 5
 MAX_BUFFERED = 64 * 1024  # bytes not yet taken by Asterisk before play() waits for it
 
 Clock = Callable[[], float]
@@ -59,7 +62,7 @@ class Listener:
                 self.utterance.feed(earlier)
             self._preroll.clear()
             self.started.set()
-        elif not self.ended.is_set():
+        elif not self.ended.is_set() and self.endpointer.silent_frames <= TRAIL_FRAMES:
             self.utterance.feed(frame)
         if self.endpointer.voiced and not self.ended.is_set():
             self.last_voiced_at = now

@@ -92,6 +92,11 @@ class Endpointer:
         return None
 
     @property
+    def silent_frames(self) -> int:
+        """Unvoiced frames in a row since the turn's last voiced one."""
+        return self._silent_run
+
+    @property
     def speaking(self) -> bool:
         return self.started_at is not None and self.ended_at is None
 
