@@ -19,7 +19,28 @@ from pathlib import Path
 from ivr import prompts
 
 EXTENSIONS = ("wav", "sln", "gsm", "ulaw", "alaw", "mp3", "ogg")
-_FFMPEG_FORMATS = {"ulaw": "mulaw", "alaw": "alaw", "sln": "s16le"}
+
+
+def _ulaw(byte: int) -> int:
+    u = ~byte & 0xFF
+    magnitude = (((u & 0x0F) << 3) + 0x84) << ((u & 0x70) >> 4)
+    return (0x84 - magnitude) if u & 0x80 else (magnitude - 0x84)
+
+
+def _alaw(byte: int) -> int:
+    a = byte ^ 0x55
+    exponent, mantissa = (a & 0x70) >> 4, a & 0x0F
+    magnitude = (
+        (mantissa << 4) + 8 if exponent == 0 else ((mantissa << 4) + 0x108) << (exponent - 1)
+    )
+    return magnitude if a & 0x80 else -magnitude
+
+
+# G.711 (Asterisk's .ulaw/.alaw files: raw 8 kHz bytes) -> 16-bit little-endian samples.
+_G711 = {
+    "ulaw": [_ulaw(b).to_bytes(2, "little", signed=True) for b in range(256)],
+    "alaw": [_alaw(b).to_bytes(2, "little", signed=True) for b in range(256)],
+}
 
 
 class PromptAudioError(Exception):
@@ -78,13 +99,9 @@ def decode_pcm(path: Path) -> bytes:
     try:
         if ext == "sln":
             return path.read_bytes()
-        if ext in _FFMPEG_FORMATS:
-            segment = prompts._pydub().from_file(
-                str(path), format=_FFMPEG_FORMATS[ext], frame_rate=8000, channels=1,
-                sample_width=2 if ext == "sln" else 1,
-            )  # fmt: skip
-        else:
-            segment = prompts.decode_audio(path)
-        return prompts.to_pcm_8k(segment)
-    except (prompts.AudioDecodeError, OSError, Exception) as exc:
+        if ext in _G711:
+            table = _G711[ext]
+            return b"".join(table[b] for b in path.read_bytes())
+        return prompts.to_pcm_8k(prompts.decode_audio(path))
+    except Exception as exc:  # ffmpeg/pydub fail in many ways; all mean "cannot decode"
         raise PromptAudioError(f"prompt {path} cannot be decoded: {exc}") from exc

@@ -16,6 +16,7 @@ from ivr.audiosocket import AudioSocketServer, Kind, encode, encode_uuid
 from ivr.prompt_audio import PromptAudio, PromptAudioError
 from ivr.script_steps import AskStep, SurveyStep
 from ivr.vad import Endpointer, Event, energy_classifier
+from tests.audio import run
 
 LOUD = struct.pack("<160h", *([4000, -4000] * 80))
 QUIET = bytes(320)
@@ -88,3 +89,13 @@ def test_prompt_lookup_says_where_it_looked(tmp_path: Path) -> None:
         audio.pcm_blocking("nope")
     (tmp_path / "raw.sln").write_bytes(QUIET)
     assert audio.pcm_blocking("raw") == QUIET
+
+
+@pytest.mark.parametrize("encoding", ["ulaw", "alaw"])
+def test_g711_prompts_decode_as_sox_does(tmp_path: Path, encoding: str) -> None:
+    sox = ["sox", "-r", "8000", "-c", "1", "-e", {"ulaw": "mu-law", "alaw": "a-law"}[encoding]]
+    tone = tmp_path / f"tone.{encoding}"
+    run(*sox, "-n", "-t", "raw", str(tone), "synth", "0.5", "sine", "440")
+    expected = tmp_path / "expected.sln"
+    run(*sox, "-t", "raw", str(tone), "-e", "signed", "-b", "16", "-t", "raw", str(expected))
+    assert PromptAudio({}, [tmp_path]).pcm_blocking("tone") == expected.read_bytes()
