@@ -107,17 +107,19 @@ class IvrCalls:
             channel = PromptFilesChannel(session, self._playable)
         else:
             channel = session
-        result = await run_script(
-            self._script,
-            channel,
-            call,
-            self._recognizer,
-            self._clock,
-            start_at=resume,
-            on_optout=opted_out,
-        )
-        if stream is not None:
-            await stream.close()
+        try:
+            result = await run_script(
+                self._script,
+                channel,
+                call,
+                self._recognizer,
+                self._clock,
+                start_at=resume,
+                on_optout=opted_out,
+            )
+        finally:
+            if stream is not None:  # the AudioSocket connection ends with the script
+                await stream.close()
         earlier = self._results.get(attempt_id)
         self._results[attempt_id] = result if earlier is None else _merge(earlier, result)
         await self.sweep_recordings()
