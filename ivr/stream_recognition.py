@@ -102,12 +102,20 @@ class Utterance:
         return recognition_of(text)
 
     async def cancel(self) -> None:
-        """Drop the utterance (the caller hung up): nothing is decoded any more."""
+        """Drop the utterance (no speech, or the caller hung up): the frames not decoded
+        yet are dropped, and once the decode under way ends the recogniser goes back to
+        the pool (leased again, it is Reset)."""
+        if self._closing and self._task.done():
+            return
         self._closing = True
         self._pending.clear()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        self._wake.set()
+        try:
             await self._task
+        except BaseException:
+            self._task.cancel()
+            raise  # not returned to the pool: a decode may still use it
+        self._lease.__exit__(None, None, None)
 
 
 class StreamingRecognizer:
