@@ -184,6 +184,10 @@ class OnAnswer(Strict):
     def _queue_needed(self) -> OnAnswer:
         if self.action is AnswerAction.PLAY_AND_QUEUE and not self.queue:
             raise ValueError("action play_and_queue needs queue: <Asterisk queue name>")
+        if self.media == "stream" and self.action is not AnswerAction.IVR:
+            raise ValueError(
+                "media: stream is how an ivr script hears the caller: needs action: ivr"
+            )
         return self
 
 

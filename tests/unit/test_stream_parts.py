@@ -41,6 +41,8 @@ def test_media_must_be_agi_or_stream() -> None:
     assert OnAnswer.model_validate({"action": "ivr", "media": "stream"}).media == "stream"
     with pytest.raises(ValidationError, match="'agi' or 'stream'"):
         OnAnswer.model_validate({"action": "ivr", "media": "websocket"})
+    with pytest.raises(ValidationError, match=r"media: stream .* needs action: ivr"):
+        OnAnswer.model_validate({"action": "play_and_hangup", "media": "stream"})
 
 
 def test_turn_starts_after_onset_and_ends_after_the_end_silence() -> None:
