@@ -4,6 +4,7 @@ FastAGI server Asterisk calls back for IVR campaigns."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
@@ -164,6 +165,25 @@ class DialSettings(Strict):
             # regulators treat that as a nuisance call.
             raise ValueError(f"must be at least 15s, got {format_duration(value)}")
         return value
+
+
+class AudioSocketSettings(Strict):
+    """The media server Asterisk's AudioSocket() streams answered calls to
+    (on_answer.media: stream): prompts out, the caller's voice in, barge-in."""
+
+    host: str = Field("127.0.0.1", pattern=HOST_PATTERN, description="address to listen on")
+    port: int = Field(4574, ge=0, le=65535, description="port to listen on (0: any free port)")
+    advertise: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9.:\[\]-]{1,255}$",
+        description="host:port Asterisk connects to (AudioSocket(uuid,<advertise>)); "
+        "default host:port",
+    )
+    sounds_dirs: tuple[Path, ...] = Field(
+        (Path("/usr/share/asterisk/sounds/en"), Path("/var/lib/asterisk/sounds/en")),
+        description="where the dialer finds Asterisk's own prompts (hello-world, beep) to "
+        "stream them; the script's sounds_dir prompts are found anyway",
+    )
 
 
 class FastAgiSettings(Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import (
     Field,
@@ -20,7 +21,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dialer.campaign.compliance_settings import ComplianceSettings
-from dialer.campaign.connection import AsteriskServer, DialSettings, FastAgiSettings
+from dialer.campaign.connection import (
+    AsteriskServer,
+    AudioSocketSettings,
+    DialSettings,
+    FastAgiSettings,
+)
 from dialer.campaign.fields import (
     ASTERISK_NAME_PATTERN,
     IVR_SCRIPT_MISSING,
@@ -163,6 +169,12 @@ class OnAnswer(Strict):
         description="longest wait in the queue before the call counts as abandoned",
     )
 
+    media: Literal["agi", "stream"] = Field(
+        "agi",
+        description="ivr: how speech steps hear the caller; agi: record, then recognise "
+        "the file; stream: AudioSocket media stream (see audiosocket:), heard as spoken, "
+        "the caller may talk over prompts (barge-in). Keypad steps use FastAGI either way",
+    )
     amd: AmdSettings = Field(
         default_factory=lambda: AmdSettings(),
         description="answering-machine detection (Asterisk AMD()) before the message or script",
@@ -172,6 +184,10 @@ class OnAnswer(Strict):
     def _queue_needed(self) -> OnAnswer:
         if self.action is AnswerAction.PLAY_AND_QUEUE and not self.queue:
             raise ValueError("action play_and_queue needs queue: <Asterisk queue name>")
+        if self.media == "stream" and self.action is not AnswerAction.IVR:
+            raise ValueError(
+                "media: stream is how an ivr script hears the caller: needs action: ivr"
+            )
         return self
 
 
@@ -267,6 +283,9 @@ class Campaign(Strict):
     retry: RetrySettings = Field(RetrySettings(), description="when to call a contact again")
     fastagi: FastAgiSettings = Field(
         FastAgiSettings(), description="the FastAGI server that runs the IVR script"
+    )
+    audiosocket: AudioSocketSettings = Field(
+        AudioSocketSettings(), description="the media server (on_answer.media: stream)"
     )
     ivr: IvrScript | None = Field(
         None,

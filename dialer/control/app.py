@@ -36,9 +36,11 @@ from dialer.store import ContactStore, open_store
 
 if TYPE_CHECKING:  # imported when used: a plain campaign loads none of them
     from dialer.simpbx import SimConfig, SimulatedPbx
+    from ivr.audiosocket import AudioSocketServer
     from ivr.fastagi import FastAgiServer
     from ivr.recognition import SpeechRecognizer
     from ivr.script import IvrScript
+    from ivr.stream_channel import StreamMedia
 
 Clock = Callable[[], datetime]
 DEFAULT_DRAIN_TIMEOUT = timedelta(seconds=60)  # how long a stop waits for calls in progress
@@ -85,6 +87,7 @@ class Node:
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
         self._agi: _Agi | None = None
+        self._audiosocket: AudioSocketServer | None = None
         # Per runner: what add_campaign wired it to, undone by forget().
         self._parts: dict[int, tuple[list[PbxLink], PacingControl, IvrCalls | None]] = {}
 
@@ -153,6 +156,9 @@ class Node:
         if self._agi is not None:
             await self._agi.server.stop()
             self._agi = None
+        if self._audiosocket is not None:
+            await self._audiosocket.stop()
+            self._audiosocket = None
 
     async def _pool(
         self, campaign: Campaign, secret: str | Mapping[str, str]
@@ -197,11 +203,30 @@ class Node:
                 [number], f"opt-out in campaign {campaign.name} (attempt {attempt_id})", clock()
             )
 
-        calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable)
+        media = await self._stream_media(campaign, script, playable)
+        calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable, media)
         await calls.sweep_recordings()
         agi = await self._agi_server(campaign)
         agi.router.add(calls)
         return calls, agi.address
+
+    async def _stream_media(
+        self, campaign: Campaign, script: IvrScript, playable: Mapping[str, str]
+    ) -> StreamMedia | None:
+        """The AudioSocket media path (on_answer.media: stream): one server per process."""
+        if campaign.on_answer.media != "stream":
+            return None
+        from ivr.stream_setup import StreamSetupError, start_server, stream_media
+
+        settings = campaign.audiosocket
+        try:
+            if self._audiosocket is None:
+                self._audiosocket = await start_server(settings.host, settings.port)
+            server = self._audiosocket
+            address = settings.advertise or f"{settings.host}:{server.port}"
+            return await stream_media(script, server, address, playable, settings.sounds_dirs)
+        except StreamSetupError as exc:
+            raise CampaignStartError(str(exc)) from exc
 
     async def _agi_server(self, campaign: Campaign) -> _Agi:
         """One FastAGI server per process, listening where the first IVR campaign says."""
