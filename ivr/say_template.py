@@ -14,8 +14,10 @@ say how a value is spoken (ivr.say_text spells it out in the right gender and ca
     date       day and month: "2026-03-01" -> "первого марта"
     full_date  with the year: "... две тысячи двадцать шестого года"
 
-Pure: no I/O. A value that is missing or does not read as its type raises FieldError
-naming the field (never the value: it is contact data).
+Dates and amounts the text itself writes with digits ("до 1 марта", "500 руб.") are
+spelled the same way (ivr.say_text.spell_written). Pure: no I/O. A value that is missing
+or does not read as its type raises FieldError naming the field (never the value: it is
+contact data).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ivr.say_text import (
     spell_digits,
     spell_money,
     spell_number,
+    spell_written,
 )
 
 TYPES = ("text", "number", "digits", "money", "date", "full_date")
@@ -92,7 +95,7 @@ class Template:
                 said.append(speak_value(value, part.type, language))
             except SpellError as exc:
                 raise FieldError(part.field, f"{exc} (as {part.type})") from None
-        return one_line("".join(said))
+        return spell_written(one_line("".join(said)), language)
 
 
 def speak_value(value: str, kind: str, language: str) -> str:

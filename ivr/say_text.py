@@ -173,3 +173,51 @@ def parse_day(value: str) -> date:
         except ValueError:
             continue
     raise SpellError("not a date (expected 2026-03-01 or 01.03.2026)")
+
+
+# --- numbers written into a text ---------------------------------------------------------
+
+# A day before a month: genitive ("до 1 марта", a bare date) unless a preposition asks
+# for another case ("по 8 марта", "на 1 марта": accusative; "к 1 марта": dative).
+_RU_DAY_MONTH = re.compile(
+    r"\b(?:(по|на|к|ко)\s+)?(\d{1,2})\s+(" + "|".join(_RU_MONTHS) + r")\b", re.IGNORECASE
+)
+_RU_CASE_AFTER = {"по": "accusative", "на": "accusative", "к": "dative", "ко": "dative"}
+_RU_RUBLES = re.compile(
+    r"\b(\d{1,3}(?:[ \u00a0]\d{3})+|\d+)(?:[.,](\d{2}))?\s*(?:руб(?:лей|ля|ль)?\.?|₽)"
+)
+_EN_MONTH_DAY = re.compile(r"\b(" + "|".join(_EN_MONTHS) + r")\s+(\d{1,2})(?:st|nd|rd|th)?\b")
+
+
+def spell_written(text: str, language: str) -> str:
+    """Dates and amounts written with digits in a text, spelled as ivr.say_text does for
+    typed fields: "до 1 марта" -> "до первого марта", "500 руб." -> "пятьсот рублей",
+    "March 1" -> "March first". Other digits are left to the voice."""
+    if language == "ru":
+        text = _RU_DAY_MONTH.sub(_ru_day_month, text)
+        return _RU_RUBLES.sub(_ru_rubles, text)
+    if language == "en":
+        return _EN_MONTH_DAY.sub(_en_month_day, text)
+    return text
+
+
+def _ru_day_month(found: re.Match[str]) -> str:
+    preposition, day, month = found.group(1), int(found.group(2)), found.group(3).lower()
+    if not 1 <= day <= 31:
+        return found.group(0)
+    case = _RU_CASE_AFTER.get((preposition or "").lower(), "genitive")
+    said = num2words(day, lang="ru", to="ordinal", case=case, gender="n")
+    return f"{preposition} {said} {month}" if preposition else f"{said} {month}"
+
+
+def _ru_rubles(found: re.Match[str]) -> str:
+    whole = re.sub(r"\D", "", found.group(1))
+    kopecks = found.group(2) or "00"
+    return spell_money(Decimal(f"{whole}.{kopecks}"), "ru")
+
+
+def _en_month_day(found: re.Match[str]) -> str:
+    day = int(found.group(2))
+    if not 1 <= day <= 31:
+        return found.group(0)
+    return f"{found.group(1)} {num2words(day, lang='en', to='ordinal')}"

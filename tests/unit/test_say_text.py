@@ -168,3 +168,36 @@ def test_dates_as_spreadsheets_write_them(value: str, day: date) -> None:
 def test_a_language_without_spelling_is_refused() -> None:
     with pytest.raises(SpellError, match="ru, en"):
         spell_number(1, "de")
+
+
+@pytest.mark.parametrize(
+    ("written", "language", "said"),
+    [
+        ("Оплатите до 1 марта.", "ru", "Оплатите до первого марта."),
+        ("Платёж 1 марта", "ru", "Платёж первого марта"),
+        ("С 23 Февраля по 8 марта", "ru", "С двадцать третьего февраля по восьмое марта"),
+        ("к 1 марта", "ru", "к первому марта"),
+        ("На 5 мая", "ru", "На пятое мая"),
+        ("долг 21 000 руб.", "ru", "долг двадцать одна тысяча рублей"),
+        ("2 рублей", "ru", "два рубля"),  # the author's case slip, said right
+        ("1,50 ₽", "ru", "один рубль пятьдесят копеек"),
+        ("в 2026 году, 35 марта", "ru", "в 2026 году, 35 марта"),  # left to the voice
+        ("Pay by March 1st or March 22", "en", "Pay by March first or March twenty-second"),
+        ("1 марта", "ko", "1 марта"),
+    ],
+)
+def test_dates_and_amounts_written_in_a_text_are_spelled(
+    written: str, language: str, said: str
+) -> None:
+    from ivr.say_text import spell_written
+
+    assert spell_written(written, language) == said
+
+
+def test_a_template_spells_what_it_writes_too() -> None:
+    from ivr.say_template import parse_template
+
+    filled = parse_template("{name}, оплатите {sum} руб. до 1 марта").fill(
+        {"name": "Анна", "sum": "2"}.get, "ru"
+    )
+    assert filled == "Анна, оплатите два рубля до первого марта"
