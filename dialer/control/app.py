@@ -23,9 +23,11 @@ from dialer.engine.dial_gate import DialGate, GatedPacing
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
 from dialer.engine.pacing_control import PacingControl
+from dialer.engine.queue_share import SharedQueue
 from dialer.engine.run_snapshot import RunSnapshot
 from dialer.engine.runner import CampaignRunner
 from dialer.engine.store_patience import StorePatience
+from dialer.engine.trunk_share import SharedTrunk
 from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.link import PbxLink, utc_now
 from dialer.store import ContactStore, open_store
@@ -78,6 +80,9 @@ class Node:
         self._clock = clock
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
+        # What campaigns on one Asterisk share: a queue's operators, a trunk's channels.
+        self._queues: dict[tuple[int, str], SharedQueue] = {}
+        self._trunks: dict[tuple[str, int, str], SharedTrunk] = {}
         self._agi: _Agi | None = None
         # Per runner: what add_campaign wired it to, undone by forget().
         self._parts: dict[int, tuple[PbxLink, PacingControl, IvrCalls | None]] = {}
@@ -105,7 +110,11 @@ class Node:
             else GatedPacing(campaign, gate, callers_waiting=waiting)
         )
         queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
-        await link.watch_queues(queues, pacing, campaign.pacing.wrapup.total_seconds())
+        for queue in sorted(queues):
+            shared = self._shared_queue(link, queue)
+            shared.join(pacing)
+            await link.watch_queues([queue], shared, campaign.pacing.wrapup.total_seconds())
+        pacing.trunk = self._trunk(campaign)
         dialer: Dialer = link if observer is None else ObservedDialer(link, campaign.name, observer)
         runner = CampaignRunner(
             campaign,
@@ -126,9 +135,32 @@ class Node:
         its pacer stops hearing the operators and the FastAGI router forgets it."""
         link, pacing, ivr_calls = self._parts.pop(id(runner), (None, None, None))
         if link is not None and pacing is not None:
-            link.unwatch_queues(pacing)
+            for queue in pacing.queues:
+                self._shared_queue(link, queue).leave(pacing)
+            if pacing.trunk is not None:
+                pacing.trunk.leave(pacing.name)
         if ivr_calls is not None and self._agi is not None:
             self._agi.router.remove(ivr_calls)
+
+    def _shared_queue(self, link: PbxLink, queue: str) -> SharedQueue:
+        """The queue's operators as the node's campaigns on `link` share them."""
+        key = (id(link), queue.lower())
+        shared = self._queues.get(key)
+        if shared is None:
+            shared = self._queues[key] = SharedQueue(queue)
+        return shared
+
+    def _trunk(self, campaign: Campaign) -> SharedTrunk | None:
+        """The channel limit of the campaign's `dial.trunk`, shared on its Asterisk."""
+        trunk = campaign.dial.trunk
+        if trunk is None:
+            return None
+        key = (campaign.ami.host, campaign.ami.port, trunk.name.lower())
+        shared = self._trunks.get(key)
+        if shared is None:
+            shared = self._trunks[key] = SharedTrunk(trunk.name, trunk.max_channels)
+        shared.join(campaign.name, campaign.pacing.share, trunk.max_channels)
+        return shared
 
     @property
     def agi_sessions(self) -> int | None:
