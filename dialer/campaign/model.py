@@ -85,6 +85,11 @@ class PacingSettings(Strict):
         "after each one. Asterisk does not report it over AMI; a member's own wrap-up "
         "(QueueAdd Wrapuptime) is read from Asterisk and wins",
     )
+    operator_guaranteed: bool = Field(
+        False,
+        description="an operator is guaranteed when an abandoned number is called again "
+        "(otherwise it is not called again within 72 h)",
+    )
     share: float = Field(
         1.0,
         gt=0.0,
@@ -92,11 +97,6 @@ class PacingSettings(Strict):
         description="this campaign's weight where campaigns share something: the "
         "operators of a queue other campaigns feed too, the channels of a shared "
         "dial.trunk (weights 2 and 1 split them two to one)",
-    )
-    operator_guaranteed: bool = Field(
-        False,
-        description="an operator is guaranteed when an abandoned number is called again "
-        "(otherwise it is not called again within 72 h)",
     )
 
     @property

@@ -80,6 +80,7 @@ class Node:
         self._clock = clock
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
+        self._linking = asyncio.Lock()
         # What campaigns on one Asterisk share: a queue's operators, a trunk's channels.
         self._queues: dict[tuple[int, str], SharedQueue] = {}
         self._trunks: dict[tuple[str, int, str], SharedTrunk] = {}
@@ -178,11 +179,12 @@ class Node:
     async def _link(self, campaign: Campaign, secret: str) -> PbxLink:
         """The AMI link to the campaign's Asterisk, shared by its campaigns."""
         key = (campaign.ami.host, campaign.ami.port, campaign.ami.username)
-        link = self._links.get(key)
-        if link is None:
-            link = PbxLink(AmiClient(ami_settings_of(campaign, secret)), clock=self._clock)
-            await link.start()
-            self._links[key] = link
+        async with self._linking:  # campaigns started together must not log in twice
+            link = self._links.get(key)
+            if link is None:
+                link = PbxLink(AmiClient(ami_settings_of(campaign, secret)), clock=self._clock)
+                await link.start()
+                self._links[key] = link
         return link
 
     async def _ivr_calls(self, campaign: Campaign) -> tuple[IvrCalls | None, str | None]:
