@@ -115,7 +115,7 @@ class Node:
             shared = self._shared_queue(link, queue)
             shared.join(pacing)
             await link.watch_queues([queue], shared, campaign.pacing.wrapup.total_seconds())
-        pacing.trunk = self._trunk(campaign)
+        pacing.trunk = self._trunk(campaign, lambda: pacing.on_change())
         dialer: Dialer = link if observer is None else ObservedDialer(link, campaign.name, observer)
         runner = CampaignRunner(
             campaign,
@@ -151,7 +151,7 @@ class Node:
             shared = self._queues[key] = SharedQueue(queue)
         return shared
 
-    def _trunk(self, campaign: Campaign) -> SharedTrunk | None:
+    def _trunk(self, campaign: Campaign, wake: Callable[[], None]) -> SharedTrunk | None:
         """The channel limit of the campaign's `dial.trunk`, shared on its Asterisk."""
         trunk = campaign.dial.trunk
         if trunk is None:
@@ -160,7 +160,7 @@ class Node:
         shared = self._trunks.get(key)
         if shared is None:
             shared = self._trunks[key] = SharedTrunk(trunk.name, trunk.max_channels)
-        shared.join(campaign.name, campaign.pacing.share, trunk.max_channels)
+        shared.join(campaign.name, campaign.pacing.share, trunk.max_channels, wake)
         return shared
 
     @property

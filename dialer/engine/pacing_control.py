@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from dialer.engine.trunk_share import SharedTrunk
 
 
+TRUNK_RECHECK_S = 0.5  # refused by a shared trunk: look again this often at the latest
+
+
 def campaign_queues(campaign: Campaign) -> set[str]:
     """The Asterisk queues a campaign hands its calls to."""
     queues = set()
@@ -70,6 +73,7 @@ class PacingControl:
         self._members_of: dict[str, int] = {}  # logged-in operators per shared queue
         self.trunk: SharedTrunk | None = None
         self._granted = 0  # trunk channels granted by the last allowance
+        self._trunk_bound = False  # the trunk granted less than the pacer wanted
 
     @staticmethod
     def _builder(campaign: Campaign) -> Callable[[AbandonLedger | None], OperatorPacer]:
@@ -120,6 +124,7 @@ class PacingControl:
         if self.trunk is None:
             return wanted
         self._granted = self.trunk.grant(self.name, in_flight, wanted, self.share_weight)
+        self._trunk_bound = self._granted < wanted
         return self._granted
 
     def placed(self, attempt_ids: Iterable[str]) -> None:
@@ -141,6 +146,8 @@ class PacingControl:
         self._operator_pacer.placed(len(ids))
 
     def seconds_until_next(self) -> float:
+        if self._trunk_bound:  # a channel freed on the trunk wakes the runner sooner
+            return TRUNK_RECHECK_S
         pacer = self._operator_pacer or self._limiter
         return pacer.seconds_until_next_token()
 

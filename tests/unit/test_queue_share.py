@@ -194,3 +194,15 @@ def test_a_bad_share_or_trunk_is_refused_at_its_line(text: str, message: str) ->
     with pytest.raises(CampaignError) as error:
         parse_campaign(head + text)
     assert message in str(error.value)
+
+
+def test_a_channel_freed_on_the_trunk_wakes_a_campaign_it_refused() -> None:
+    woken: list[str] = []
+    trunk = SharedTrunk("t", 1)
+    for name in ("a", "b"):
+        trunk.join(name, 1.0, 1, wake=lambda name=name: woken.append(name))
+    assert trunk.grant("a", 0, 1) == 1
+    assert trunk.grant("b", 0, 1) == 0  # refused: its runner sleeps
+    trunk.ended("a")
+    assert woken == ["b"]
+    assert trunk.grant("b", 0, 1) == 1
