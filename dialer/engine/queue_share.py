@@ -48,15 +48,6 @@ class SharedQueue:
     def campaigns(self) -> list[PacingControl]:
         return list(self._campaigns)
 
-    def parts(self) -> dict[str, dict[str, int]]:
-        """Operators per state in each campaign's view (by campaign name)."""
-        parts: dict[str, dict[str, int]] = {p.name: {} for p in self._campaigns}
-        for interface, owner in self._owner.items():
-            state = self._operators[interface][0].value
-            counts = parts[owner.name]
-            counts[state] = counts.get(state, 0) + 1
-        return parts
-
     def join(self, pacing: PacingControl) -> None:
         if pacing in self._campaigns:
             return

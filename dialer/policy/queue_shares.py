@@ -9,7 +9,8 @@ seen by exactly one campaign, and the split per state follows each campaign's we
 Free operators first cover the callers already waiting in the queue (whichever campaign
 placed them: app_queue hands the next free operator to the head of the queue, not to the
 campaign that "owns" the operator), then the rest is split by weight among the campaigns
-that are dialling (a paused campaign cedes its part). Operators that are not free (on a
+that are dialling (a paused campaign keeps only what its calls in progress may still
+want, and cedes the rest). Operators that are not free (on a
 call, in wrap-up, paused) are split by weight among every campaign: they are the
 predictive pacer's operators soon free.
 
@@ -32,7 +33,7 @@ class ShareClaim:
     weight: float  # pacing.share, > 0
     queued: int = 0  # its callers waiting in the queue now
     waiting: int = 0  # its calls that may still want an operator (ringing, message, queued)
-    dialling: bool = True  # False while paused: it cedes its part of the free operators
+    dialling: bool = True  # False while paused: it cedes the free operators its calls need not
 
 
 def split_by_weight(
@@ -68,6 +69,11 @@ def free_shares(free: int, claims: Sequence[ShareClaim], turn: int = 0) -> list[
         return split_by_weight(free, [float(q) for q in queued], queued, turn)
     shares = list(queued)
     rest = free - sum(queued)
+    for i, c in enumerate(claims):  # a paused campaign keeps what its calls may still want
+        if not c.dialling and rest > 0:
+            kept = min(rest, max(0, c.waiting - queued[i]))
+            shares[i] += kept
+            rest -= kept
     takers = [i for i, c in enumerate(claims) if c.dialling and c.weight > 0]
     if not takers:  # nobody dials now: the views stay complete all the same
         takers = [i for i, c in enumerate(claims) if c.weight > 0]

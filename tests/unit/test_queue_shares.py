@@ -55,14 +55,14 @@ def test_callers_already_in_the_queue_are_covered_first(
 
 
 @given(st.integers(0, 500), claims, st.integers(0, 100))
-def test_a_paused_campaign_gets_no_free_operator_beyond_its_callers(
+def test_a_paused_campaign_gets_no_free_operator_beyond_what_its_calls_want(
     free: int, cs: list[ShareClaim], turn: int
 ) -> None:
     shares = free_shares(free, cs, turn)
     if any(c.dialling for c in cs):
         for s, c in zip(shares, cs, strict=True):
             if not c.dialling:
-                assert s <= c.queued
+                assert s <= max(c.queued, c.waiting)
 
 
 @given(st.integers(0, 500), st.lists(weights, min_size=1, max_size=8), st.integers(0, 100))
@@ -92,6 +92,9 @@ def test_two_campaigns_weighted_two_to_one_split_six_free_operators_four_and_two
     assert free_shares(6, [ShareClaim(2.0), ShareClaim(1.0, queued=1, waiting=1)]) == [3, 3]
     # Paused, the first cedes its part; the second one dials for all of them.
     assert free_shares(6, [ShareClaim(2.0, dialling=False), ShareClaim(1.0)]) == [0, 6]
+    # Unless calls it placed may still want an operator: it keeps one for each.
+    paused = ShareClaim(2.0, queued=1, waiting=3, dialling=False)
+    assert free_shares(6, [paused, ShareClaim(1.0)]) == [3, 3]
 
 
 def test_a_tie_goes_to_the_campaign_whose_calls_still_want_an_operator() -> None:
