@@ -240,6 +240,16 @@ class PacingControl:
     # --- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """JSON-able: what `dialer status` and the progress display show."""
+        figures = self._status()
+        if self.trunk is not None:
+            figures["trunk"] = {
+                "name": self.trunk.name,
+                "max_channels": self.trunk.limit,
+                "in_flight": self.trunk.in_flight,  # every campaign's calls through it
+            }
+        return figures
+
+    def _status(self) -> dict[str, Any]:
         if self._operator_pacer is None:
             pacing = self._limiter
             return {

@@ -9,6 +9,7 @@ import pytest
 from dialer.campaign.errors import CampaignError
 from dialer.campaign.loader import parse_campaign
 from dialer.engine.dial_gate import DialGate, GatedPacing
+from dialer.engine.live_changes import plan_update
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.queue_share import SharedQueue
 from dialer.engine.trunk_share import SharedTrunk
@@ -206,3 +207,26 @@ def test_a_channel_freed_on_the_trunk_wakes_a_campaign_it_refused() -> None:
     trunk.ended("a")
     assert woken == ["b"]
     assert trunk.grant("b", 0, 1) == 1
+
+
+def test_a_new_share_in_the_campaign_file_moves_the_operators_at_once() -> None:
+    gate = DialGate()
+    a = GatedPacing(parse_campaign(campaign_text("a")), gate, clock=lambda: NOW)
+    b = pacing("b")
+    queue = SharedQueue("ops", clock=lambda: NOW)
+    queue.join(a)
+    queue.join(b)
+    login(queue, 6)
+    assert (free_seen(a), free_seen(b)) == (3, 3)
+    new = parse_campaign(campaign_text("a", share=2.0))
+    plan = plan_update(parse_campaign(campaign_text("a")), new)
+    assert plan.live and plan.changed == ("pacing.share",)  # taken by a running campaign
+    a.retune(new.pacing)
+    assert (free_seen(a), free_seen(b)) == (4, 2)
+
+
+def test_the_status_shows_the_trunk_the_campaign_shares() -> None:
+    p = pacing("a")
+    p.trunk = SharedTrunk("t", 30)
+    p.trunk.join("a", 1.0, 30)
+    assert p.status()["trunk"] == {"name": "t", "max_channels": 30, "in_flight": 0}
