@@ -102,6 +102,20 @@ class AsteriskServer(AmiSettings):
         return self.name or f"{self.host}:{self.port}"
 
 
+class TrunkSettings(Strict):
+    """The trunk the calls go out through, when campaigns share its channels."""
+
+    name: str = Field(
+        ...,
+        pattern=ASTERISK_NAME_PATTERN,
+        description="the trunk's name; campaigns on the same Asterisk that give the same "
+        "name share its channel limit",
+    )
+    max_channels: int = Field(
+        ..., ge=1, le=5000, description="calls up at once through the trunk, all campaigns"
+    )
+
+
 class DialSettings(Strict):
     """How each call is placed: the fields of the AMI Originate action."""
 
@@ -126,6 +140,11 @@ class DialSettings(Strict):
     ring_timeout: Duration = Field(
         timedelta(seconds=30),
         description="how long to let the callee's phone ring; at least 15s",
+    )
+    trunk: TrunkSettings | None = Field(
+        None,
+        description="a trunk whose channel limit this campaign shares with the other "
+        "campaigns of the node naming it (none: only pacing.max_channels caps the calls)",
     )
     variables: dict[VariableName, VariableValue] = Field(
         default_factory=dict,

@@ -96,6 +96,14 @@ class PacingSettings(Strict):
         description="an operator is guaranteed when an abandoned number is called again "
         "(otherwise it is not called again within 72 h)",
     )
+    share: float = Field(
+        1.0,
+        gt=0.0,
+        le=1000.0,
+        description="this campaign's weight where campaigns share something: the "
+        "operators of a queue other campaigns feed too, the channels of a shared "
+        "dial.trunk (weights 2 and 1 split them two to one)",
+    )
 
     @property
     def operator_paced(self) -> bool:

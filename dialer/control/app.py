@@ -27,9 +27,11 @@ from dialer.engine.dial_gate import DialGate, GatedPacing
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
 from dialer.engine.pacing_control import PacingControl
+from dialer.engine.queue_share import SharedQueue
 from dialer.engine.run_snapshot import RunSnapshot
 from dialer.engine.runner import CampaignRunner
 from dialer.engine.store_patience import StorePatience
+from dialer.engine.trunk_share import SharedTrunk
 from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.link import PbxLink, utc_now
 from dialer.store import ContactStore, open_store
@@ -87,6 +89,10 @@ class Node:
         self._clock = clock
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
+        self._linking = asyncio.Lock()
+        # What campaigns on one Asterisk share: a queue's operators, a trunk's channels.
+        self._queues: dict[tuple[int, str], SharedQueue] = {}
+        self._trunks: dict[tuple[str, int, str], SharedTrunk] = {}
         self._agi: _Agi | None = None
         self._audiosocket: AudioSocketServer | None = None
         # Per runner: what add_campaign wired it to, undone by forget().
@@ -119,7 +125,12 @@ class Node:
         )
         queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
         for link in pbx_links:  # operators' queues may be on any of the servers
-            await link.watch_queues(queues, pacing, campaign.pacing.wrapup.total_seconds())
+            for queue in sorted(queues):
+                shared = self._shared_queue(link, queue)
+                shared.join(pacing)
+                wrapup = campaign.pacing.wrapup.total_seconds()
+                await link.watch_queues([queue], shared, wrapup)
+        pacing.trunk = self._trunk(campaign, lambda: pacing.on_change())
         dialer: Dialer = pool if observer is None else ObservedDialer(pool, campaign.name, observer)
         runner = CampaignRunner(
             campaign,
@@ -139,11 +150,34 @@ class Node:
         """A campaign's run is over (the service may start it again, with new parts):
         its pacer stops hearing the operators and the FastAGI router forgets it."""
         links, pacing, ivr_calls = self._parts.pop(id(runner), ([], None, None))
-        for link in links:
-            if pacing is not None:
-                link.unwatch_queues(pacing)
+        if pacing is not None:
+            for link in links:
+                for queue in pacing.queues:
+                    self._shared_queue(link, queue).leave(pacing)
+            if pacing.trunk is not None:
+                pacing.trunk.leave(pacing.name)
         if ivr_calls is not None and self._agi is not None:
             self._agi.router.remove(ivr_calls)
+
+    def _shared_queue(self, link: PbxLink, queue: str) -> SharedQueue:
+        """The queue's operators as the node's campaigns on `link` share them."""
+        key = (id(link), queue.lower())
+        shared = self._queues.get(key)
+        if shared is None:
+            shared = self._queues[key] = SharedQueue(queue)
+        return shared
+
+    def _trunk(self, campaign: Campaign, wake: Callable[[], None]) -> SharedTrunk | None:
+        """The channel limit of the campaign's `dial.trunk`, shared on its Asterisk."""
+        trunk = campaign.dial.trunk
+        if trunk is None:
+            return None
+        key = (campaign.ami.host, campaign.ami.port, trunk.name.lower())
+        shared = self._trunks.get(key)
+        if shared is None:
+            shared = self._trunks[key] = SharedTrunk(trunk.name, trunk.max_channels)
+        shared.join(campaign.name, campaign.pacing.share, trunk.max_channels, wake)
+        return shared
 
     @property
     def agi_sessions(self) -> int | None:
@@ -182,12 +216,13 @@ class Node:
         self, campaign: Campaign, server: AsteriskServer, secret: str, keep_trying: bool
     ) -> PbxLink:
         key = (server.host, server.port, server.username)
-        link = self._links.get(key)
-        if link is None:
-            settings = ami_settings_of(campaign, secret, server)
-            link = PbxLink(AmiClient(settings), clock=self._clock)
-            await link.start(keep_trying)
-            self._links[key] = link
+        async with self._linking:  # campaigns started together must not log in twice
+            link = self._links.get(key)
+            if link is None:
+                settings = ami_settings_of(campaign, secret, server)
+                link = PbxLink(AmiClient(settings), clock=self._clock)
+                await link.start(keep_trying)
+                self._links[key] = link
         return link
 
     async def _ivr_calls(self, campaign: Campaign) -> tuple[IvrCalls | None, str | None]:

@@ -48,6 +48,7 @@ LIVE_CHANGES: dict[str, Applier] = {
     "pacing.calls_per_second": _retune_pacing,
     "pacing.ratio": _retune_pacing,
     "pacing.abandon_target": _retune_pacing,
+    "pacing.share": _retune_pacing,
 }
 
 # Why a section cannot change under a running campaign (longest prefix wins).
