@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ivr import prompts
+from ivr.tts import PERSONAL
 
 EXTENSIONS = ("wav", "sln", "gsm", "ulaw", "alaw", "mp3", "ogg")
 
@@ -63,6 +64,8 @@ class PromptAudio:
         return await asyncio.to_thread(self.pcm_blocking, name)
 
     def pcm_blocking(self, name: str) -> bytes:
+        if _personal(name):  # one call's say text (ivr.tts): read, never kept in memory
+            return decode_pcm(self.find(name))
         with self._lock:
             cached = self._cache.get(name)
             if cached is None:
@@ -73,6 +76,8 @@ class PromptAudio:
     def find(self, name: str) -> Path:
         mapped = self._playable.get(name)
         bases = [Path(mapped)] if mapped else []
+        if Path(name).is_absolute():  # a rendered say text: <tts cache_dir>/<hash>
+            bases.append(Path(name))
         bases += [root / name for root in self._dirs]
         for base in bases:
             if base.suffix[1:] in EXTENSIONS and base.is_file():
@@ -83,6 +88,12 @@ class PromptAudio:
                     return candidate
         where = ", ".join(str(d) for d in self._dirs) or "no media.sounds_dirs configured"
         raise PromptAudioError(f"prompt {name!r} not found for the media stream (in: {where})")
+
+
+def _personal(name: str) -> bool:
+    """A say text with contact fields, as ivr.tts names its audio (p-<hash>)."""
+    path = Path(name)
+    return path.is_absolute() and path.name.startswith(PERSONAL)
 
 
 def decode_pcm(path: Path) -> bytes:

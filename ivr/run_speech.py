@@ -12,6 +12,7 @@ from ivr.intents import match_intent
 from ivr.recognition import Recognition
 from ivr.recordings import delete_recording, recording_name
 from ivr.run_lead import run_set
+from ivr.run_say import prompt_of
 from ivr.run_state import HungUpAnswering, RunState, ScriptError
 from ivr.script_steps import AskStep, OptoutStep, SetStep, SurveyStep
 
@@ -23,7 +24,7 @@ async def run_ask(run: RunState, step: AskStep, name: str) -> str | None:
         intent = await _listen(
             run,
             name,
-            step.prompt,
+            await prompt_of(run, step),
             phrases,
             step.timeout,
             step.retries,
@@ -66,7 +67,7 @@ async def run_speech_survey(run: RunState, step: SurveyStep, name: str) -> str |
         value = await _listen(
             run,
             name,
-            step.prompt,
+            await prompt_of(run, step),
             choices,
             step.timeout,
             step.retries,

@@ -27,8 +27,10 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from dialer.durations import Duration, format_duration
+from ivr.machine_speech import MachineSpeechSettings
 from ivr.script_fields import Language, StepName, StrictModel
 from ivr.script_steps import Step
+from ivr.tts_settings import TtsSettings
 
 
 class SpeechSettings(StrictModel):
@@ -115,4 +117,15 @@ class IvrScript(StrictModel):
         None,
         description="directory holding the prompt files (relative: to the campaign file); "
         "when given, every prompt must exist there; omitted: prompts are not checked",
+    )
+    machine_speech: MachineSpeechSettings | None = Field(
+        None,
+        description="tell a person from an answering machine by the callee's first words "
+        "(besides AMD()); needs speech",
+    )
+    tts: TtsSettings | None = Field(
+        None,
+        description="text-to-speech for say: [{text: ...}] items: cache directory and voices; "
+        "omitted: espeak-ng in the script's language, cached in "
+        "/var/lib/asterisk/sounds/dialer-tts",
     )

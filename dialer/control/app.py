@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # imported when used: a plain campaign loads none of them
     from ivr.recognition import SpeechRecognizer
     from ivr.script import IvrScript
     from ivr.stream_channel import StreamMedia
+    from ivr.tts import TtsVoices
 
 Clock = Callable[[], datetime]
 DEFAULT_DRAIN_TIMEOUT = timedelta(seconds=60)  # how long a stop waits for calls in progress
@@ -230,7 +231,7 @@ class Node:
         script = campaign.ivr
         if campaign.on_answer.action is not AnswerAction.IVR or script is None:
             return None, None
-        playable, recognizer = await load_ivr_assets(script, campaign.ami.host)
+        playable, recognizer, voices = await load_ivr_assets(script, campaign.ami.host)
         store, clock = self.store, self._clock
 
         async def opt_out(number: str, attempt_id: str) -> None:
@@ -239,7 +240,7 @@ class Node:
             )
 
         media = await self._stream_media(campaign, script, playable)
-        calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable, media)
+        calls = IvrCalls(campaign.name, script, recognizer, clock, opt_out, playable, media, voices)
         await calls.sweep_recordings()
         agi = await self._agi_server(campaign)
         agi.router.add(calls)
@@ -290,21 +291,27 @@ class Node:
 
 async def load_ivr_assets(
     script: IvrScript, asterisk_host: str
-) -> tuple[dict[str, str], SpeechRecognizer | None]:
-    """The script's prompts converted (name -> playable path), its record_dir checked and
-    its speech model loaded: done before the first call, so a broken file, directory or
-    model stops the start (or `dialer validate`), not a call. CampaignStartError says
-    which and why."""
+) -> tuple[dict[str, str], SpeechRecognizer | None, TtsVoices | None]:
+    """The script's prompts converted (name -> playable path), its static say texts
+    rendered, its record_dir checked and its speech model loaded: done before the first
+    call, so a broken file, voice, directory or model stops the start (or `dialer
+    validate`), not a call. CampaignStartError says which and why."""
     from ivr.prompt_files import prepare_script_prompts
     from ivr.prompts import PromptError
     from ivr.recordings import asterisk_is_local, record_dir_problem
+    from ivr.script_voices import prepare_script_voices
+    from ivr.tts import TtsError
 
     try:
         playable = await asyncio.to_thread(prepare_script_prompts, script)
     except PromptError as exc:
         raise CampaignStartError(f"prompt file: {exc}") from exc
+    try:
+        voices = await asyncio.to_thread(prepare_script_voices, script)
+    except TtsError as exc:
+        raise CampaignStartError(f"say text: {exc}") from exc
     if script.speech is None:
-        return dict(playable), None
+        return dict(playable), None, voices
     from ivr.speech import SpeechError, VoskRecognizer  # loads Vosk: speech only
 
     recognizer = VoskRecognizer(
@@ -319,7 +326,7 @@ async def load_ivr_assets(
     problem = record_dir_problem(script.speech.record_dir, local=asterisk_is_local(asterisk_host))
     if problem is not None:
         raise CampaignStartError(problem)
-    return dict(playable), recognizer
+    return dict(playable), recognizer, voices
 
 
 async def run_campaign(

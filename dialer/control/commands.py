@@ -27,6 +27,7 @@ from dialer.control.foreground import execute_campaign
 from dialer.control.terminal import EXIT_OK, CliError, install_stop_handlers, print_json
 from dialer.private_files import open_private
 from dialer.store import ContactStore, StoreError, sqlite_location
+from ivr.script import IvrScript
 
 
 @contextlib.asynccontextmanager
@@ -186,11 +187,14 @@ async def validate(args: argparse.Namespace, console: Console) -> int:
             raise CliError(f"{args.db}: no contact base there (import a list first)")
         async with opened_store(args) as store:
             names = await store.list_names()
-        if campaign.list not in names:
-            known = ", ".join(repr(n) for n in names) or "none yet"
-            raise CliError(
-                f"{args.campaign}: list: no list {campaign.list!r} in {args.db} (lists: {known})"
-            )
+            if campaign.list not in names:
+                known = ", ".join(repr(n) for n in names) or "none yet"
+                raise CliError(
+                    f"{args.campaign}: list: no list {campaign.list!r} in {args.db} "
+                    f"(lists: {known})"
+                )
+            if campaign.ivr is not None:
+                await _say_fields_in_list(args, campaign.ivr, campaign.list, store)
     if campaign.ivr is not None:
         try:
             await app.load_ivr_assets(campaign.ivr, campaign.ami.host)
@@ -202,6 +206,25 @@ async def validate(args: argparse.Namespace, console: Console) -> int:
         highlight=False,
     )
     return EXIT_OK
+
+
+async def _say_fields_in_list(
+    args: argparse.Namespace, script: IvrScript, list_name: str, store: ContactStore
+) -> None:
+    """Say texts naming a field that no contact of the list's first 1,000 has."""
+    from ivr.script_voices import fields_not_in
+
+    columns: set[str] = set()
+    async for batch in store.contact_facts_batches(list_name, batch_size=1000):
+        columns.update(key for facts in batch for key in facts.fields)
+        break
+    missing = fields_not_in(script, columns) if columns else []
+    if missing:
+        have = ", ".join(sorted(columns))
+        raise CliError(
+            f"{args.campaign}: {'; '.join(missing)}: no contact of list {list_name!r} has it "
+            f"(fields: {have})"
+        )
 
 
 async def schema(args: argparse.Namespace, console: Console) -> int:

@@ -22,7 +22,7 @@ from ivr.prompt_files import PromptFilesChannel
 from ivr.recognition import SpeechRecognizer
 from ivr.recordings import sweep_recordings
 from ivr.run_result import IvrResult
-from ivr.run_state import CallContext
+from ivr.run_state import CallContext, Voices
 from ivr.script import IvrScript
 from ivr.stream_channel import StreamChannel, StreamMedia
 
@@ -44,10 +44,12 @@ class IvrCalls:
         opt_out: OptOut,
         playable: Mapping[str, str] | None = None,
         media: StreamMedia | None = None,
+        voices: Voices | None = None,
     ) -> None:
         self._campaign = campaign
         self.media = media  # on_answer.media: stream (speech over AudioSocket)
         self._playable = playable or {}
+        self._voices = voices
         self._script = script
         self._recognizer = recognizer
         self._clock = clock
@@ -116,6 +118,7 @@ class IvrCalls:
                 self._clock,
                 start_at=resume,
                 on_optout=opted_out,
+                voices=self._voices,
             )
         finally:
             if stream is not None:  # the AudioSocket connection ends with the script
@@ -181,5 +184,6 @@ def _merge(first: IvrResult, then: IvrResult) -> IvrResult:
         steps=[*first.steps, *then.steps],
         ended_by=then.ended_by,
         error=then.error or first.error,
+        machine=first.machine or then.machine,
     )
     return merged

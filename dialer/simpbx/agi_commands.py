@@ -195,6 +195,7 @@ class AgiCommands:
         offset = scan_int(argv[4]) if len(argv) == 5 else 0
         if offset is None:
             raise Usage
+        self.call.record.played.append(argv[2])
         played = await self.line.play(argv[3])
         endpos = offset + samples(played.elapsed)
         if played.hungup:
@@ -265,6 +266,8 @@ class AgiCommands:
         first, between = (6000, 2000) if timeout == 0 else (timeout, timeout)
         if max_digits <= 0:
             return "200 result=-1\n"
+        if argv[2]:
+            self.call.record.played.append(argv[2])
         played = await self.line.play(DIGIT_ANY) if argv[2] else None
         if played is not None and played.hungup:
             return "200 result=-1\n"

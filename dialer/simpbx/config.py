@@ -120,6 +120,7 @@ class CallRecord:
     reason: int | None = None  # OriginateResponse Reason (None for a synchronous Originate)
     queue: str = ""
     queue_status: str = ""  # TIMEOUT when Queue() timed out
+    played: list[str] = field(default_factory=list)  # files the IVR played (STREAM FILE, GET DATA)
     over_limit: bool = False  # refused as congestion because channel_limit was reached
     started: float = 0.0
     answered: float | None = None
