@@ -21,6 +21,7 @@ from dialer.policy.abandon import AbandonLedger
 from dialer.policy.operator_pacer import OperatorPacer, PowerPacer, ProgressivePacer, Stage
 from dialer.policy.pacing import FixedPacer
 from dialer.policy.predictive import PredictivePacer, PredictiveSettings
+from dialer.policy.prior import learnt, start_from
 from dialer.policy.queue_shares import ShareClaim
 
 if TYPE_CHECKING:
@@ -105,11 +106,16 @@ class PacingControl:
     def operator_paced(self) -> bool:
         return self._operator_pacer is not None
 
-    def restore(self, ledger: Mapping[str, Any]) -> None:
-        """Continue the abandon windows of an earlier run. Swapped in place: the pacer
+    def restore(self, ledger: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> None:
+        """Continue the abandon windows of an earlier run, and start the estimates from
+        what it had learnt (kept in its stored status). Swapped in place: the pacer
         already knows the operators from the first QueueStatus."""
         if self._operator_pacer is not None and ledger:
             self._operator_pacer.ledger = AbandonLedger.from_dict(dict(ledger))
+        pacing = (status or {}).get("pacing")
+        stored = pacing.get("learnt") if isinstance(pacing, Mapping) else None
+        if self._operator_pacer is not None and isinstance(stored, Mapping):
+            start_from(self._operator_pacer.estimates, stored)
 
     def ledger(self) -> dict[str, Any]:
         return self._operator_pacer.ledger.to_dict() if self._operator_pacer else {}
@@ -267,6 +273,8 @@ class PacingControl:
             "operators": snap.operators,
             "calls": snap.calls,
             "estimates": {k: _round(v) for k, v in snap.estimates.items()},
+            # the next run's prior (dialer.policy.prior)
+            "learnt": learnt(self._operator_pacer.estimates),
             "abandon": {
                 window: {
                     "live": counts.live,

@@ -143,7 +143,7 @@ class CampaignRunner:
         ledger, status, _ = await self._patiently(
             "runtime", lambda: store.load_runtime(campaign_id)
         )
-        self.pacing.restore(ledger)  # the abandon windows go on across restarts
+        self.pacing.restore(ledger, status)  # abandon windows, last run's estimates go on
         self.snapshot.held.update(held_counts_of(status))  # counted for the whole run
         tasks = [
             asyncio.create_task(self._close_calls(), name="attempt-closer"),

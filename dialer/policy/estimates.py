@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from dialer.policy.talk_times import TalkTimes
+
 
 @dataclass
 class Estimate:
@@ -58,6 +60,7 @@ class Durations:
     samples: int = 0
     _bins: list[float] = field(init=False)
     _tails: list[float] | None = field(init=False, default=None)
+    _mean: float | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         shape = [math.exp(-(i + 0.5) / self.prior_mean) for i in range(math.ceil(self.longest_s))]
@@ -65,7 +68,12 @@ class Durations:
 
     @property
     def value(self) -> float:
-        return sum((i + 0.5) * w for i, w in enumerate(self._bins)) / sum(self._bins)
+        if self._mean is None:
+            self._mean = sum((i + 0.5) * w for i, w in enumerate(self._bins)) / sum(self._bins)
+        return self._mean
+
+    def observe(self, sample: float) -> None:
+        self.observe_all([sample])
 
     def observe_all(self, samples: list[float]) -> None:
         fade = (1.0 - 1.0 / self.memory) ** len(samples)
@@ -75,6 +83,7 @@ class Durations:
             self._bins[min(max(int(sample), 0), last)] += 1.0
         self.samples += len(samples)
         self._tails = None
+        self._mean = None
 
     def survival(self, age: float) -> float:
         """Share of the durations longer than `age`."""
@@ -106,9 +115,10 @@ class Estimates:
     miss_s: Durations  # placed -> over with no person
     person: Estimate = field(default_factory=lambda: _share(1.0))  # P(a person answers)
     transfer: Estimate = field(default_factory=lambda: _share(1.0))  # P(lead | person)
-    message_s: Estimate = field(default_factory=lambda: Estimate(15.0))  # person -> transfer
-    talk_s: Estimate = field(default_factory=lambda: Estimate(180.0))
-    wrap_s: Estimate = field(default_factory=lambda: Estimate(15.0))
+    # person -> transfer
+    message_s: Durations = field(default_factory=lambda: Durations(15.0, 120.0))
+    talk_s: TalkTimes = field(default_factory=lambda: TalkTimes(180.0))
+    wrap_s: Durations = field(default_factory=lambda: Durations(15.0, 600.0))
 
     @property
     def lead_yield(self) -> float:

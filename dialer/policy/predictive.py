@@ -36,6 +36,7 @@ BURST_GAIN = 2.0  # ... the margin grows by this much per unit of share
 # it there, worth this many samples (the old ones no longer describe the list).
 RISE_FACTOR = 1.5
 RISE_RESTART_WEIGHT = 20.0
+TALK_REFRESH_S = 5.0  # how often the talk-time curve takes in the calls going on
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class PredictiveSettings:
     connect_limit_s: float = 2.0  # an operator must take the call within this
     aim: float = 0.75  # the margin loop aims at this share of the target
     lookahead: float = 0.5  # count operators freeing within this share of the lead time
+    # A talking operator counts with the chance that the call ends, and the wrap-up after
+    # it, within this share of the lead time: calls for them go out before they hang up.
+    talk_reach: float = 0.0
     # Headroom, in abandoned calls, under which it dials progressively: at least
     # `reserve`, and `reserve_per_operator` per operator logged in (a big team's one
     # mistake abandons more calls at once).
@@ -127,6 +131,7 @@ class PredictivePacer(OperatorPacer):
         self.margin = NormalDist().inv_cdf(1.0 - self._lead_target())
         self._state = "learning"
         self._last_plan = Plan(0.0, 0.0, 0.0, 1.0, 0.0)
+        self._talk_due = float("-inf")
         self._ahead_since: float | None = None  # when it last started dialling ahead
         self._answers = AnswerWatch(self.ring_settle_s)
         self._abandoned_at: deque[float] = deque()  # the last 60 s
@@ -139,6 +144,13 @@ class PredictivePacer(OperatorPacer):
     def _wanted(self, now: float) -> int:
         s = self.settings
         windows = self.ledger.counts(now).values()
+        if now >= self._talk_due:  # the calls going on count too (talk_times.py)
+            self.estimates.talk_s.refresh(
+                now - since
+                for state, since in self._operators.values()
+                if state is OperatorState.ON_CALL
+            )
+            self._talk_due = now + TALK_REFRESH_S
         self._notice_a_rise(now)
         self._state = self._state_now(now, min(w.headroom(s.abandon_target) for w in windows))
         progressive = self.progressive_gap()
@@ -218,17 +230,31 @@ class PredictivePacer(OperatorPacer):
         return 1.0 - self.estimates.ring_s.survival(age)
 
     def _supply(self, now: float, lookahead: float) -> tuple[float, float]:
+        """Operators expected free within the lookahead: those free now, those in wrap-up
+        likely done by then, and each talking operator whose call, `elapsed` seconds old,
+        is likely to end (the learnt talk-time distribution) early enough that the
+        wrap-up is over when a lead of a call placed now arrives (the whole lead time)."""
         e = self.estimates
-        talking = self.operators(OperatorState.ON_CALL)
         wrap = e.wrap_s.value
-        p_talk = 1.0 - math.exp(-max(0.0, lookahead - wrap) / max(e.talk_s.value, 1.0))
-        supply = self.operators(OperatorState.AVAILABLE) + talking * p_talk
-        variance = talking * p_talk * (1.0 - p_talk)
-        for started in self._wrap_started.values():
-            left = max(wrap - (now - started), 1.0)
-            p = 1.0 - math.exp(-lookahead / left)
-            supply += p
-            variance += p * (1.0 - p)
+        talk_horizon = self.settings.talk_reach * (e.ring_s.value + e.message_s.value) - wrap
+        supply = float(self.operators(OperatorState.AVAILABLE))
+        variance = 0.0
+        talking: dict[float, int] = {}
+        for operator_id, (state, since) in self._operators.items():
+            if state is OperatorState.ON_CALL:
+                key = _coarse(now - since, e.talk_s.step_s)
+                talking[key] = talking.get(key, 0) + 1
+            elif state is OperatorState.WRAP_UP:
+                started = self._wrap_started.get(operator_id, since)
+                left = max(wrap - (now - started), 1.0)
+                p = 1.0 - math.exp(-lookahead / left)
+                supply += p
+                variance += p * (1.0 - p)
+        if talk_horizon > 0.0:
+            for elapsed, count in talking.items():
+                p = e.talk_s.free_within(elapsed, talk_horizon)
+                supply += count * p
+                variance += count * p * (1.0 - p)
         return supply, variance
 
     def _demand(self, now: float) -> tuple[float, float]:
@@ -280,6 +306,13 @@ class PredictivePacer(OperatorPacer):
             margin=round(self.margin, 3),
             abandon_target=self.settings.abandon_target,
         )
+
+
+def _coarse(elapsed: float, step: float) -> float:
+    """Elapsed talk time rounded to `step` for the first minute, then to a tenth of itself
+    (the chance a call ends soon changes slowly once it is long)."""
+    width = max(step, elapsed / 10.0)
+    return width * round(elapsed / width)
 
 
 def calls_within(
