@@ -19,6 +19,7 @@ from typing import Protocol
 from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
 from dialer.store.due_view import DueView
+from dialer.store.errors import NumberInCall, StoreBusy, StoreError
 from dialer.store.outbox_role import NewWebhookEvent as NewWebhook
 from dialer.store.outbox_role import WebhookOutbox as Outbox
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
@@ -39,20 +40,10 @@ __all__ = [
     "CampaignRecord",
     "ContactFacts",
     "ContactReport",
+    "NumberInCall",
+    "StoreBusy",
+    "StoreError",
 ]
-
-
-class StoreError(Exception):
-    """A request the store cannot satisfy (unknown list, unknown campaign...)."""
-
-
-class StoreBusy(StoreError):
-    """The store could not take its lock in time (another process writing): a hiccup to
-    wait out and retry, not a failure of the request itself."""
-
-
-class NumberInCall(StoreError):
-    """start_attempt refused: the contact's number is in a call of some campaign now."""
 
 
 @dataclass(frozen=True)
