@@ -1,15 +1,15 @@
-"""The campaign ledger role on SQLite: enrolment, leases, attempts closed exactly once,
-what a closed attempt changes in the base, recovery after a restart, runtime state."""
+"""The campaign ledger role, on SQLite and PostgreSQL: enrolment, leases, attempts closed
+exactly once, what a closed attempt changes in the base, recovery after a restart, runtime
+state."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from dialer.outcomes import ContactStatus, Outcome
+from dialer.store import open_store
 from dialer.store.base import AttemptResult, LeasedContact, NewContact, NextStep, StoreError
 from dialer.store.sqlite import SqliteStore
 from tests.store_cases import (
@@ -20,15 +20,10 @@ from tests.store_cases import (
     add_clients,
     done,
     open_spring,
-    open_test_store,
     two_campaigns,
 )
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with open_test_store(tmp_path / "dialer.db") as s:
-        yield s
+pytestmark = pytest.mark.store_backends
 
 
 # --- campaigns --------------------------------------------------------------------------
@@ -302,7 +297,7 @@ async def test_recover_gives_back_leases_without_attempt_and_returns_open_attemp
     await store.start_attempt(in_flight, "a-2", T0 + timedelta(seconds=2))
     del forgotten  # leased, then the process died before start_attempt
 
-    reopened = await SqliteStore.open(store.path)  # as after a restart
+    reopened = await open_store(store.path)  # as after a restart
     later = T0 + timedelta(minutes=10)
     open_attempts = await reopened.recover(campaign_id, later)
     assert [(a.attempt_id, a.attempts_made) for a in open_attempts] == [("a-1", 1), ("a-2", 0)]
@@ -323,8 +318,9 @@ async def test_given_runtime_saved_when_store_reopened_then_ledger_and_status_co
     assert await store.load_runtime(first.id) == ({}, {}, None)
     await store.save_runtime(first.id, {"version": 1, "w": [1, 2]}, {"mode": "predictive"}, T0)
     await store.save_runtime(first.id, {"version": 1, "w": [3]}, {"mode": "predictive"}, T0)
-    async with open_test_store(Path(store.path)) as reopened:  # as after a restart
-        ledger, status, saved = await reopened.load_runtime(first.id)
+    reopened = await open_store(store.path)  # as after a restart
+    ledger, status, saved = await reopened.load_runtime(first.id)
+    await reopened.close()
     assert (ledger, status, saved) == ({"version": 1, "w": [3]}, {"mode": "predictive"}, T0)
 
 
