@@ -126,31 +126,30 @@ class PgCampaignLedger(PgCampaignRuntime):
         if limit <= 0:
             return []
         async with self._conn.write() as db:
+            # Two statements, each with a plan that stays right at any size: the pick
+            # walks the due index, the update finds its rows by primary key.
             rows = await db.fetch(
-                "WITH picked AS ("
-                "  SELECT cc.contact_id FROM campaign_contacts cc"
-                "  JOIN contacts c ON c.id = cc.contact_id"
-                "  WHERE cc.campaign_id = $1 AND cc.status = 'pending' AND cc.next_due_at <= $2"
-                f"  AND NOT c.dead AND NOT {_NUMBER_IN_CALL} AND NOT {on_do_not_call('$1')}"
-                "  ORDER BY cc.next_due_at, cc.contact_id LIMIT $4"
-                "  FOR UPDATE OF cc SKIP LOCKED)"
-                " UPDATE campaign_contacts cc SET status = 'dialing', lease_owner = $5,"
-                "   lease_expires_at = $6"
-                " FROM picked, contacts c"
-                " WHERE cc.campaign_id = $1 AND cc.contact_id = picked.contact_id"
-                "   AND c.id = cc.contact_id"
-                " RETURNING c.id, c.number, c.name, c.timezone, c.fields, cc.attempts,"
-                "   cc.next_due_at",
+                "SELECT c.id, c.number, c.name, c.timezone, c.fields, cc.attempts"
+                " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
+                " WHERE cc.campaign_id = $1 AND cc.status = 'pending' AND cc.next_due_at <= $2"
+                f" AND NOT c.dead AND NOT {_NUMBER_IN_CALL} AND NOT {on_do_not_call('$1')}"
+                " ORDER BY cc.next_due_at, cc.contact_id LIMIT $4"
+                " FOR UPDATE OF cc SKIP LOCKED",
                 campaign_id,
                 ts(now),
                 ts(now - STALE_OPEN_ATTEMPT),
                 limit,
-                self._node,
-                ts(now + LEASE_TTL),
             )
             if not rows:
                 return []
-            rows = sorted(rows, key=lambda r: (r["next_due_at"], r["id"]))
+            await db.execute(
+                "UPDATE campaign_contacts SET status = 'dialing', lease_owner = $3,"
+                " lease_expires_at = $4 WHERE campaign_id = $1 AND contact_id = ANY($2::bigint[])",
+                campaign_id,
+                [r["id"] for r in rows],
+                self._node,
+                ts(now + LEASE_TTL),
+            )
             counts = await outcome_counts(db, campaign_id, [r["id"] for r in rows])
         return [
             LeasedContact(
@@ -269,21 +268,26 @@ class PgCampaignLedger(PgCampaignRuntime):
     async def release_leases(
         self, campaign_id: int, releases: Sequence[tuple[int, datetime | None]]
     ) -> None:
-        # due None: retired from this campaign (done, with no outcome of a call).
-        if not releases:
+        # due None: retired from this campaign (done, with no outcome of a call). Held
+        # contacts mostly share their time (the window's next opening for their zones):
+        # one statement per distinct time, its rows found by primary key.
+        by_due: dict[datetime | None, list[int]] = {}
+        for contact_id, due in releases:
+            by_due.setdefault(due, []).append(contact_id)
+        if not by_due:
             return
         async with self._conn.write() as db:
-            await db.execute(
-                "UPDATE campaign_contacts cc SET"
-                " status = CASE WHEN u.due IS NULL THEN 'done' ELSE 'pending' END,"
-                " next_due_at = u.due, lease_owner = NULL, lease_expires_at = NULL"
-                " FROM unnest($2::bigint[], $3::float8[]) AS u(contact_id, due)"
-                " WHERE cc.campaign_id = $1 AND cc.contact_id = u.contact_id"
-                " AND cc.status = 'dialing'",
-                campaign_id,
-                [contact_id for contact_id, _ in releases],
-                [ts_or_none(due) for _, due in releases],
-            )
+            for due, contact_ids in by_due.items():
+                await db.execute(
+                    "UPDATE campaign_contacts SET status = $1, next_due_at = $2,"
+                    " lease_owner = NULL, lease_expires_at = NULL"
+                    " WHERE campaign_id = $3 AND contact_id = ANY($4::bigint[])"
+                    " AND status = 'dialing'",
+                    "pending" if due is not None else "done",
+                    ts_or_none(due),
+                    campaign_id,
+                    contact_ids,
+                )
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
         """The campaign's (new) driver takes back every lease with no open attempt,
