@@ -70,10 +70,12 @@ class PrivatePostgres:
             raise RuntimeError(f"{Path(args[0]).name} failed: {result.stdout}{result.stderr}")
 
     def start(self) -> PrivatePostgres:
-        self._run(
-            str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
-            "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
-        )  # fmt: skip
+        """Create the cluster on first start, then start the server (again)."""
+        if not self.data.exists():
+            self._run(
+                str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
+                "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
+            )  # fmt: skip
         # Fast and throwaway: nothing here must survive a crash of the machine.
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port}"
@@ -98,10 +100,16 @@ class PrivatePostgres:
         )  # fmt: skip
         return self.url(name)
 
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server, its sessions cut, keeping its data to start again (not
+        "immediate" then: with synchronous_commit off, the last commits would be lost)."""
+        if (self.data / "postmaster.pid").exists():
+            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", mode,
+                      "-w", "stop")  # fmt: skip
+
     def stop(self) -> None:
+        """Stop the server and remove everything it had."""
         try:
-            if (self.data / "postmaster.pid").exists():
-                self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                          "-w", "stop")  # fmt: skip
+            self.halt("immediate")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
