@@ -196,6 +196,31 @@ async def test_release_lease_makes_contact_due_again(store: SqliteStore):
     assert len(await store.lease_due(campaign_id, T0 + timedelta(minutes=5), 1)) == 1
 
 
+@pytest.mark.parametrize("given_back_by", ["release", "recover"])
+async def test_a_lease_given_back_after_its_number_died_elsewhere_is_retired_not_stuck(
+    store: SqliteStore, given_back_by: str
+):
+    """Another campaign found the number dead while this one held its lease (it had hit
+    NumberInCall, or its process died): given back, the contact is retired, as the dead
+    number's waiting contacts were; pending, lease_due would never return it again and
+    the campaign would never end."""
+    first, second = await two_campaigns(store)
+    [held] = await store.lease_due(second.id, T0, 1)
+    [calling] = await store.lease_due(first.id, T0, 1)
+    assert held.number == calling.number
+    await store.start_attempt(calling, "a-1", T0)
+    dead = NextStep(ContactStatus.DONE, final_outcome=Outcome.INVALID_NUMBER, mark_dead=True)
+    await store.finish_attempt(done("a-1", Outcome.INVALID_NUMBER, T0), dead)
+    if given_back_by == "release":
+        await store.release_lease(second.id, held.contact_id, T0)
+    else:
+        assert await store.recover(second.id, T0) == []
+    progress = await store.progress(second.id, T0)
+    assert (progress.pending, progress.dialing, progress.done) == (2, 0, 1)
+    [line] = [r for r in await store.contact_report(second.id) if r.number == held.number]
+    assert line.final_outcome is Outcome.INVALID_NUMBER
+
+
 async def test_finish_attempt_checks_the_next_step(store: SqliteStore):
     campaign_id = await open_spring(store, count=1)
     [lease] = await store.lease_due(campaign_id, T0, 1)

@@ -277,6 +277,7 @@ class PgCampaignLedger(PgCampaignRuntime):
         if not by_due:
             return
         async with self._conn.write() as db:
+            await _retire_dead_leases(db, campaign_id, [c for c, _ in releases])
             for due, contact_ids in by_due.items():
                 await db.execute(
                     "UPDATE campaign_contacts SET status = $1, next_due_at = $2,"
@@ -293,6 +294,7 @@ class PgCampaignLedger(PgCampaignRuntime):
         """The campaign's (new) driver takes back every lease with no open attempt,
         whichever node held it: one node drives a campaign at a time (its hold)."""
         async with self._conn.write() as db:
+            await _retire_dead_leases(db, campaign_id, None)
             reset = await db.execute(
                 "UPDATE campaign_contacts cc SET status = 'pending', next_due_at = $1,"
                 " lease_owner = NULL, lease_expires_at = NULL"
@@ -357,6 +359,29 @@ async def _enrol(
         after_contact,
     )
     return int(inserted.split()[-1])
+
+
+async def _retire_dead_leases(
+    db: asyncpg.Connection, campaign_id: int, contact_ids: Sequence[int] | None
+) -> None:
+    """Leases about to be given back (these contacts, or None: every lease without an
+    open attempt) whose number another campaign found dead meanwhile: retired as
+    mark_dead retires waiting contacts (it skips leased ones), not left pending forever."""
+    which = (
+        " AND cc.contact_id = ANY($3::bigint[])"
+        if contact_ids is not None
+        else " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = cc.campaign_id"
+        " AND a.contact_id = cc.contact_id AND a.ended_at IS NULL)"
+    )
+    await db.execute(
+        "UPDATE campaign_contacts cc SET status = 'done', next_due_at = NULL,"
+        " final_outcome = coalesce(final_outcome, $1), lease_owner = NULL,"
+        " lease_expires_at = NULL WHERE cc.campaign_id = $2 AND cc.status = 'dialing'"
+        " AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = cc.contact_id AND c.dead)" + which,
+        Outcome.INVALID_NUMBER.value,
+        campaign_id,
+        *([list(contact_ids)] if contact_ids is not None else []),
+    )
 
 
 async def outcome_counts(

@@ -262,6 +262,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
         for contact_id, due in releases:
             by_due.setdefault(due, []).append(contact_id)
         with self._conn.write() as db:
+            _retire_dead_leases(db, campaign_id, [contact_id for contact_id, _ in releases])
             for due, contact_ids in by_due.items():
                 db.execute(
                     "UPDATE campaign_contacts SET status = ?, next_due_at = ?"
@@ -277,6 +278,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
         with self._conn.write() as db:
+            _retire_dead_leases(db, campaign_id, None)
             reset = db.execute(
                 "UPDATE campaign_contacts SET status = 'pending', next_due_at = ?"
                 " WHERE campaign_id = ? AND status = 'dialing' AND NOT EXISTS ("
@@ -391,6 +393,30 @@ def _enrol(
         (campaign_id, on_list, after_contact, campaign_id),
     )
     return enrolled
+
+
+def _retire_dead_leases(
+    db: sqlite3.Connection, campaign_id: int, contact_ids: Sequence[int] | None
+) -> None:
+    """Leases given back (these, or None: all without an open attempt) whose number died
+    meanwhile are retired: mark_dead skipped them, pending they would wait forever."""
+    which = (
+        " AND contact_id IN (SELECT value FROM json_each(?))"
+        if contact_ids is not None
+        else " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = ?"
+        " AND a.contact_id = campaign_contacts.contact_id AND a.ended_at IS NULL)"
+    )
+    db.execute(
+        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL,"
+        " final_outcome = coalesce(final_outcome, ?)"
+        " WHERE campaign_id = ? AND status = 'dialing'"
+        " AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = contact_id AND c.dead = 1)" + which,
+        (
+            Outcome.INVALID_NUMBER.value,
+            campaign_id,
+            json.dumps(list(contact_ids)) if contact_ids is not None else campaign_id,
+        ),
+    )
 
 
 def _outcome_counts(
