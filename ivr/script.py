@@ -60,6 +60,13 @@ class SpeechSettings(StrictModel):
         description="this much silence ends an answer once the caller has started "
         "speaking; whole seconds, at least 1s",
     )
+    end_silence: Duration = Field(
+        timedelta(milliseconds=300),
+        ge=timedelta(milliseconds=100),
+        le=timedelta(seconds=5),
+        description="media stream only: this much silence after the caller's words ends "
+        "their turn (voice activity detection; RECORD FILE uses silence instead)",
+    )
     speech_start: Duration = Field(
         timedelta(seconds=5),
         ge=timedelta(milliseconds=500),

@@ -185,6 +185,11 @@ class AskStep(BaseStep):
     no_match_prompt: SoundName | None = Field(
         None, description="played when the answer matched no intent, before asking again"
     )
+    barge_in: bool = Field(
+        True,
+        description="true: the caller may talk over the prompt, which stops (media "
+        "stream only); false: the prompt plays to its end first (a legal message)",
+    )
     on_no_match: StepName | None = Field(
         None, description="the step after the retries are used up; omitted: the call ends"
     )
@@ -234,6 +239,11 @@ class SurveyStep(BaseStep):
         "(default ivr.speech.max_record)",
     )
     retries: int = Field(1, ge=0, le=10, description="how many times to ask again")
+    barge_in: bool | None = Field(
+        None,
+        description="speech: true (default) lets the caller talk over the prompt, which "
+        "stops (media stream only); false: the prompt plays to its end first",
+    )
     invalid_prompt: SoundName | None = Field(
         None, description="played after an answer that is not valid, before asking again"
     )
@@ -252,6 +262,8 @@ class SurveyStep(BaseStep):
             raise ValueError("input: speech needs choices: (stored value -> phrases)")
         if self.input is SurveyInput.KEYPAD and self.choices:
             raise ValueError("choices: are for input: speech; a keypad answer is a score")
+        if self.input is SurveyInput.KEYPAD and self.barge_in is not None:
+            raise ValueError("barge_in: is for input: speech (a keypad prompt stops at a key)")
         return self
 
     @property

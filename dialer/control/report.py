@@ -298,6 +298,21 @@ async def print_report_streamed(
             totals.add(line)
             if limit is None or len(first) < limit:
                 first.append(line)
+    await _count_calls(store, campaign_name, totals)
+    print_report(console, campaign_name, totals, first, limit)
+
+
+async def campaign_totals(store: ContactStore, campaign_name: str) -> ReportTotals:
+    """The report's figures without its rows (no contact data: the API's summary)."""
+    totals = ReportTotals()
+    async for batch in report_batches(store, campaign_name):
+        for line in batch:
+            totals.add(line)
+    await _count_calls(store, campaign_name, totals)
+    return totals
+
+
+async def _count_calls(store: ContactStore, campaign_name: str, totals: ReportTotals) -> None:
     record = await store.get_campaign(campaign_name)
     if record is not None:
         outcomes = await store.attempt_outcomes(record.id)
@@ -306,7 +321,6 @@ async def print_report_streamed(
         totals.messages_left = await store.attempt_details_count(
             record.id, Outcome.MACHINE, MESSAGE_LEFT
         )
-    print_report(console, campaign_name, totals, first, limit)
 
 
 def print_report(

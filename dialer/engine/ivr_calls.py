@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from dialer.store.base import LeasedContact
+from ivr.agi_session import AgiSession
 from ivr.channel import CallChannel
 from ivr.interpreter import run_script
 from ivr.prompt_files import PromptFilesChannel
@@ -23,6 +24,7 @@ from ivr.recordings import sweep_recordings
 from ivr.run_result import IvrResult
 from ivr.run_state import CallContext
 from ivr.script import IvrScript
+from ivr.stream_channel import StreamChannel, StreamMedia
 
 log = logging.getLogger("dialer.engine.ivr")
 
@@ -41,8 +43,10 @@ class IvrCalls:
         clock: Callable[[], datetime],
         opt_out: OptOut,
         playable: Mapping[str, str] | None = None,
+        media: StreamMedia | None = None,
     ) -> None:
         self._campaign = campaign
+        self.media = media  # on_answer.media: stream (speech over AudioSocket)
         self._playable = playable or {}
         self._script = script
         self._recognizer = recognizer
@@ -95,16 +99,27 @@ class IvrCalls:
         async def opted_out(ctx: CallContext) -> None:
             await self._opt_out(ctx.number, ctx.attempt_id)
 
-        channel = PromptFilesChannel(session, self._playable) if self._playable else session
-        result = await run_script(
-            self._script,
-            channel,
-            call,
-            self._recognizer,
-            self._clock,
-            start_at=resume,
-            on_optout=opted_out,
-        )
+        stream = None
+        channel: CallChannel
+        if self.media is not None and isinstance(session, AgiSession):
+            channel = stream = StreamChannel(session, self.media)
+        elif self._playable:
+            channel = PromptFilesChannel(session, self._playable)
+        else:
+            channel = session
+        try:
+            result = await run_script(
+                self._script,
+                channel,
+                call,
+                self._recognizer,
+                self._clock,
+                start_at=resume,
+                on_optout=opted_out,
+            )
+        finally:
+            if stream is not None:  # the AudioSocket connection ends with the script
+                await stream.close()
         earlier = self._results.get(attempt_id)
         self._results[attempt_id] = result if earlier is None else _merge(earlier, result)
         await self.sweep_recordings()

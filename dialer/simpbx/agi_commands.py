@@ -235,6 +235,8 @@ class AgiCommands:
             self.session.set_variable(name.strip(), value)
         if dead:  # a real Asterisk answers 0 even for Playback on a dead channel
             return "200 result=0\n"
+        if app == "audiosocket":
+            return await self.line.audiosocket(data)
         if app in ("playback", "background", "wait"):
             seconds = float(atoi(data)) if app == "wait" else None
             played = await self.line.play("", seconds, prompt=app != "wait")

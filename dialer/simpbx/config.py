@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .channels import DialTarget
+from .stream import StreamLog
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,4 @@ class CallRecord:
     talk_time: float | None = None  # drawn length of the conversation with an operator
     operator: str = ""  # Interface of the queue member that took the call
     recordings: list[Path] = field(default_factory=list)  # files RECORD FILE wrote
+    stream: StreamLog = field(default_factory=StreamLog)  # what EXEC AudioSocket heard

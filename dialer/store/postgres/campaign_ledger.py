@@ -30,9 +30,11 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
+from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.postgres.campaign_runtime import PgCampaignRuntime
 from dialer.store.postgres.do_not_call import on_do_not_call
 from dialer.store.postgres.number_hygiene import apply_to_contact, failure_streak
+from dialer.store.postgres.outbox import queue_webhook_events
 from dialer.store.postgres.rows import (
     dt,
     find_campaign,
@@ -166,7 +168,11 @@ class PgCampaignLedger(PgCampaignRuntime):
         ]
 
     async def start_attempt(
-        self, lease: LeasedContact, attempt_id: str, started_at: datetime
+        self,
+        lease: LeasedContact,
+        attempt_id: str,
+        started_at: datetime,
+        server: str | None = None,
     ) -> None:
         """Also refuses (StoreError) a contact that is not leased by this node or already
         has an open attempt: one contact is never dialled twice at once."""
@@ -208,15 +214,18 @@ class PgCampaignLedger(PgCampaignRuntime):
                     f"contact {lease.contact_id}'s number is in a call of campaign {busy}"
                 )
             await db.execute(
-                "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at)"
-                " VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at, server)"
+                " VALUES ($1, $2, $3, $4, $5, $6)",
                 attempt_id,
                 *key,
                 lease.number,
                 started,
+                server,
             )
 
-    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
+    async def finish_attempt(
+        self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
+    ) -> bool:
         due = _next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
@@ -258,6 +267,7 @@ class PgCampaignLedger(PgCampaignRuntime):
                 contact_id,
             )
             await apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
+            await queue_webhook_events(db, events, result.ended_at)  # closed iff queued
         return True
 
     async def release_lease(
@@ -305,7 +315,7 @@ class PgCampaignLedger(PgCampaignRuntime):
                 campaign_id,
             )
             rows = await db.fetch(
-                "SELECT a.id, a.contact_id, a.number, a.started_at,"
+                "SELECT a.id, a.contact_id, a.number, a.started_at, a.server,"
                 " coalesce(cc.attempts, 0) AS attempts"
                 " FROM attempts a LEFT JOIN campaign_contacts cc"
                 "   ON cc.campaign_id = a.campaign_id AND cc.contact_id = a.contact_id"
@@ -328,6 +338,7 @@ class PgCampaignLedger(PgCampaignRuntime):
                 contact_id=r["contact_id"],
                 number=r["number"],
                 started_at=dt(r["started_at"]),
+                server=r["server"],
                 attempts_made=r["attempts"],
                 outcome_counts=counts.get(r["contact_id"], {}),
             )

@@ -5,24 +5,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from dialer.store.outbox_role import NewWebhookEvent, PendingWebhook, WebhookBacklog
+import asyncpg
+
+from dialer.store.outbox_role import (
+    FailedDelivery,
+    NewWebhookEvent,
+    PendingWebhook,
+    ReceiverState,
+    WebhookBacklog,
+)
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import dt, ts
+from dialer.store.postgres.rows import dt, dt_or_none, ts
+
+
+async def queue_webhook_events(
+    db: asyncpg.Connection, events: Sequence[NewWebhookEvent], now: datetime
+) -> int:
+    """Queue events inside the caller's transaction (an attempt's close queues its events
+    in its own); an event id already queued for that URL is kept once."""
+    added = 0
+    for e in events:
+        row = await db.fetchrow(
+            "INSERT INTO webhook_outbox (event_id, campaign, kind, url, secret_env, body,"
+            " created_at, next_try_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+            " ON CONFLICT (event_id, url) DO NOTHING RETURNING id",
+            e.event_id, e.campaign, e.kind, e.url, e.secret_env, e.body, ts(now),
+        )  # fmt: skip
+        added += row is not None
+    return added
 
 
 class PgWebhookOutbox(PgRole):
     async def add_webhook_events(self, events: Sequence[NewWebhookEvent], now: datetime) -> int:
-        added = 0
         async with self._conn.write() as db:
-            for e in events:
-                row = await db.fetchrow(
-                    "INSERT INTO webhook_outbox (event_id, campaign, kind, url, secret_env, body,"
-                    " created_at, next_try_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
-                    " ON CONFLICT (event_id, url) DO NOTHING RETURNING id",
-                    e.event_id, e.campaign, e.kind, e.url, e.secret_env, e.body, ts(now),
-                )  # fmt: skip
-                added += row is not None
-        return added
+            return await queue_webhook_events(db, events, now)
 
     async def due_webhook_events(self, now: datetime, limit: int) -> list[PendingWebhook]:
         async with self._conn.read() as db:
@@ -72,3 +88,40 @@ class PgWebhookOutbox(PgRole):
                 " count(*) FILTER (WHERE delivered_at IS NOT NULL) FROM webhook_outbox"
             )
         return WebhookBacklog(int(row[0]), int(row[1]), int(row[2]))
+
+    async def webhook_state(
+        self, campaign: str, errors: int
+    ) -> tuple[list[ReceiverState], list[FailedDelivery]]:
+        async with self._conn.read() as db:
+            receivers = await db.fetch(
+                "SELECT url, count(*) FILTER (WHERE delivered_at IS NULL),"
+                " count(*) FILTER (WHERE delivered_at IS NULL AND tries > 0),"
+                " count(*) FILTER (WHERE delivered_at IS NOT NULL),"
+                " min(next_try_at) FILTER (WHERE delivered_at IS NULL)"
+                " FROM webhook_outbox WHERE campaign = $1 GROUP BY url ORDER BY url",
+                campaign,
+            )
+            failures = await db.fetch(
+                "SELECT event_id, kind, url, tries, last_error, next_try_at FROM webhook_outbox"
+                " WHERE campaign = $1 AND delivered_at IS NULL AND tries > 0"
+                " ORDER BY next_try_at DESC, id DESC LIMIT $2",
+                campaign,
+                errors,
+            )
+        return (
+            [
+                ReceiverState(r[0], int(r[1]), int(r[2]), int(r[3]), dt_or_none(r[4]))
+                for r in receivers
+            ],
+            [
+                FailedDelivery(
+                    r["event_id"],
+                    r["kind"],
+                    r["url"],
+                    int(r["tries"]),
+                    r["last_error"],
+                    dt(r["next_try_at"]),
+                )
+                for r in failures
+            ],
+        )

@@ -21,9 +21,15 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
+from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
-from dialer.store.sqlite.number_hygiene import apply_to_contact, failure_streak
+from dialer.store.sqlite.number_hygiene import (
+    apply_to_contact,
+    failure_streak,
+    retire_dead_leases,
+)
+from dialer.store.sqlite.outbox import queue_webhook_events
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
     dt,
@@ -155,7 +161,11 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
         ]
 
     async def start_attempt(
-        self, lease: LeasedContact, attempt_id: str, started_at: datetime
+        self,
+        lease: LeasedContact,
+        attempt_id: str,
+        started_at: datetime,
+        server: str | None = None,
     ) -> None:
         """Also refuses (StoreError) a contact that is not leased or already has an open
         attempt: whatever the caller's bug, one contact is never dialled twice at once."""
@@ -192,12 +202,14 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                     f"contact {lease.contact_id}'s number is in a call of campaign {busy[0]}"
                 )
             db.execute(
-                "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (attempt_id, *key, lease.number, started),
+                "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at, server)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (attempt_id, *key, lease.number, started, server),
             )
 
-    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
+    async def finish_attempt(
+        self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
+    ) -> bool:
         due = _next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
@@ -244,6 +256,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 ),
             )
             apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
+            queue_webhook_events(db, events, result.ended_at)  # closed iff queued
         return True
 
     async def release_lease(
@@ -262,7 +275,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
         for contact_id, due in releases:
             by_due.setdefault(due, []).append(contact_id)
         with self._conn.write() as db:
-            _retire_dead_leases(db, campaign_id, [contact_id for contact_id, _ in releases])
+            retire_dead_leases(db, campaign_id, [contact_id for contact_id, _ in releases])
             for due, contact_ids in by_due.items():
                 db.execute(
                     "UPDATE campaign_contacts SET status = ?, next_due_at = ?"
@@ -278,7 +291,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
         with self._conn.write() as db:
-            _retire_dead_leases(db, campaign_id, None)
+            retire_dead_leases(db, campaign_id, None)
             reset = db.execute(
                 "UPDATE campaign_contacts SET status = 'pending', next_due_at = ?"
                 " WHERE campaign_id = ? AND status = 'dialing' AND NOT EXISTS ("
@@ -287,7 +300,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 (ts(now), campaign_id),
             ).rowcount
             rows = db.execute(
-                "SELECT a.id, a.contact_id, a.number, a.started_at,"
+                "SELECT a.id, a.contact_id, a.number, a.started_at, a.server,"
                 " coalesce(cc.attempts, 0) AS attempts"
                 " FROM attempts a LEFT JOIN campaign_contacts cc"
                 "   ON cc.campaign_id = a.campaign_id AND cc.contact_id = a.contact_id"
@@ -309,6 +322,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 contact_id=r["contact_id"],
                 number=r["number"],
                 started_at=dt(r["started_at"]),
+                server=r["server"],
                 attempts_made=r["attempts"],
                 outcome_counts=counts.get(r["contact_id"], {}),
             )
@@ -393,30 +407,6 @@ def _enrol(
         (campaign_id, on_list, after_contact, campaign_id),
     )
     return enrolled
-
-
-def _retire_dead_leases(
-    db: sqlite3.Connection, campaign_id: int, contact_ids: Sequence[int] | None
-) -> None:
-    """Leases given back (these, or None: all without an open attempt) whose number died
-    meanwhile are retired: mark_dead skipped them, pending they would wait forever."""
-    which = (
-        " AND contact_id IN (SELECT value FROM json_each(?))"
-        if contact_ids is not None
-        else " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = ?"
-        " AND a.contact_id = campaign_contacts.contact_id AND a.ended_at IS NULL)"
-    )
-    db.execute(
-        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL,"
-        " final_outcome = coalesce(final_outcome, ?)"
-        " WHERE campaign_id = ? AND status = 'dialing'"
-        " AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = contact_id AND c.dead = 1)" + which,
-        (
-            Outcome.INVALID_NUMBER.value,
-            campaign_id,
-            json.dumps(list(contact_ids)) if contact_ids is not None else campaign_id,
-        ),
-    )
 
 
 def _outcome_counts(
