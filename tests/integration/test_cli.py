@@ -212,8 +212,12 @@ async def test_given_finished_campaign_when_reported_then_csv_and_json_have_ever
         "--db", str(db), "report", "spring-promo", "--format", "xlsx", "--output", str(book)
     )
     assert code == 0, err
-    sheet = load_workbook(book, read_only=True).active
-    assert sheet is not None and len(list(sheet.rows)) == 31
+    workbook = load_workbook(book, read_only=True)
+    try:  # read-only workbooks keep their file open until closed
+        sheet = workbook.active
+        assert sheet is not None and len(list(sheet.rows)) == 31
+    finally:
+        workbook.close()
     code, _, err = await run_dialer("--db", str(db), "report", "spring-promo", "--format", "xlsx")
     assert code == 2 and "--format xlsx needs --output FILE" in err
     code, _, err = await run_dialer("--db", str(db), "report", "nope")
