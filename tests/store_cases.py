@@ -1,18 +1,25 @@
-"""What the store tests share: fixed times and numbers, a backend opened on a file, a
-list, a campaign on it, and closed attempts. The backend is opened in one place
-(open_test_store), so the same tests can later run against PostgreSQL too."""
+"""What the store tests share: fixed times and numbers, a backend opened on a file or a
+PostgreSQL URL, a list, a campaign on it, closed attempts, and a look at the raw tables
+of either backend (raw_rows, dump_text) for what the roles do not show."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from dialer.outcomes import ContactStatus, Outcome
+from dialer.store import open_store
 from dialer.store.base import AttemptResult, CampaignRecord, ContactBase, NewContact, NextStep
 from dialer.store.sqlite import SqliteStore
+from tests.pg_server import find_bin_dir
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 NUMBERS = [f"+7912000000{i}" for i in range(10)]
@@ -21,12 +28,41 @@ FINISHED = NextStep(ContactStatus.DONE, final_outcome=Outcome.ANSWERED)
 
 
 @asynccontextmanager
-async def open_test_store(path: Path) -> AsyncIterator[SqliteStore]:
-    store = await SqliteStore.open(path)
+async def open_test_store(path: Path | str) -> AsyncIterator[SqliteStore]:
+    """The store at a file path (SQLite) or a postgresql:// URL."""
+    store: Any = await open_store(path)
     try:
         yield store
     finally:
         await store.close()
+
+
+async def raw_rows(location: Path | str, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """One query on the backend's own tables, written with `?` marks."""
+    if "://" not in str(location):
+        with closing(sqlite3.connect(location)) as db:
+            return db.execute(sql, params).fetchall()
+    marks = iter(range(1, len(params) + 1))
+    conn = await asyncpg.connect(str(location))
+    try:
+        rows = await conn.fetch(re.sub(r"\?", lambda _: f"${next(marks)}", sql), *params)
+    finally:
+        await conn.close()
+    return [tuple(row) for row in rows]
+
+
+def dump_text(location: Path | str) -> str:
+    """Everything the base holds, as text (SQLite's dump, or pg_dump's)."""
+    if "://" not in str(location):
+        with closing(sqlite3.connect(location)) as db:
+            return "\n".join(db.iterdump())
+    bin_dir = find_bin_dir()
+    assert bin_dir is not None
+    found = subprocess.run(
+        [str(bin_dir / "pg_dump"), "--data-only", "--dbname", str(location)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return found.stdout
 
 
 async def add_clients(store: ContactBase, name: str = "clients", count: int = 3) -> None:

@@ -18,7 +18,7 @@ from dialer.control.logs import setup_logging
 from dialer.control.terminal import EXIT_OK, CliError
 from dialer.durations import parse_duration
 
-DB_HELP = "contact base (SQLite file); default $DIALER_DB or ./dialer.db"
+DB_HELP = "contact base: a SQLite file or postgresql://...; default $DIALER_DB or ./dialer.db"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 REGION_HELP = "default region for numbers without + (default RU)"
 SERVER_HELP = "the service's URL; default $DIALER_SERVER, else http://127.0.0.1:8080"
@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             person.add_argument("--yes", action="store_true", help="do not ask to confirm")
     _add_dnc_parser(sub)
+    _add_db_parser(sub)
 
     cstats = csub.add_parser(
         "stats", help="the base by status and temperature, and its last change"
@@ -233,6 +234,18 @@ def _add_dnc_parser(sub: Any) -> None:
     exp.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
 
 
+def _add_db_parser(sub: Any) -> None:
+    """`dialer db` (see dialer.control.db_commands)."""
+    base = sub.add_parser("db", help="the contact base itself: schema, copy to PostgreSQL")
+    actions = base.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    actions.add_parser("migrate", help="bring the base's schema (--db) up to date")
+    copy = actions.add_parser(
+        "copy", help="copy a SQLite base with its history into an empty PostgreSQL database"
+    )
+    copy.add_argument("source", help="the SQLite base: a path or sqlite:///path")
+    copy.add_argument("target", help="postgresql://user:password@host:port/database (empty)")
+
+
 def _service_parsers(sub: Any) -> None:
     """`dialer serve` and what talks to it (see dialer.control.service_commands)."""
     serve = sub.add_parser("serve", help="run the dialer as a service with its HTTP API")
@@ -300,6 +313,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         preview,
     )
     from dialer.control import service_commands as service
+    from dialer.control.db_commands import db
 
     if args.command == "contacts" and args.contacts_command in ("show", "erase"):
         person = person_commands.show if args.contacts_command == "show" else person_commands.erase
@@ -318,6 +332,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "report": commands.report,
         "audit": commands.audit_log,
         "dnc": dnc_commands.dnc,
+        "db": db,
         "status": service.status,
         "preview": preview.preview,
         "demo": demo_serve.demo,

@@ -26,7 +26,7 @@ from dialer.control import report as report_view
 from dialer.control.foreground import execute_campaign
 from dialer.control.terminal import EXIT_OK, CliError, install_stop_handlers, print_json
 from dialer.private_files import open_private
-from dialer.store import ContactStore, StoreError, sqlite_location
+from dialer.store import ContactStore, StoreError, is_postgres_url, sqlite_location
 from ivr.script import IvrScript
 
 
@@ -98,7 +98,7 @@ def default_reject_path(db: str | None, list_name: str) -> Path:
     its private `rejects/` folder (0700), not into whatever folder the command ran in."""
     from dialer.contacts.importer import reject_file_name
 
-    location = sqlite_location(db)
+    location = ":memory:" if is_postgres_url(db) else sqlite_location(db)
     base_dir = Path.cwd() if location == ":memory:" else Path(location).resolve().parent
     return base_dir / "rejects" / reject_file_name(list_name)
 
@@ -182,7 +182,7 @@ async def validate(args: argparse.Namespace, console: Console) -> int:
     IVR script's prompts must convert and its speech model load."""
     campaign = load_campaign_file(args.campaign)
     if args.db is not None:
-        location = sqlite_location(args.db)
+        location = ":memory:" if is_postgres_url(args.db) else sqlite_location(args.db)
         if location != ":memory:" and not Path(location).exists():
             raise CliError(f"{args.db}: no contact base there (import a list first)")
         async with opened_store(args) as store:

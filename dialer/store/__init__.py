@@ -26,12 +26,23 @@ def default_db_path() -> str:
     return os.environ.get(DB_ENV) or DEFAULT_DB
 
 
+def is_postgres_url(target: str | Path | None) -> bool:
+    """Whether `target` (None: default_db_path()) names a PostgreSQL database."""
+    location = default_db_path() if target is None else str(target)
+    return location.split("://", 1)[0].lower() in ("postgresql", "postgres") and "://" in location
+
+
 async def open_store(target: str | Path | None = None) -> ContactStore:
-    """Open the store named by a file path, a sqlite:/// URL or (later) a PostgreSQL URL.
+    """Open the store named by a file path, a sqlite:/// URL or a postgresql:// URL.
 
     `sqlite:///relative.db` and `sqlite:////absolute/path.db` follow the SQLAlchemy
-    convention; None means default_db_path().
+    convention; `postgresql://user:password@host:port/database` (or postgres://) opens
+    the PostgreSQL backend; None means default_db_path().
     """
+    if is_postgres_url(target):
+        from dialer.store.postgres import PostgresStore  # asyncpg only when asked for
+
+        return await PostgresStore.open(str(default_db_path() if target is None else target))
     return await SqliteStore.open(sqlite_location(target))
 
 
@@ -42,10 +53,11 @@ def sqlite_location(target: str | Path | None = None) -> str:
         scheme, _, rest = location.partition("://")
         scheme = scheme.lower()
         if scheme in ("postgresql", "postgres"):
-            raise StoreError("PostgreSQL backend is not available yet")
+            raise StoreError("this command works on a SQLite file, not a PostgreSQL URL")
         if scheme != "sqlite":
             raise StoreError(
-                f"unsupported store URL scheme {scheme!r}: give a file path or sqlite:///path"
+                f"unsupported store URL scheme {scheme!r}: give a file path, sqlite:///path"
+                " or postgresql://..."
             )
         # sqlite:///x.db -> rest "/x.db" -> "x.db"; sqlite:////abs -> "/abs"; sqlite:// -> memory
         location = rest[1:] if rest.startswith("/") else rest
@@ -65,6 +77,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "default_db_path",
+    "is_postgres_url",
     "open_store",
     "sqlite_location",
 ]

@@ -3,7 +3,7 @@ base in a real SQLite file."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from dialer.campaign.model import Campaign
 from dialer.simpbx import SimConfig, SimTiming, SimulatedPbx
 from dialer.store import open_store
 from dialer.store.base import ContactStore, NewContact
+from tests.pg_server import PrivatePostgres, why_unavailable
 
 SECRET = "test-secret"
 FAST = SimTiming(
@@ -96,8 +97,47 @@ async def pbx() -> AsyncIterator[SimulatedPbx]:
     await sim.stop()
 
 
+# --- the store on either backend ---------------------------------------------------------
+# A module marked `pytestmark = pytest.mark.store_backends` runs each test that uses
+# `store` (or `store_url`) on SQLite and on a private PostgreSQL; a test marked
+# `sqlite_only` (it opens the file behind the store's back) runs on SQLite alone.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    both = metafunc.definition.get_closest_marker("store_backends") is not None
+    alone = metafunc.definition.get_closest_marker("sqlite_only") is not None
+    if both and not alone and "store_backend" in metafunc.fixturenames:
+        metafunc.parametrize("store_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PrivatePostgres]:
+    """One private PostgreSQL for the session (skipped, saying why, when none can run)."""
+    reason = why_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PrivatePostgres().start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[ContactStore]:
-    opened = await open_store(tmp_path / "dialer.db")
+def store_backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def store_url(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """Where the test's base lives: a file, or a fresh database on the private server."""
+    if store_backend == "postgresql":
+        server: PrivatePostgres = request.getfixturevalue("pg_server")
+        return server.new_database()
+    return str(tmp_path / "dialer.db")
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[ContactStore]:
+    opened = await open_store(store_url)
     yield opened
     await opened.close()

@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from dialer.control.app import run_campaign
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.simpbx import SimulatedPbx
 from dialer.store.base import ContactStore, NewContact
 from tests.integration.conftest import SECRET, make_campaign
+
+pytestmark = pytest.mark.store_backends
 
 # 11:00 in Moscow (UTC+3), 15:00 in Novosibirsk (UTC+7).
 CLOCK = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

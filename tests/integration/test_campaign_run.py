@@ -1,4 +1,5 @@
-"""A whole campaign over real TCP against the simulated PBX, with a real SQLite base."""
+"""A whole campaign over real TCP against the simulated PBX, with a real base: a SQLite
+file and a private PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from dialer.outcomes import ContactStatus, Outcome
 from dialer.simpbx import SimulatedPbx
 from dialer.store.base import ContactStore
 from tests.integration.conftest import SECRET, fill_list, make_campaign
+
+pytestmark = pytest.mark.store_backends
 
 # Last digit -> (final outcome, attempts) under the test campaign's retry rules
 # (max_attempts 3; busy and congestion retried twice, no answer and abandoned once).

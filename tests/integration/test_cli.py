@@ -28,9 +28,9 @@ def write_campaign(path: Path, port: int, **overrides: Any) -> Path:
     return path
 
 
-async def seeded_db(tmp_path: Path, contacts: int) -> Path:
-    """A contact base file with list "spring" of `contacts` numbers, closed again."""
-    db = tmp_path / "dialer.db"
+async def seeded_db(tmp_path: Path, contacts: int, location: str | None = None) -> Path | str:
+    """A contact base (a file, or `location`) with list "spring" of `contacts` numbers."""
+    db: Path | str = location or tmp_path / "dialer.db"
     store = await open_store(db)
     await fill_list(store, "spring", contacts)
     await store.close()
@@ -57,10 +57,11 @@ async def run_dialer(*args: str, env_secret: str = SECRET) -> tuple[int, str, st
     return proc.returncode, out.decode(), err.decode()
 
 
+@pytest.mark.store_backends
 async def test_given_sigint_mid_campaign_when_rerun_then_list_finishes_without_duplicates(
-    pbx: SimulatedPbx, tmp_path: Path
+    pbx: SimulatedPbx, tmp_path: Path, store_url: str
 ) -> None:
-    db = await seeded_db(tmp_path, 200)
+    db = await seeded_db(tmp_path, 200, store_url)
     campaign = write_campaign(
         tmp_path / "c.yaml", pbx.port, pacing={"max_channels": 20, "calls_per_second": 40}
     )
@@ -188,10 +189,11 @@ async def test_given_broken_yaml_when_validated_then_file_line_and_exit_2(tmp_pa
     assert "bad.yaml:4:3" in err and "did you mean 'channel'" in err
 
 
+@pytest.mark.store_backends
 async def test_given_finished_campaign_when_reported_then_csv_and_json_have_every_contact(
-    pbx: SimulatedPbx, tmp_path: Path
+    pbx: SimulatedPbx, tmp_path: Path, store_url: str
 ) -> None:
-    db = await seeded_db(tmp_path, 30)
+    db = await seeded_db(tmp_path, 30, store_url)
     campaign = write_campaign(tmp_path / "c.yaml", pbx.port)
     code, _, err = await run_dialer("--db", str(db), "run", str(campaign), "--no-progress")
     assert code == 0, err
@@ -210,8 +212,12 @@ async def test_given_finished_campaign_when_reported_then_csv_and_json_have_ever
         "--db", str(db), "report", "spring-promo", "--format", "xlsx", "--output", str(book)
     )
     assert code == 0, err
-    sheet = load_workbook(book, read_only=True).active
-    assert sheet is not None and len(list(sheet.rows)) == 31
+    workbook = load_workbook(book, read_only=True)
+    try:  # read-only workbooks keep their file open until closed
+        sheet = workbook.active
+        assert sheet is not None and len(list(sheet.rows)) == 31
+    finally:
+        workbook.close()
     code, _, err = await run_dialer("--db", str(db), "report", "spring-promo", "--format", "xlsx")
     assert code == 2 and "--format xlsx needs --output FILE" in err
     code, _, err = await run_dialer("--db", str(db), "report", "nope")

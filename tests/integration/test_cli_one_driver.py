@@ -31,10 +31,11 @@ async def status_rows(db: Path) -> dict[str, str]:
     return {row["campaign"]: row["state"] for row in json.loads(out)}
 
 
+@pytest.mark.store_backends
 async def test_a_second_run_is_refused_naming_the_first_and_a_killed_holder_is_taken_over(
-    pbx: SimulatedPbx, tmp_path: Path
+    pbx: SimulatedPbx, tmp_path: Path, store_url: str
 ) -> None:
-    db = await seeded_db(tmp_path, 300)
+    db = await seeded_db(tmp_path, 300, store_url)
     slow = write_campaign(
         tmp_path / "slow.yaml", pbx.port, pacing={"max_channels": CAP, "calls_per_second": 10}
     )
@@ -85,10 +86,11 @@ async def test_a_second_run_is_refused_naming_the_first_and_a_killed_holder_is_t
         await store.close()
 
 
+@pytest.mark.store_backends
 async def test_two_campaigns_on_one_list_never_call_one_number_twice_at_once(
-    pbx: SimulatedPbx, tmp_path: Path
+    pbx: SimulatedPbx, tmp_path: Path, store_url: str
 ) -> None:
-    db = await seeded_db(tmp_path, 120)
+    db = await seeded_db(tmp_path, 120, store_url)
     files = []
     for name in ("spring-promo", "spring-survey"):
         data = campaign_dict(

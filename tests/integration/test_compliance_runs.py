@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.runner import CampaignRunner
 from dialer.outcomes import Outcome
@@ -16,6 +18,8 @@ from dialer.pbx.events import CallEnded
 from dialer.store import open_store
 from dialer.store.base import ContactStore, NewContact
 from tests.unit.test_runner import MemoryPbx, campaign
+
+pytestmark = pytest.mark.store_backends
 
 ALWAYS = {"mon-sun": "00:00-24:00"}
 NUMBERS = [f"+7495123456{i}" for i in range(4)]  # Moscow: one zone

@@ -9,12 +9,16 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from dialer.campaign.model import Campaign
 from dialer.control.app import run_campaign
 from dialer.simpbx import SimConfig, SimulatedPbx
 from dialer.store.base import ContactStore, NewContact
 from tests.integration.conftest import SECRET, fill_list, make_campaign
 from tests.integration.test_ivr_campaigns import TIMING, example
+
+pytestmark = pytest.mark.store_backends
 
 
 def dialled(pbx: SimulatedPbx) -> Counter[str]:

@@ -1,10 +1,9 @@
 """One person's data: `dialer contacts show` and `dialer contacts erase` against a real
-SQLite file and real recording files on disk."""
+base (a SQLite file, a private PostgreSQL) and real recording files on disk."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,13 +13,22 @@ from dialer.outcomes import Outcome
 from dialer.store.base import NewContact, NumberInCall
 from dialer.store.person_records import ERASURE_SOURCE, recording_paths
 from tests.integration.test_cli import run_dialer
-from tests.store_cases import FINISHED, NUMBERS, RETRY_IN_1H, T0, done, open_test_store
+from tests.store_cases import (
+    FINISHED,
+    NUMBERS,
+    RETRY_IN_1H,
+    T0,
+    done,
+    dump_text,
+    open_test_store,
+    raw_rows,
+)
 
 PERSON = NUMBERS[0]  # +79120000000
 OTHER = NUMBERS[1]
 
 
-async def seed(path: Path, recordings: Path) -> dict[str, Path]:
+async def seed(path: Path | str, recordings: Path) -> dict[str, Path]:
     """The person on two lists, called by two campaigns (one answered call with two
     spoken answers recorded on disk); someone else on the same lists and calls."""
     recordings.mkdir()
@@ -81,8 +89,11 @@ def test_recording_paths_are_found_at_any_depth_once_each() -> None:
     assert recording_paths(answers) == ["/r/1.wav", "/r/2.wav"]
 
 
-async def test_show_prints_every_list_call_recording_and_do_not_call_entry(tmp_path: Path):
-    db = tmp_path / "dialer.db"
+@pytest.mark.store_backends
+async def test_show_prints_every_list_call_recording_and_do_not_call_entry(
+    tmp_path: Path, store_url: str
+):
+    db = store_url
     files = await seed(db, tmp_path / "rec")
     code, out, err = await run_dialer("--db", str(db), "contacts", "show", "8 912 000-00-00",
                                       "--format", "json")  # fmt: skip
@@ -108,8 +119,11 @@ async def test_show_prints_every_list_call_recording_and_do_not_call_entry(tmp_p
     assert "Пётр" not in out and OTHER not in out
 
 
-async def test_erase_removes_personal_data_keeps_counts_deletes_recordings(tmp_path: Path):
-    db = tmp_path / "dialer.db"
+@pytest.mark.store_backends
+async def test_erase_removes_personal_data_keeps_counts_deletes_recordings(
+    tmp_path: Path, store_url: str
+):
+    db = store_url
     files = await seed(db, tmp_path / "rec")
     code, out, err = await run_dialer("--db", str(db), "contacts", "erase", PERSON, "--yes")
     assert code == 0, err
@@ -117,23 +131,21 @@ async def test_erase_removes_personal_data_keeps_counts_deletes_recordings(tmp_p
     assert not files["consent"].exists() and not files["feedback"].exists()
     assert files["kept"].exists()  # someone else's recording
 
-    raw = sqlite3.connect(db)
-    dump = "\n".join(raw.iterdump())
+    dump = dump_text(db)
     assert "Иван" not in dump and "Тверь" not in dump and "gold" not in dump
     assert "att-2-consent" not in dump and '"hot"' not in dump
     # The number is left in one place only: the global list, as an erasure.
-    assert raw.execute(
-        "SELECT number, scope, source FROM do_not_call WHERE number = ?", (PERSON,)
-    ).fetchall() == [(PERSON, "", ERASURE_SOURCE)]
-    for table, column in (("contacts", "number"), ("attempts", "number")):
-        assert (
-            raw.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (PERSON,)).fetchone()[0]
-            == 0
-        )
+    assert await raw_rows(
+        db, "SELECT number, scope, source FROM do_not_call WHERE number = ?", PERSON
+    ) == [(PERSON, "", ERASURE_SOURCE)]
+    for table in ("contacts", "attempts"):
+        assert await raw_rows(db, f"SELECT count(*) FROM {table} WHERE number = ?", PERSON) == [
+            (0,)
+        ]
     markers = {
-        r[0] for r in raw.execute("SELECT number FROM attempts WHERE id IN ('att-1', 'att-2')")
+        r[0]
+        for r in await raw_rows(db, "SELECT number FROM attempts WHERE id IN ('att-1', 'att-2')")
     }
-    raw.close()
     assert len(markers) == 1 and next(iter(markers)).startswith("erased:")
 
     async with open_test_store(db) as store:

@@ -39,10 +39,11 @@ def assert_no_number_called_twice_at_once(pbx: SimulatedPbx) -> None:
             assert start >= end, number
 
 
+@pytest.mark.store_backends
 async def test_kill_9_and_restart_resumes_running_campaigns_without_a_duplicate_originate(
-    pbx: SimulatedPbx, tmp_path: Path
+    pbx: SimulatedPbx, tmp_path: Path, store_url: str
 ) -> None:
-    db = await seeded_db(tmp_path, 120)
+    db = await seeded_db(tmp_path, 120, store_url)
     admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
     service = await start_service(db)
     for name in ("spring-run", "spring-hold"):

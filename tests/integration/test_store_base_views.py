@@ -3,25 +3,20 @@ what one campaign changed (from its attempts), and the copies a built list holds
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from dialer.outcomes import BaseStatus, ContactStatus, Outcome
 from dialer.store.base import ContactFacts, NewContact, NextStep, StoreError
 from dialer.store.sqlite import SqliteStore
-from tests.store_cases import NUMBERS, T0, done, open_test_store
+from tests.store_cases import NUMBERS, T0, done
 
 HOT = {"temperature": "hot"}
 RETRY = NextStep(ContactStatus.PENDING, due_at=T0 + timedelta(hours=1))
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with open_test_store(tmp_path / "dialer.db") as s:
-        yield s
+pytestmark = pytest.mark.store_backends
 
 
 async def _call(

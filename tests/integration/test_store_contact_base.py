@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from dialer.store.base import NewContact, StoreError
 from dialer.store.sqlite import SqliteStore
-from tests.store_cases import NUMBERS, T0, add_clients, open_test_store
+from tests.store_cases import NUMBERS, T0, add_clients
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with open_test_store(tmp_path / "dialer.db") as s:
-        yield s
+pytestmark = pytest.mark.store_backends
 
 
 async def test_import_merges_existing_numbers_keeping_known_values(store: SqliteStore):

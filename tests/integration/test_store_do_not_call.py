@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,11 +17,7 @@ from dialer.store.person_records import DoNotCallEntry
 from dialer.store.sqlite import SqliteStore
 from tests.store_cases import NUMBERS, T0, open_test_store, two_campaigns
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with open_test_store(tmp_path / "dialer.db") as s:
-        yield s
+pytestmark = pytest.mark.store_backends
 
 
 async def test_global_and_campaign_lists_are_separate_and_checked_together(store: SqliteStore):
@@ -95,6 +90,7 @@ async def test_campaign_list_loaded_before_the_campaign_exists_is_skipped_at_enr
     assert (await store.progress(later.id, T0)).done == 1
 
 
+@pytest.mark.sqlite_only
 async def test_lease_skips_numbers_listed_behind_its_back(store: SqliteStore, tmp_path: Path):
     """Another process (an older dialer, the sqlite3 shell) listed numbers without
     retiring them: lease_due itself still never hands them out."""

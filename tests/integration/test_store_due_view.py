@@ -3,22 +3,16 @@ a campaign, and held leases given back in one write (pushed to later, or retired
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from dialer.outcomes import ContactStatus
 from dialer.store.base import NewContact, StoreError
 from dialer.store.sqlite import SqliteStore
-from tests.store_cases import NUMBERS, T0, open_test_store
+from tests.store_cases import NUMBERS, T0
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with open_test_store(tmp_path / "dialer.db") as s:
-        yield s
+pytestmark = pytest.mark.store_backends
 
 
 async def _views(store: SqliteStore, campaign_id: int | None, size: int = 5000) -> list:

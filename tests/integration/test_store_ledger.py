@@ -1,15 +1,15 @@
-"""The campaign ledger role on SQLite: enrolment, leases, attempts closed exactly once,
-what a closed attempt changes in the base, recovery after a restart, runtime state."""
+"""The campaign ledger role, on SQLite and PostgreSQL: enrolment, leases, attempts closed
+exactly once, what a closed attempt changes in the base, recovery after a restart, runtime
+state."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from dialer.outcomes import ContactStatus, Outcome
+from dialer.store import open_store
 from dialer.store.base import AttemptResult, LeasedContact, NewContact, NextStep, StoreError
 from dialer.store.sqlite import SqliteStore
 from tests.store_cases import (
@@ -20,15 +20,10 @@ from tests.store_cases import (
     add_clients,
     done,
     open_spring,
-    open_test_store,
     two_campaigns,
 )
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with open_test_store(tmp_path / "dialer.db") as s:
-        yield s
+pytestmark = pytest.mark.store_backends
 
 
 # --- campaigns --------------------------------------------------------------------------
@@ -201,6 +196,31 @@ async def test_release_lease_makes_contact_due_again(store: SqliteStore):
     assert len(await store.lease_due(campaign_id, T0 + timedelta(minutes=5), 1)) == 1
 
 
+@pytest.mark.parametrize("given_back_by", ["release", "recover"])
+async def test_a_lease_given_back_after_its_number_died_elsewhere_is_retired_not_stuck(
+    store: SqliteStore, given_back_by: str
+):
+    """Another campaign found the number dead while this one held its lease (it had hit
+    NumberInCall, or its process died): given back, the contact is retired, as the dead
+    number's waiting contacts were; pending, lease_due would never return it again and
+    the campaign would never end."""
+    first, second = await two_campaigns(store)
+    [held] = await store.lease_due(second.id, T0, 1)
+    [calling] = await store.lease_due(first.id, T0, 1)
+    assert held.number == calling.number
+    await store.start_attempt(calling, "a-1", T0)
+    dead = NextStep(ContactStatus.DONE, final_outcome=Outcome.INVALID_NUMBER, mark_dead=True)
+    await store.finish_attempt(done("a-1", Outcome.INVALID_NUMBER, T0), dead)
+    if given_back_by == "release":
+        await store.release_lease(second.id, held.contact_id, T0)
+    else:
+        assert await store.recover(second.id, T0) == []
+    progress = await store.progress(second.id, T0)
+    assert (progress.pending, progress.dialing, progress.done) == (2, 0, 1)
+    [line] = [r for r in await store.contact_report(second.id) if r.number == held.number]
+    assert line.final_outcome is Outcome.INVALID_NUMBER
+
+
 async def test_finish_attempt_checks_the_next_step(store: SqliteStore):
     campaign_id = await open_spring(store, count=1)
     [lease] = await store.lease_due(campaign_id, T0, 1)
@@ -302,7 +322,7 @@ async def test_recover_gives_back_leases_without_attempt_and_returns_open_attemp
     await store.start_attempt(in_flight, "a-2", T0 + timedelta(seconds=2), "pbx-b")
     del forgotten  # leased, then the process died before start_attempt
 
-    reopened = await SqliteStore.open(store.path)  # as after a restart
+    reopened = await open_store(store.path)  # as after a restart
     later = T0 + timedelta(minutes=10)
     open_attempts = await reopened.recover(campaign_id, later)
     assert [(a.attempt_id, a.attempts_made) for a in open_attempts] == [("a-1", 1), ("a-2", 0)]
@@ -325,8 +345,9 @@ async def test_given_runtime_saved_when_store_reopened_then_ledger_and_status_co
     assert await store.load_runtime(first.id) == ({}, {}, None)
     await store.save_runtime(first.id, {"version": 1, "w": [1, 2]}, {"mode": "predictive"}, T0)
     await store.save_runtime(first.id, {"version": 1, "w": [3]}, {"mode": "predictive"}, T0)
-    async with open_test_store(Path(store.path)) as reopened:  # as after a restart
-        ledger, status, saved = await reopened.load_runtime(first.id)
+    reopened = await open_store(store.path)  # as after a restart
+    ledger, status, saved = await reopened.load_runtime(first.id)
+    await reopened.close()
     assert (ledger, status, saved) == ({"version": 1, "w": [3]}, {"mode": "predictive"}, T0)
 
 

@@ -10,21 +10,26 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from dialer.engine.campaign_hold import THIS_HOST, CampaignHeld, HoldKeeper
 from dialer.outcomes import Outcome
+from dialer.store import ContactStore, open_store
 from dialer.store.base import CampaignHold, NewContact, NumberInCall, StoreBusy
 from dialer.store.sqlite import SqliteStore
 from dialer.store.sqlite.campaign_ledger import STALE_OPEN_ATTEMPT
 from tests.store_cases import FINISHED, NUMBERS, T0, done, open_spring, two_campaigns
 
+pytestmark = pytest.mark.store_backends
+
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    opened = await SqliteStore.open(tmp_path / "dialer.db", busy_timeout=0.1)
+async def store(store_url: str) -> AsyncIterator[ContactStore]:
+    if "://" in store_url:
+        opened = await open_store(store_url)
+    else:
+        opened = await SqliteStore.open(store_url, busy_timeout=0.1)
     yield opened
     await opened.close()
 
@@ -144,6 +149,7 @@ async def test_contacts_imported_while_running_are_enrolled_due_now(store: Sqlit
 
 
 # --- another process holding the write lock ---------------------------------------------
+@pytest.mark.sqlite_only
 async def test_a_write_lock_held_elsewhere_past_the_busy_timeout_is_store_busy(
     store: SqliteStore,
 ):

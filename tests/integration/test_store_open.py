@@ -4,6 +4,7 @@ processes sharing one file."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -90,14 +91,19 @@ async def test_given_schema_1_database_when_opened_then_upgraded_keeping_data(
     await store.close()
 
 
-async def test_open_store_accepts_path_and_sqlite_url_and_refuses_postgres(tmp_path: Path):
+async def test_open_store_accepts_path_and_sqlite_url_and_names_an_unreachable_server(
+    tmp_path: Path,
+):
     for target in (tmp_path / "a.db", f"sqlite:///{tmp_path}/b.db"):
         store = await open_store(target)
         await add_clients(store)  # type: ignore[arg-type]
         await store.close()
     assert (tmp_path / "b.db").exists()
-    with pytest.raises(StoreError, match="PostgreSQL backend is not available yet"):
-        await open_store("postgresql://dialer@localhost/dialer")
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    with pytest.raises(StoreError, match=f"cannot reach PostgreSQL at .*:{port}/dialer"):
+        await open_store(f"postgresql://dialer:secret@127.0.0.1:{port}/dialer")
     with pytest.raises(StoreError, match="unsupported"):
         await open_store("mysql://x/y")
 

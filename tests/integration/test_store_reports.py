@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import NextStep, StoreError
 from dialer.store.sqlite import SqliteStore
-from tests.store_cases import T0, done, open_spring, open_test_store
+from tests.store_cases import T0, done, open_spring
 
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    async with open_test_store(tmp_path / "dialer.db") as s:
-        yield s
+pytestmark = pytest.mark.store_backends
 
 
 async def test_reports_of_an_unknown_campaign_are_store_errors(store: SqliteStore):

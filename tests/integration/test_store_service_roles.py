@@ -1,5 +1,5 @@
-"""What the service keeps in a real SQLite file: campaign files by version, wanted
-states, and API tokens of which only the hash is stored."""
+"""What the service keeps in a real base (a SQLite file, a private PostgreSQL): campaign
+files by version, wanted states, and API tokens of which only the hash is stored."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from dialer.store import StoreError, open_store
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-async def test_campaign_files_are_versioned_and_wanted_states_kept(tmp_path: Path) -> None:
-    store = await open_store(tmp_path / "d.db")
+@pytest.mark.store_backends
+async def test_campaign_files_are_versioned_and_wanted_states_kept(store_url: str) -> None:
+    store = await open_store(store_url)
     try:
         assert await store.add_campaign_file("a", "v1", "/x/a.yaml", NOW, "me") == 1
         assert await store.add_campaign_file("a", "v2", "/x/a.yaml", NOW, "me") == 2

@@ -29,6 +29,7 @@ from dialer.control.service.webhooks import (
     WebhookDelivery,
     WebhookRouter,
 )
+from dialer.store import open_store
 from dialer.store.sqlite import SqliteStore
 
 SECRET = "s3cret-for-tests"
@@ -108,16 +109,17 @@ async def _route(store: SqliteStore, hook: WebhookSettings, attempts: int) -> No
     await asyncio.wait_for(routing, 10)
 
 
-async def test_outbox_survives_a_down_receiver_failures_and_a_restart(tmp_path: Path) -> None:
+@pytest.mark.store_backends
+async def test_outbox_survives_a_down_receiver_failures_and_a_restart(store_url: str) -> None:
     sock = _free_socket()
     port = sock.getsockname()[1]
     hook = HOOK.model_copy(update={"url": f"http://127.0.0.1:{port}/hook"})
     now = datetime.now(UTC) + timedelta(seconds=1)  # the bus stamped the events with now
     clock = lambda: now  # noqa: E731 - the test moves time past each back-off
     env = {"DIALER_TEST_HOOK_SECRET": SECRET}
-    db = tmp_path / "dialer.db"
+    db = store_url
 
-    store = await SqliteStore.open(db)
+    store = await open_store(db)
     await _route(store, hook, attempts=5)
     assert (await store.webhook_backlog()).pending == 6
 
@@ -138,7 +140,7 @@ async def test_outbox_survives_a_down_receiver_failures_and_a_restart(tmp_path: 
         assert sum(receiver.accepted.values()) == 3
         # The service restarts: a new store connection, a new loop, a new client.
         await store.close()
-        store = await SqliteStore.open(db)
+        store = await open_store(db)
         now += timedelta(hours=1)
         stop = asyncio.Event()
         async with httpx.AsyncClient(timeout=5) as client:

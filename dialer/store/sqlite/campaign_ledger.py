@@ -24,7 +24,11 @@ from dialer.store.base import (
 from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
-from dialer.store.sqlite.number_hygiene import apply_to_contact, failure_streak
+from dialer.store.sqlite.number_hygiene import (
+    apply_to_contact,
+    failure_streak,
+    retire_dead_leases,
+)
 from dialer.store.sqlite.outbox import queue_webhook_events
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
@@ -271,6 +275,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
         for contact_id, due in releases:
             by_due.setdefault(due, []).append(contact_id)
         with self._conn.write() as db:
+            retire_dead_leases(db, campaign_id, [contact_id for contact_id, _ in releases])
             for due, contact_ids in by_due.items():
                 db.execute(
                     "UPDATE campaign_contacts SET status = ?, next_due_at = ?"
@@ -286,6 +291,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
 
     async def recover(self, campaign_id: int, now: datetime) -> list[OpenAttempt]:
         with self._conn.write() as db:
+            retire_dead_leases(db, campaign_id, None)
             reset = db.execute(
                 "UPDATE campaign_contacts SET status = 'pending', next_due_at = ?"
                 " WHERE campaign_id = ? AND status = 'dialing' AND NOT EXISTS ("

@@ -1,10 +1,13 @@
 """What a closed attempt changes in the contact base itself, across every list and
 campaign: a number found dead, put on the do-not-call list, new fields (temperature,
-disposition), and a streak of failures that says the number is out of service."""
+disposition), and a streak of failures that says the number is out of service; and the
+leases given back on a number that died meanwhile (retire_dead_leases)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from collections.abc import Sequence
 
 from dialer.outcomes import Outcome
 from dialer.store.base import NextStep
@@ -60,3 +63,27 @@ def apply_to_contact(
     changes = {key: value for key, value in changes.items() if value}
     if changes:
         db.execute("UPDATE attempts SET changes = ? WHERE id = ?", (to_json(changes), attempt_id))
+
+
+def retire_dead_leases(
+    db: sqlite3.Connection, campaign_id: int, contact_ids: Sequence[int] | None
+) -> None:
+    """Leases given back (these, or None: all without an open attempt) whose number died
+    meanwhile are retired: mark_dead skipped them, pending they would wait forever."""
+    which = (
+        " AND contact_id IN (SELECT value FROM json_each(?))"
+        if contact_ids is not None
+        else " AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.campaign_id = ?"
+        " AND a.contact_id = campaign_contacts.contact_id AND a.ended_at IS NULL)"
+    )
+    db.execute(
+        "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL,"
+        " final_outcome = coalesce(final_outcome, ?)"
+        " WHERE campaign_id = ? AND status = 'dialing'"
+        " AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = contact_id AND c.dead = 1)" + which,
+        (
+            Outcome.INVALID_NUMBER.value,
+            campaign_id,
+            json.dumps(list(contact_ids)) if contact_ids is not None else campaign_id,
+        ),
+    )

@@ -1,0 +1,152 @@
+"""Reports on PostgreSQL, the base as a whole: every contact's standing across campaigns
+(the list filter reads it, `dialer contacts stats` counts it) and what one campaign
+changed in the base."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import asyncpg
+
+from dialer.outcomes import BaseStatus, Outcome
+from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
+from dialer.store.postgres.connection import PgRole
+from dialer.store.postgres.rows import dt_or_none, find_campaign, list_id, outcome
+
+REACHED = [Outcome.ANSWERED.value, Outcome.TRANSFERRED.value]
+
+
+class PgBaseViews(PgRole):
+    """Part of Reports (see dialer.store.base for the contract)."""
+
+    async def contact_facts_batches(
+        self, list_name: str, batch_size: int = 5000
+    ) -> AsyncIterator[list[ContactFacts]]:
+        after = 0
+        async with self._conn.read() as db:
+            on_list = await list_id(db, list_name)
+            called = await db.fetchval("SELECT 1 FROM campaigns WHERE list_id = $1", on_list)
+        while True:
+            async with self._conn.read() as db:
+                rows = await db.fetch(
+                    "SELECT c.id, c.fields::text, c.dead,"
+                    " EXISTS (SELECT 1 FROM do_not_call d WHERE d.number = c.number) AS dnc,"
+                    " c.fields ->> 'temperature' AS temperature"
+                    " FROM contacts c WHERE c.list_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3",
+                    on_list,
+                    after,
+                    batch_size,
+                )
+                if not rows:
+                    return
+                first, after = rows[0][0], rows[-1][0]
+                standing = await _campaign_standing(db, first, after) if called else {}
+            yield [_facts(row, standing.get(row[0])) for row in rows]
+            await asyncio.sleep(0)
+
+    async def base_stats(self, list_name: str | None = None) -> BaseStats:
+        if list_name is None:
+            async with self._conn.read() as db:
+                names = [r[0] for r in await db.fetch("SELECT name FROM lists ORDER BY id")]
+        else:
+            names = [list_name]
+        by_status: Counter[BaseStatus] = Counter({status: 0 for status in BaseStatus})
+        by_temperature: Counter[str] = Counter()
+        for name in names:
+            async for batch in self.contact_facts_batches(name):
+                by_status.update(c.status for c in batch)
+                by_temperature.update(c.temperature or "" for c in batch)
+        return BaseStats(sum(by_status.values()), dict(by_status), dict(by_temperature))
+
+    async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
+        async with self._conn.read() as db:
+            record = await find_campaign(db, "c.id = $1", campaign_id)
+            if record is None:
+                raise StoreError(f"no campaign with id {campaign_id}")
+            called = await db.fetchval(
+                "SELECT count(DISTINCT contact_id) FROM attempts"
+                " WHERE campaign_id = $1 AND ended_at IS NOT NULL",
+                campaign_id,
+            )
+            reached = await db.fetchval(
+                "SELECT count(*) FROM campaign_contacts WHERE campaign_id = $1"
+                " AND final_outcome = ANY($2::text[])",
+                campaign_id,
+                REACHED,
+            )
+            notes = await db.fetch(
+                "SELECT contact_id, changes::text FROM attempts"
+                " WHERE campaign_id = $1 AND changes <> '{}'::jsonb ORDER BY ended_at, seq",
+                campaign_id,
+            )
+        dead: set[int] = set()
+        dnc: set[int] = set()
+        temperatures: dict[int, list[str]] = {}  # contact -> [before its first, latest]
+        for contact_id, text in notes:
+            note = json.loads(text)
+            if note.get("dead"):
+                dead.add(contact_id)
+            if note.get("dnc"):
+                dnc.add(contact_id)
+            if "temperature" in note:
+                before, after = (t or "" for t in note["temperature"])
+                temperatures.setdefault(contact_id, [before, after])[1] = after
+        net: Counter[str] = Counter()
+        for before, after in temperatures.values():
+            if before != after:
+                net[after] += 1
+                net[before] -= 1
+        return CampaignChanges(record, called, reached, len(dead), len(dnc), dict(net))
+
+
+async def _campaign_standing(
+    db: asyncpg.Connection, first: int, last: int
+) -> dict[int, asyncpg.Record]:
+    """Per contact id in [first, last]: its rows in every campaign, summed (one index
+    range scan per page)."""
+    rows = await db.fetch(
+        "SELECT contact_id, count(*) FILTER (WHERE status <> 'done') AS waiting,"
+        " count(*) FILTER (WHERE final_outcome = ANY($1::text[])) AS reached,"
+        " sum(attempts)::bigint AS attempts, max(last_attempt_at) AS last_at,"
+        " (array_agg(last_outcome ORDER BY last_attempt_at DESC NULLS LAST))[1] AS last_outcome"
+        " FROM campaign_contacts WHERE contact_id BETWEEN $2 AND $3 GROUP BY contact_id",
+        REACHED,
+        first,
+        last,
+    )
+    return {row[0]: row for row in rows}
+
+
+def _facts(row: asyncpg.Record, standing: asyncpg.Record | None) -> ContactFacts:
+    contact_id, fields, dead, dnc, temperature = row
+    if standing is None:
+        waiting = reached = attempts = 0
+        last_at = last_outcome = None
+    else:
+        _, waiting, reached, attempts, last_at, last_outcome = standing
+    if dnc:
+        status = BaseStatus.DNC
+    elif dead:
+        status = BaseStatus.DEAD
+    elif waiting:
+        status = BaseStatus.PENDING
+    elif reached:
+        status = BaseStatus.REACHED
+    elif attempts:
+        status = BaseStatus.DONE
+    else:
+        status = BaseStatus.NEW
+    return ContactFacts(
+        contact_id,
+        status,
+        outcome(last_outcome) if last_at is not None else None,
+        dt_or_none(last_at),
+        int(attempts),
+        bool(dead),
+        bool(dnc),
+        temperature,
+        fields,
+    )
