@@ -6,18 +6,37 @@ datetimes; JSON objects are jsonb, sent and read as compact text.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from dialer.outcomes import CampaignState, Outcome
 from dialer.store.base import CampaignRecord, StoreError
+from dialer.store.column_values import (
+    CAMPAIGN_COLUMNS,
+    CONTACT_COLUMNS,
+    campaign_record,
+    dt,
+    dt_or_none,
+    from_json,
+    outcome,
+    to_json,
+    ts,
+    ts_or_none,
+    unknown_list,
+)
 
-CONTACT_COLUMNS = "c.id, c.number, c.name, c.timezone, c.fields, c.dead"
-CAMPAIGN_COLUMNS = "c.id, c.name, l.name AS list_name, c.state, c.created_at"
+__all__ = [  # the values every role module of this backend takes from here
+    "CAMPAIGN_COLUMNS",
+    "CONTACT_COLUMNS",
+    "campaign_record",
+    "dt",
+    "dt_or_none",
+    "from_json",
+    "outcome",
+    "to_json",
+    "ts",
+    "ts_or_none",
+]
 
 
 # --- lookups ----------------------------------------------------------------------------
@@ -25,8 +44,7 @@ async def list_id(db: asyncpg.Connection, name: str) -> int:
     found = await db.fetchval("SELECT id FROM lists WHERE name = $1", name)
     if found is None:
         known = [r[0] for r in await db.fetch("SELECT name FROM lists ORDER BY name LIMIT 20")]
-        hint = f"known lists: {', '.join(known)}" if known else "no list imported yet"
-        raise StoreError(f"unknown contact list {name!r} ({hint})")
+        raise StoreError(unknown_list(name, known))
     return int(found)
 
 
@@ -42,45 +60,3 @@ async def find_campaign(db: asyncpg.Connection, where: str, *params: Any) -> Cam
         *params,
     )
     return None if row is None else campaign_record(row)
-
-
-def campaign_record(row: asyncpg.Record) -> CampaignRecord:
-    return CampaignRecord(
-        id=row["id"],
-        name=row["name"],
-        list_name=row["list_name"],
-        state=CampaignState(row["state"]),
-        created_at=dt(row["created_at"]),
-    )
-
-
-# --- values -----------------------------------------------------------------------------
-def to_json(value: Mapping[str, object]) -> str:
-    # default=str: an odd answer value must never stop an attempt from being closed.
-    return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def from_json(text: str | None) -> Any:
-    return {} if text is None else json.loads(text)
-
-
-def ts(moment: datetime) -> float:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment}: the store takes timezone-aware datetimes")
-    return moment.timestamp()
-
-
-def ts_or_none(moment: datetime | None) -> float | None:
-    return None if moment is None else ts(moment)
-
-
-def dt(stamp: float) -> datetime:
-    return datetime.fromtimestamp(stamp, UTC)
-
-
-def dt_or_none(stamp: float | None) -> datetime | None:
-    return None if stamp is None else dt(stamp)
-
-
-def outcome(value: str | None) -> Outcome | None:
-    return None if value is None else Outcome(value)
