@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from dialer.campaign.model import AnswerAction, Campaign
 from dialer.engine.call_taps import CallObserver, ObservedDialer
-from dialer.engine.campaign_hold import HoldKeeper
+from dialer.engine.campaign_hold import HoldKeeper, HoldPort
+from dialer.engine.cluster_campaign import ClusterCampaign
+from dialer.engine.cluster_dialer import ClusterDialer
 from dialer.engine.dial_gate import DialGate, GatedPacing
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
@@ -31,6 +33,7 @@ from dialer.pbx.link import PbxLink, utc_now
 from dialer.store import ContactStore, open_store
 
 if TYPE_CHECKING:  # imported when used: a plain campaign loads none of them
+    from dialer.coord import Coordinator
     from dialer.simpbx import SimConfig, SimulatedPbx
     from ivr.fastagi import FastAgiServer
     from ivr.recognition import SpeechRecognizer
@@ -73,8 +76,10 @@ class Node:
         store: ContactStore,
         clock: Clock = utc_now,
         agi_turnaround: Callable[[float], None] | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.store = store
+        self.coordinator = coordinator  # several nodes (--redis): holds and calls go through it
         self._clock = clock
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
@@ -87,7 +92,7 @@ class Node:
         campaign: Campaign,
         secret: str,
         drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
-        hold: HoldKeeper | None = None,
+        hold: HoldPort | None = None,
         gate: DialGate | None = None,
         observer: CallObserver | None = None,
     ) -> CampaignRunner:
@@ -107,6 +112,10 @@ class Node:
         queues = pacing.queues  # empty for a fixed pace: no queue events, no QueueStatus
         await link.watch_queues(queues, pacing, campaign.pacing.wrapup.total_seconds())
         dialer: Dialer = link if observer is None else ObservedDialer(link, campaign.name, observer)
+        cluster = None
+        if self.coordinator is not None and hold is None:
+            cluster = ClusterCampaign(self.coordinator, campaign)
+            hold, dialer = cluster, ClusterDialer(dialer, cluster)
         runner = CampaignRunner(
             campaign,
             self.store,
@@ -117,7 +126,10 @@ class Node:
             ivr=ivr_calls,
             agi_address=agi_address,
             hold=hold,
+            admission=cluster,
         )
+        if cluster is not None:
+            cluster.snapshot = runner.snapshot  # the live counters every node shows
         self._parts[id(runner)] = (link, pacing, ivr_calls)
         return runner
 

@@ -16,7 +16,8 @@ from functools import partial
 from typing import TypeVar
 
 from dialer.campaign.model import Campaign
-from dialer.engine.campaign_hold import HoldKeeper
+from dialer.engine.call_admission import AdmitAll, CallAdmission, NotAdmitted
+from dialer.engine.campaign_hold import HoldKeeper, HoldPort
 from dialer.engine.compliance_gate import ComplianceGate, callee_of_lease
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.dialer_port import Dialer
@@ -68,8 +69,9 @@ class CampaignRunner:
         ivr: IvrCalls | None = None,
         agi_address: str | None = None,
         status_interval: float = 2.0,
-        hold: HoldKeeper | None = None,
+        hold: HoldPort | None = None,
         gate: ComplianceGate | None = None,
+        admission: CallAdmission | None = None,  # several nodes: the cluster's say
     ) -> None:
         self._store = store
         self._campaign = campaign
@@ -93,7 +95,8 @@ class CampaignRunner:
         self._ivr = ivr
         self._answer_plan = answer_plan_of(campaign, agi_address)
         self.snapshot = RunSnapshot(campaign.name)
-        self._hold = hold or HoldKeeper(store, clock)
+        self._hold: HoldPort = hold or HoldKeeper(store, clock)
+        self._admission = admission or AdmitAll()
         self._patience = StorePatience(self._store_waiting)
         self._gate = gate or ComplianceGate(campaign, store)
 
@@ -320,13 +323,17 @@ class CampaignRunner:
 
     async def _start_attempt(self, lease: LeasedContact, attempt_id: str, now: datetime) -> bool:
         """False: the number went into another campaign's call since it was leased (the
-        store's last check); the lease is given back for later."""
+        store's last check), or the cluster refused the call (admission); the lease is
+        given back for later."""
         store = self._store
         try:
+            await self._admission.admit(lease.number, attempt_id)
             await self._patiently("start", lambda: store.start_attempt(lease, attempt_id, now))
-        except NumberInCall:
+        except (NumberInCall, NotAdmitted) as refused:
             log.info("engine.number_in_call_elsewhere", extra={"contact": lease.contact_id})
-            later = now + NUMBER_IN_CALL_DELAY
+            await self._admission.give_back(attempt_id)
+            wait = refused.retry_after if isinstance(refused, NotAdmitted) else None
+            later = now + (wait or NUMBER_IN_CALL_DELAY)
             await self._patiently(
                 "release",
                 lambda: store.release_lease(lease.campaign_id, lease.contact_id, later),

@@ -1,0 +1,170 @@
+"""One campaign driven by this node of a cluster (`dialer serve --redis`): the Redis
+alternative of the store's campaign hold, the cluster's admission of each call, and the
+PBX link seen through both.
+
+- Hold: the campaign's ownership in Redis (dialer.coord.ownership), renewed by the
+  node's heartbeat; lost when another node took it over. Taking it over is safe because
+  the runner reconciles the open attempts (its own or a dead owner's) against Asterisk
+  before it dials (runner._adopt_open_attempts).
+- Admission: one Lua script before each call checks that this node still owns the
+  campaign (the fencing token), that the number is in no call of any node, and that
+  every channel limit of the call's trunk and Asterisk server has room.
+- The dialer: not ready while coordination is lost (Redis down or settling), so the
+  runner places nothing; every call's slots are given back when the link reports its end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from redis.exceptions import RedisError
+
+from dialer.campaign.model import Campaign
+from dialer.coord import ChannelLimit, Coordinator
+from dialer.coord.ownership import Owned
+from dialer.engine.call_admission import NotAdmitted
+from dialer.engine.campaign_hold import CampaignHeld
+from dialer.engine.run_snapshot import RunSnapshot
+
+log = logging.getLogger("dialer.engine")
+
+LIMIT_FULL_RETRY = timedelta(seconds=1)
+NUMBER_BUSY_RETRY = timedelta(seconds=10)
+COORDINATION_RETRY = timedelta(seconds=2)
+
+
+def trunk_of(channel_template: str) -> str:
+    """The trunk a dial template goes through: `PJSIP/{number}@carrier` -> carrier,
+    `SIP/carrier/{number}` -> carrier, `DAHDI/g1/{number}` -> g1, `PJSIP/{number}` ->
+    PJSIP."""
+    tech, _, rest = channel_template.partition("/")
+    if "@" in rest:
+        return rest.rsplit("@", 1)[1]
+    parts = [part for part in rest.split("/") if part and "{number}" not in part]
+    return parts[0] if parts else tech
+
+
+def limits_of(campaign: Campaign, coordinator: Coordinator) -> list[ChannelLimit]:
+    """The configured limits the campaign's calls count against."""
+    settings = coordinator.settings
+    found = [
+        settings.limit_of("trunk", trunk_of(campaign.dial.channel)),
+        settings.limit_of("server", f"{campaign.ami.host}:{campaign.ami.port}"),
+    ]
+    return [limit for limit in found if limit is not None]
+
+
+class CampaignOwnedElsewhere(CampaignHeld):
+    def __init__(self, campaign: str, node_id: str) -> None:
+        Exception.__init__(
+            self,
+            f"campaign {campaign!r} is driven by node {node_id} of the cluster: steer it"
+            " from any node (its commands reach that node); another node takes it over"
+            " if that one dies",
+        )
+
+
+class ClusterCampaign:
+    """The hold (HoldPort) and the admission (CallAdmission) of one campaign."""
+
+    def __init__(self, coordinator: Coordinator, campaign: Campaign) -> None:
+        self._coord = coordinator
+        self.name = campaign.name
+        self.limits = limits_of(campaign, coordinator)
+        self.lost = False
+        self.snapshot: RunSnapshot | None = None  # published as the live counters
+        self._owned: Owned | None = None
+
+    @property
+    def coordinated(self) -> bool:
+        """Calls may be placed now: Redis answers and this node still owns the campaign."""
+        return self._coord.available and not self.lost
+
+    # --- HoldPort -----------------------------------------------------------------------
+    async def take(self, campaign_name: str, campaign_id: int) -> None:
+        if self._owned is not None and not self.lost:
+            return
+        taken = await self._coord.ownership.take(self.name)
+        if not isinstance(taken, Owned):
+            raise CampaignOwnedElsewhere(self.name, taken.node_id)
+        self._owned, self.lost = taken, False
+
+    async def keep(self) -> None:
+        """Until cancelled: the live counters each heartbeat; returns once another node
+        took the campaign over (the heartbeat renews the ownership itself)."""
+        assert self._owned is not None
+        lost = asyncio.ensure_future(self._owned.lost.wait())
+        try:
+            while not lost.done():
+                await asyncio.wait({lost}, timeout=self._coord.settings.heartbeat_s)
+                await self._publish()
+        finally:
+            lost.cancel()
+        log.error("engine.campaign_taken_over", extra={"campaign": self.name})
+        self.lost = True
+
+    async def release(self) -> None:
+        owned, self._owned = self._owned, None
+        if owned is None or self.lost:
+            return
+        with contextlib.suppress(RedisError, OSError):
+            await self._coord.counters.publish(self.name, {"node": "", "state": "stopped"})
+            await self._coord.ownership.release(owned)
+
+    async def _publish(self) -> None:
+        s = self.snapshot
+        if s is None or not self._coord.available:
+            return
+        figures: dict[str, str | int | float] = {
+            "node": self._coord.node_id,
+            "state": s.state.value,
+            "total": s.total,
+            "done": s.done,
+            "pending": s.pending,
+            "in_flight": s.in_flight,
+            "originated": s.originated,
+            "closed": s.closed,
+        }
+        try:
+            await self._coord.counters.publish(self.name, figures)
+        except (RedisError, OSError) as exc:
+            self._coord.failed(exc)
+
+    # --- CallAdmission ------------------------------------------------------------------
+    async def admit(self, number: str, attempt_id: str) -> None:
+        owned = self._owned
+        if owned is None or not self.coordinated:
+            raise NotAdmitted("coordination lost", COORDINATION_RETRY)
+        try:
+            refused = await self._coord.channels.acquire(
+                owned.value, self.name, attempt_id, number, self.limits
+            )
+        except (RedisError, OSError) as exc:
+            self._coord.failed(exc)
+            raise NotAdmitted("coordination lost", COORDINATION_RETRY) from exc
+        if refused is None:
+            return
+        if refused.why == "not_owner":
+            log.error("engine.campaign_fenced_off", extra={"campaign": self.name})
+            self.lost = True
+            raise NotAdmitted("another node owns the campaign", COORDINATION_RETRY)
+        if refused.why == "number_in_call":
+            raise NotAdmitted("number in a call on another node", NUMBER_BUSY_RETRY)
+        raise NotAdmitted(f"channel limit {refused.limit} full", LIMIT_FULL_RETRY)
+
+    async def give_back(self, attempt_id: str) -> None:
+        """The call ended (or was never placed): its slots and its number are free."""
+        try:
+            await self._coord.channels.release(attempt_id)
+        except (RedisError, OSError) as exc:
+            self._coord.failed(exc)  # no longer refreshed: its entries expire with the TTL
+
+    async def adopt(self, attempt_id: str) -> None:
+        """A call up already (left open by this campaign's last owner): counted."""
+        try:
+            await self._coord.channels.adopt(attempt_id, f"?{attempt_id}", self.limits)
+        except (RedisError, OSError) as exc:
+            self._coord.failed(exc)  # held anyway: the next beat writes it
