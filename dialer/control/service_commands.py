@@ -60,7 +60,10 @@ def _coordinator(args: argparse.Namespace) -> Coordinator | None:
         limits = tuple(parse_channel_limit(text) for text in args.channel_limit)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    return Coordinator(CoordSettings(url, limits=limits))
+    ttl = args.node_ttl.total_seconds()
+    if ttl < 0.3:
+        raise CliError(f"--node-ttl {ttl:g}s: too short for a heartbeat (at least 300ms)")
+    return Coordinator(CoordSettings(url, ttl_s=ttl, heartbeat_s=ttl / 3, limits=limits))
 
 
 # --- campaign files -----------------------------------------------------------------------
