@@ -18,6 +18,8 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -52,6 +54,7 @@ class Coordinator:
         self._settle_until = 0.0  # monotonic: after a loss, dial again only from then
         self._task: asyncio.Task[None] | None = None
         self._beat_now = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
         self.started_at = time.time()
 
     @property
@@ -76,7 +79,16 @@ class Coordinator:
         self._task = asyncio.create_task(self._keep(), name="coord-heartbeat")
         log.info("coord.started", extra={"node": self.node_id})
 
+    def spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Redis work started from synchronous code (a call's end): finished before close."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
     async def close(self) -> None:
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=self.settings.heartbeat_s)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -31,7 +31,7 @@ from dialer.engine.run_snapshot import RunSnapshot
 
 log = logging.getLogger("dialer.engine")
 
-LIMIT_FULL_RETRY = timedelta(seconds=1)
+LIMIT_FULL_RETRY = timedelta(milliseconds=250)
 NUMBER_BUSY_RETRY = timedelta(seconds=10)
 COORDINATION_RETRY = timedelta(seconds=2)
 
@@ -77,6 +77,7 @@ class ClusterCampaign:
         self.lost = False
         self.snapshot: RunSnapshot | None = None  # published as the live counters
         self._owned: Owned | None = None
+        self._giving_back: set[asyncio.Task[None]] = set()
 
     @property
     def coordinated(self) -> bool:
@@ -107,6 +108,8 @@ class ClusterCampaign:
         self.lost = True
 
     async def release(self) -> None:
+        if self._giving_back:  # the last calls' slots first
+            await asyncio.wait(set(self._giving_back), timeout=self._coord.settings.heartbeat_s)
         owned, self._owned = self._owned, None
         if owned is None or self.lost:
             return
@@ -154,6 +157,12 @@ class ClusterCampaign:
         if refused.why == "number_in_call":
             raise NotAdmitted("number in a call on another node", NUMBER_BUSY_RETRY)
         raise NotAdmitted(f"channel limit {refused.limit} full", LIMIT_FULL_RETRY)
+
+    def give_back_soon(self, attempt_id: str) -> None:
+        """give_back from a synchronous listener (the PBX link's call_ended)."""
+        task = self._coord.spawn(self.give_back(attempt_id))
+        self._giving_back.add(task)
+        task.add_done_callback(self._giving_back.discard)
 
     async def give_back(self, attempt_id: str) -> None:
         """The call ended (or was never placed): its slots and its number are free."""

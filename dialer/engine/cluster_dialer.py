@@ -4,7 +4,6 @@ the link reports its end (adopted calls counted against the limits first)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -35,7 +34,6 @@ class ClusterDialer:
     def __init__(self, inner: Dialer, cluster: ClusterCampaign) -> None:
         self._inner = inner
         self._cluster = cluster
-        self._freeing: set[asyncio.Task[None]] = set()
 
     @property
     def ready(self) -> bool:
@@ -63,6 +61,4 @@ class ClusterDialer:
         await self._inner.adopt(attempts, _Freeing(listener, self))
 
     def freed(self, attempt_id: str) -> None:
-        task = asyncio.create_task(self._cluster.give_back(attempt_id))
-        self._freeing.add(task)
-        task.add_done_callback(self._freeing.discard)
+        self._cluster.give_back_soon(attempt_id)

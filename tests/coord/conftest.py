@@ -39,3 +39,7 @@ def own_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     binary = _require_redis()
     with start_private_redis(tmp_path, binary) as server:
         yield server
+
+
+# The end-to-end fixtures: a simulated PBX on a free port, a real SQLite contact base.
+from tests.integration.conftest import pbx, store  # noqa: E402, F401
