@@ -111,8 +111,10 @@ class ClusterSteering:
         }.get(command)
         if steer is None:
             return
-        with contextlib.suppress(Exception):
+        try:
             await steer(name, by)
+        except Exception as exc:  # e.g. stopping already: the command changes nothing
+            log.warning("service.command_not_applied", extra={"campaign": name, "error": str(exc)})
 
     async def _take_over(self, stop: asyncio.Event) -> None:
         """Start every campaign wanted running or paused that no live node drives."""
