@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 
 from redis.exceptions import RedisError
@@ -78,6 +79,9 @@ class ClusterCampaign:
         self.snapshot: RunSnapshot | None = None  # published as the live counters
         self._owned: Owned | None = None
         self._giving_back: set[asyncio.Task[None]] = set()
+        # A limit found full: the rest of the batch is refused without asking Redis,
+        # until one of our calls ends or LIMIT_FULL_RETRY has passed.
+        self._full_until = 0.0
 
     @property
     def coordinated(self) -> bool:
@@ -141,6 +145,8 @@ class ClusterCampaign:
         owned = self._owned
         if owned is None or not self.coordinated:
             raise NotAdmitted("coordination lost", COORDINATION_RETRY)
+        if time.monotonic() < self._full_until:
+            raise NotAdmitted("channel limit full", LIMIT_FULL_RETRY)
         try:
             refused = await self._coord.channels.acquire(
                 owned.value, self.name, attempt_id, number, self.limits
@@ -156,6 +162,7 @@ class ClusterCampaign:
             raise NotAdmitted("another node owns the campaign", COORDINATION_RETRY)
         if refused.why == "number_in_call":
             raise NotAdmitted("number in a call on another node", NUMBER_BUSY_RETRY)
+        self._full_until = time.monotonic() + LIMIT_FULL_RETRY.total_seconds()
         raise NotAdmitted(f"channel limit {refused.limit} full", LIMIT_FULL_RETRY)
 
     def give_back_soon(self, attempt_id: str) -> None:
@@ -166,6 +173,9 @@ class ClusterCampaign:
 
     async def give_back(self, attempt_id: str) -> None:
         """The call ended (or was never placed): its slots and its number are free."""
+        if attempt_id not in self._coord.channels.held:
+            return  # refused, or given back already
+        self._full_until = 0.0
         try:
             await self._coord.channels.release(attempt_id)
         except (RedisError, OSError) as exc:

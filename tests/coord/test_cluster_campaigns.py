@@ -139,13 +139,13 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
 async def test_dialling_pauses_while_redis_is_down_and_resumes(
     pbx: SimulatedPbx, store: ContactStore, own_redis: PrivateRedis
 ) -> None:
-    await fill_list(store, "spring", 200)
+    await fill_list(store, "spring", 100)
     campaign = make_campaign(pbx.port, pacing={"max_channels": 10, "calls_per_second": 100})
     limit = ChannelLimit("server", f"127.0.0.1:{pbx.port}", 6)
     async with node(store, own_redis.url, "a", limit) as a:
         runner = await a.add_campaign(campaign, SECRET)
         run = asyncio.create_task(runner.run(asyncio.Event()))
-        while len(pbx.originates) < 50:
+        while len(pbx.originates) < 40:
             await asyncio.sleep(0.005)
         own_redis.stop()
         stopped = time.time()
@@ -159,4 +159,4 @@ async def test_dialling_pauses_while_redis_is_down_and_resumes(
     assert any(o.time > stopped + 1.5 for o in pbx.originates)  # it resumed
     assert pbx.max_concurrent <= limit.limit
     assert_never_originated_twice(pbx)
-    await assert_all_final(store, "spring-promo", 200)
+    await assert_all_final(store, "spring-promo", 100)
