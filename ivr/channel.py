@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from ivr.recognition import Recognition
 
 
 class CallerHungUp(Exception):
@@ -31,6 +33,15 @@ class RecordResult:
     path: Path  # the file Asterisk wrote (without extension handling: path as given + .wav)
     ended_by: str  # "silence", "timeout", "dtmf", "hangup", "no_speech"
     duration_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A caller's answer heard over a media stream (StreamingChannel.listen)."""
+
+    recognition: Recognition
+    ended_by: str  # "speech" (they stopped), "no_speech", "max" (too long), "hangup"
+    barged_in: bool = False  # they started over the prompt, which stopped
 
 
 class CallChannel(Protocol):
@@ -71,3 +82,23 @@ class CallChannel(Protocol):
     async def set_variable(self, name: str, value: str) -> None: ...
 
     async def hangup(self) -> None: ...
+
+
+@runtime_checkable
+class StreamingChannel(Protocol):
+    """A channel that hears answers as they are spoken (ivr.stream_channel): ask steps
+    use `listen` instead of play + record + recognise a file."""
+
+    async def listen(
+        self,
+        prompt: str,
+        phrases: Sequence[str],
+        language: str,
+        *,
+        barge_in: bool,
+        speech_start_ms: int,
+        max_ms: int,
+    ) -> Heard:
+        """Play the prompt (stopped by the caller's speech when barge_in) and recognise
+        the answer among `phrases`."""
+        ...

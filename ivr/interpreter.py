@@ -26,9 +26,10 @@ from ivr.channel import CallChannel, CallerHungUp, ChannelError
 from ivr.recognition import SpeechRecognizer
 from ivr.run_keypad import run_keypad_survey, run_menu, run_play
 from ivr.run_lead import run_hangup, run_optout, run_set, run_transfer
+from ivr.run_machine import listen_first
 from ivr.run_result import EndedBy, IvrResult
 from ivr.run_speech import run_ask, run_speech_survey
-from ivr.run_state import CallContext, OptoutHook, RunState, ScriptError
+from ivr.run_state import CallContext, OptoutHook, RunState, ScriptError, Voices
 from ivr.script import IvrScript
 from ivr.script_steps import (
     AskStep,
@@ -59,15 +60,20 @@ async def run_script(
     *,
     start_at: str | None = None,
     on_optout: OptoutHook | None = None,
+    voices: Voices | None = None,
 ) -> IvrResult:
     """Run the script from its start (or from start_at, e.g. a transfer's on_no_answer).
 
     on_optout is awaited the moment an optout step is reached, before its confirmation
     plays, so the do-not-call list holds the number even if the caller hangs up then.
+    voices (ivr.tts.TtsVoices) renders the say texts; a script with none needs no voices.
     """
-    run = RunState(script, channel, call, recognizer, clock, on_optout)
+    run = RunState(script, channel, call, recognizer, clock, on_optout, voices)
     try:
-        await _walk(run, start_at or script.start)
+        first: str | None = start_at or script.start
+        if start_at is None and script.machine_speech is not None:
+            first = await listen_first(run, script.machine_speech)
+        await _walk(run, first)
     except CallerHungUp:
         run.result.ended_by = EndedBy.CALLER_HANGUP
     except (ChannelError, ScriptError) as exc:

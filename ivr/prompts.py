@@ -162,6 +162,17 @@ def convert_prompt(source: Path, sounds_dir: Path) -> str:
     return name
 
 
+def pcm_segment(frames: bytes, rate: int) -> AudioSegment:
+    """Raw 16-bit mono PCM at `rate` as an AudioSegment (a TTS voice's raw output)."""
+    return _pydub()(data=frames, sample_width=SAMPLE_WIDTH, frame_rate=rate, channels=CHANNELS)
+
+
+def write_playable(segment: AudioSegment, target: Path) -> None:
+    """The segment as an 8 kHz mono 16-bit WAV at target, written beside it and renamed.
+    Raises AudioDecodeError (conversion) or OSError (writing)."""
+    _write_atomically(segment, target)
+
+
 def _write_atomically(segment: AudioSegment, target: Path) -> None:
     # Write beside the target and rename: Asterisk (or a second dialer node sharing the
     # directory) never sees a half-written file, and a crash leaves no file that the

@@ -50,6 +50,8 @@ class IvrResult:
     steps: list[str] = field(default_factory=list)  # in the order they ran
     ended_by: EndedBy = EndedBy.ERROR
     error: str | None = None  # what went wrong when ended_by is ERROR
+    # The first words heard (ivr.run_machine): the speech verdict beside AMD()'s.
+    machine: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON-able values (AttemptResult.answers)."""
@@ -71,6 +73,7 @@ class IvrResult:
             "steps": self.steps,
             "ended_by": str(self.ended_by),
             "error": self.error,
+            "machine": self.machine,
         }
 
 

@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from ivr.channel import CallChannel, CallerHungUp
 from ivr.recognition import SpeechRecognizer
@@ -28,6 +29,12 @@ class CallContext:
 
 
 OptoutHook = Callable[[CallContext], Awaitable[None]]
+
+
+class Voices(Protocol):
+    """Text-to-speech for say texts (ivr.tts.TtsVoices): the name Asterisk plays."""
+
+    async def speak(self, text: str, voice: str | None, personal: bool = False) -> str: ...
 
 
 class ScriptError(Exception):
@@ -52,6 +59,7 @@ class RunState:
     recognizer: SpeechRecognizer | None
     clock: Callable[[], datetime]
     on_optout: OptoutHook | None
+    voices: Voices | None = None
     result: IvrResult = field(default_factory=IvrResult)
     ended: bool = False  # by a step (hangup, transfer, optout), not by running out of steps
 

@@ -27,8 +27,10 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from dialer.durations import Duration, format_duration
+from ivr.machine_speech import MachineSpeechSettings
 from ivr.script_fields import Language, StepName, StrictModel
 from ivr.script_steps import Step
+from ivr.tts_settings import TtsSettings
 
 
 class SpeechSettings(StrictModel):
@@ -59,6 +61,13 @@ class SpeechSettings(StrictModel):
         timedelta(seconds=2),
         description="this much silence ends an answer once the caller has started "
         "speaking; whole seconds, at least 1s",
+    )
+    end_silence: Duration = Field(
+        timedelta(milliseconds=300),
+        ge=timedelta(milliseconds=100),
+        le=timedelta(seconds=5),
+        description="media stream only: this much silence after the caller's words ends "
+        "their turn (voice activity detection; RECORD FILE uses silence instead)",
     )
     speech_start: Duration = Field(
         timedelta(seconds=5),
@@ -108,4 +117,15 @@ class IvrScript(StrictModel):
         None,
         description="directory holding the prompt files (relative: to the campaign file); "
         "when given, every prompt must exist there; omitted: prompts are not checked",
+    )
+    machine_speech: MachineSpeechSettings | None = Field(
+        None,
+        description="tell a person from an answering machine by the callee's first words "
+        "(besides AMD()); needs speech",
+    )
+    tts: TtsSettings | None = Field(
+        None,
+        description="text-to-speech for say: [{text: ...}] items: cache directory and voices; "
+        "omitted: espeak-ng in the script's language, cached in "
+        "/var/lib/asterisk/sounds/dialer-tts",
     )

@@ -7,7 +7,8 @@ Each problem carries the path of the value to fix inside the campaign file, e.g.
 Found: a start or a reference naming no step (with a did-you-mean), steps never reached,
 loops with no way out, prompt files missing from sounds_dir, intents and survey choices
 without phrases in the script's language (or sharing a phrase), multi-digit keys longer
-than max_digits, speech steps without speech settings.
+than max_digits, speech steps without speech settings, say texts naming no voice or
+spelling numbers in a language ivr.say_text does not know.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivr.intents import normalise
+from ivr.say_template import parse_template
+from ivr.say_text import LANGUAGES as SPELLED_LANGUAGES
 from ivr.script import IvrScript
 from ivr.script_fields import Phrases, RelPath
+from ivr.script_say import SayItem
 from ivr.script_steps import AskStep, BaseStep, MenuStep, SurveyStep, needs_speech
+from ivr.tts_settings import default_voice, voice_named
 
 YamlPath = tuple[str | int, ...]
 
@@ -69,6 +74,7 @@ class _Checker:
             self.add(self.at("start"), self._no_such_step(self.script.start))
         else:
             reached = _reachable(self.script.start, graph)
+            reached |= self._machine_speech(graph)
             self._unreachable(reached)
             self._loops(reached, graph)
         for name, step in steps.items():
@@ -130,6 +136,24 @@ class _Checker:
                 "optout or transfer step (e.g. a menu's on_timeout)",
             )
 
+    def _machine_speech(self, graph: Mapping[str, list[str | None]]) -> set[str]:
+        """The steps a machine's call can run (from on_machine); its problems reported."""
+        settings = self.script.machine_speech
+        if settings is None:
+            return set()
+        if self.script.speech is None:
+            self.add(
+                self.at("machine_speech"),
+                "machine_speech recognises the first words: add ivr.speech with model_dir",
+            )
+        target = settings.on_machine
+        if target is None:
+            return set()
+        if target not in self.script.steps:
+            self.add(self.at("machine_speech", "on_machine"), self._no_such_step(target))
+            return set()
+        return _reachable(target, graph)
+
     # --- one step at a time -----------------------------------------------------------
 
     def _per_step(self, name: str, step: BaseStep) -> None:
@@ -147,6 +171,25 @@ class _Checker:
             )
         elif isinstance(step, SurveyStep) and step.choices:
             self._phrases(name, "choices", step.choices)
+        for rel, item in step.texts():
+            self._text(name, rel, item)
+
+    def _text(self, name: str, rel: RelPath, item: SayItem) -> None:
+        tts, language = self.script.tts, self.script.language
+        voice = item.voice or default_voice(tts, language)
+        if voice_named(tts, voice) is None:
+            known = [*(tts.voices if tts else ()), f"espeak-{language}"]
+            path = (
+                self.step_at(name, (*rel[:-1], "voice")) if item.voice else self.at("tts", "voice")
+            )
+            self.add(path, f"no voice named {voice!r}; voices are: {', '.join(known)}")
+        typed = [p for p in parse_template(item.text or "").placeholders if p.type != "text"]
+        if typed and language not in SPELLED_LANGUAGES:
+            self.add(
+                self.step_at(name, rel),
+                f"{{{typed[0].field}:{typed[0].type}}}: numbers, money and dates are spelled "
+                f"in {', '.join(SPELLED_LANGUAGES)}, not in the script's language {language!r}",
+            )
 
     def _menu_keys(self, name: str, step: MenuStep) -> None:
         for key in step.keys:

@@ -60,6 +60,8 @@ Key = Annotated[str, StringConstraints(pattern=_KEY)]
 Language = Annotated[str, StringConstraints(pattern=_LANGUAGE)]
 FieldName = Annotated[str, StringConstraints(pattern=_FIELD)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200), BeforeValidator(_one_line)]
+# A `say` text: one paragraph a voice reads; its placeholders are checked by the step.
+SayText = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
 Phrases = Annotated[
     dict[Language, Annotated[list[Text], Field(min_length=1)]],
     Field(json_schema_extra={"additionalProperties": False}),

@@ -32,6 +32,7 @@ from ivr.script_fields import (
     StrictModel,
     Text,
 )
+from ivr.script_say import SayItem, TextPrompt
 
 # Load-time check of callback texts: any fixed instant shows whether the text parses.
 _SOME_NOW = datetime(2000, 1, 3, 12, 0, tzinfo=UTC)
@@ -52,33 +53,16 @@ class BaseStep(StrictModel):
         """Every prompt this step plays, with where it is written."""
         return []
 
+    def texts(self) -> list[tuple[RelPath, SayItem]]:
+        """Every text a voice says in this step, with where it is written."""
+        return []
+
 
 def _sound(path: RelPath, name: str | None) -> list[tuple[RelPath, str]]:
     return [] if name is None else [(path, name)]
 
 
 # --- play ---------------------------------------------------------------------------------
-
-
-class SayItem(StrictModel):
-    """One thing to say: a prompt, or a contact field read as a number or digit by digit."""
-
-    prompt: SoundName | None = Field(None, description="Asterisk sound name to play")
-    number: FieldName | None = Field(
-        None,
-        description="contact field spoken as a number (SayNumber), e.g. amount_due; "
-        "a decimal amount is spoken up to its whole part",
-    )
-    digits: FieldName | None = Field(
-        None, description="contact field spoken digit by digit (SayDigits), e.g. contract_no"
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> SayItem:
-        given = [v for v in (self.prompt, self.number, self.digits) if v is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of prompt, number or digits")
-        return self
 
 
 class PlayStep(BaseStep):
@@ -109,15 +93,17 @@ class PlayStep(BaseStep):
             (("say", i, "prompt"), item.prompt) for i, item in enumerate(self.say) if item.prompt
         ]
 
+    def texts(self) -> list[tuple[RelPath, SayItem]]:
+        return [(("say", i, "text"), item) for i, item in enumerate(self.say) if item.text]
+
 
 # --- menu ---------------------------------------------------------------------------------
 
 
-class MenuStep(BaseStep):
+class MenuStep(TextPrompt, BaseStep):
     """Play a prompt and read keypad keys; each key (or number) leads to a step."""
 
     kind: Literal["menu"] = Field(description="menu: read keypad keys")
-    prompt: SoundName = Field(description="Asterisk sound name asking for a key")
     keys: Annotated[dict[Key, StepName], Field(min_length=1)] = Field(
         json_schema_extra={"additionalProperties": False},
         description='key (or several digits when max_digits > 1) -> next step, e.g. "1": sales',
@@ -149,7 +135,10 @@ class MenuStep(BaseStep):
         return [*keys, (("on_timeout",), self.on_timeout)]
 
     def sounds(self) -> list[tuple[RelPath, str]]:
-        return [(("prompt",), self.prompt), *_sound(("invalid_prompt",), self.invalid_prompt)]
+        return [
+            *_sound(("prompt",), self.prompt),
+            *_sound(("invalid_prompt",), self.invalid_prompt),
+        ]
 
 
 # --- ask (speech) ---------------------------------------------------------------------
@@ -164,11 +153,10 @@ class Intent(StrictModel):
     )
 
 
-class AskStep(BaseStep):
+class AskStep(TextPrompt, BaseStep):
     """Play a prompt, record the answer, recognise it and map it to an intent."""
 
     kind: Literal["ask"] = Field(description="ask: recognise a spoken answer")
-    prompt: SoundName = Field(description="Asterisk sound name asking the question")
     intents: Annotated[dict[Name, Intent], Field(min_length=1)] = Field(
         json_schema_extra={"additionalProperties": False},
         description="intent name -> its phrases and next step, e.g. yes, no, callback",
@@ -185,6 +173,11 @@ class AskStep(BaseStep):
     no_match_prompt: SoundName | None = Field(
         None, description="played when the answer matched no intent, before asking again"
     )
+    barge_in: bool = Field(
+        True,
+        description="true: the caller may talk over the prompt, which stops (media "
+        "stream only); false: the prompt plays to its end first (a legal message)",
+    )
     on_no_match: StepName | None = Field(
         None, description="the step after the retries are used up; omitted: the call ends"
     )
@@ -196,7 +189,10 @@ class AskStep(BaseStep):
         return [*chosen, (("on_no_match",), self.on_no_match)]
 
     def sounds(self) -> list[tuple[RelPath, str]]:
-        return [(("prompt",), self.prompt), *_sound(("no_match_prompt",), self.no_match_prompt)]
+        return [
+            *_sound(("prompt",), self.prompt),
+            *_sound(("no_match_prompt",), self.no_match_prompt),
+        ]
 
 
 # --- survey -------------------------------------------------------------------------------
@@ -207,12 +203,11 @@ class SurveyInput(StrEnum):
     SPEECH = "speech"
 
 
-class SurveyStep(BaseStep):
+class SurveyStep(TextPrompt, BaseStep):
     """One survey question; the answer is stored as data under `question`."""
 
     kind: Literal["survey"] = Field(description="survey: store an answer as data")
     question: Name = Field(description="id the answer is stored under, e.g. nps")
-    prompt: SoundName = Field(description="Asterisk sound name asking the question")
     input: SurveyInput = Field(
         SurveyInput.KEYPAD,
         description="keypad: a score typed on the keypad (ended with # when it has "
@@ -234,6 +229,11 @@ class SurveyStep(BaseStep):
         "(default ivr.speech.max_record)",
     )
     retries: int = Field(1, ge=0, le=10, description="how many times to ask again")
+    barge_in: bool | None = Field(
+        None,
+        description="speech: true (default) lets the caller talk over the prompt, which "
+        "stops (media stream only); false: the prompt plays to its end first",
+    )
     invalid_prompt: SoundName | None = Field(
         None, description="played after an answer that is not valid, before asking again"
     )
@@ -252,6 +252,8 @@ class SurveyStep(BaseStep):
             raise ValueError("input: speech needs choices: (stored value -> phrases)")
         if self.input is SurveyInput.KEYPAD and self.choices:
             raise ValueError("choices: are for input: speech; a keypad answer is a score")
+        if self.input is SurveyInput.KEYPAD and self.barge_in is not None:
+            raise ValueError("barge_in: is for input: speech (a keypad prompt stops at a key)")
         return self
 
     @property
@@ -265,7 +267,10 @@ class SurveyStep(BaseStep):
         return found
 
     def sounds(self) -> list[tuple[RelPath, str]]:
-        return [(("prompt",), self.prompt), *_sound(("invalid_prompt",), self.invalid_prompt)]
+        return [
+            *_sound(("prompt",), self.prompt),
+            *_sound(("invalid_prompt",), self.invalid_prompt),
+        ]
 
 
 # --- set ----------------------------------------------------------------------------------

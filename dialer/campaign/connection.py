@@ -4,6 +4,7 @@ FastAGI server Asterisk calls back for IVR campaigns."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
@@ -74,6 +75,47 @@ class AmiSettings(Strict):
         return self
 
 
+class AsteriskServer(AmiSettings):
+    """One Asterisk server a campaign dials through: its AMI connection, and its part of
+    a pool (`ami:` is the first server; `servers:` adds more)."""
+
+    name: str | None = Field(
+        None,
+        pattern=ASTERISK_NAME_PATTERN,
+        description="the server's name in the store and in logs; default host:port. "
+        "Keep it stable: calls open when the dialer stops are reconciled on the server "
+        "of that name",
+    )
+    weight: int = Field(
+        1, ge=1, le=1000, description="share of the calls: calls go where in-flight/weight is least"
+    )
+    max_channels: int | None = Field(
+        None,
+        ge=1,
+        description="calls this server may carry at once (every campaign's calls on it); "
+        "none: only the campaign's pacing.max_channels limits it",
+    )
+
+    @property
+    def key(self) -> str:
+        """The name the store keeps with each call placed on this server."""
+        return self.name or f"{self.host}:{self.port}"
+
+
+class TrunkSettings(Strict):
+    """The trunk the calls go out through, when campaigns share its channels."""
+
+    name: str = Field(
+        ...,
+        pattern=ASTERISK_NAME_PATTERN,
+        description="the trunk's name; campaigns on the same Asterisk that give the same "
+        "name share its channel limit",
+    )
+    max_channels: int = Field(
+        ..., ge=1, le=5000, description="calls up at once through the trunk, all campaigns"
+    )
+
+
 class DialSettings(Strict):
     """How each call is placed: the fields of the AMI Originate action."""
 
@@ -98,6 +140,11 @@ class DialSettings(Strict):
     ring_timeout: Duration = Field(
         timedelta(seconds=30),
         description="how long to let the callee's phone ring; at least 15s",
+    )
+    trunk: TrunkSettings | None = Field(
+        None,
+        description="a trunk whose channel limit this campaign shares with the other "
+        "campaigns of the node naming it (none: only pacing.max_channels caps the calls)",
     )
     variables: dict[VariableName, VariableValue] = Field(
         default_factory=dict,
@@ -137,6 +184,25 @@ class DialSettings(Strict):
             # regulators treat that as a nuisance call.
             raise ValueError(f"must be at least 15s, got {format_duration(value)}")
         return value
+
+
+class AudioSocketSettings(Strict):
+    """The media server Asterisk's AudioSocket() streams answered calls to
+    (on_answer.media: stream): prompts out, the caller's voice in, barge-in."""
+
+    host: str = Field("127.0.0.1", pattern=HOST_PATTERN, description="address to listen on")
+    port: int = Field(4574, ge=0, le=65535, description="port to listen on (0: any free port)")
+    advertise: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9.:\[\]-]{1,255}$",
+        description="host:port Asterisk connects to (AudioSocket(uuid,<advertise>)); "
+        "default host:port",
+    )
+    sounds_dirs: tuple[Path, ...] = Field(
+        (Path("/usr/share/asterisk/sounds/en"), Path("/var/lib/asterisk/sounds/en")),
+        description="where the dialer finds Asterisk's own prompts (hello-world, beep) to "
+        "stream them; the script's sounds_dir prompts are found anyway",
+    )
 
 
 class FastAgiSettings(Strict):

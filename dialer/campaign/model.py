@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import (
     Field,
@@ -20,7 +21,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dialer.campaign.compliance_settings import ComplianceSettings
-from dialer.campaign.connection import AmiSettings, DialSettings, FastAgiSettings
+from dialer.campaign.connection import (
+    AsteriskServer,
+    AudioSocketSettings,
+    DialSettings,
+    FastAgiSettings,
+)
 from dialer.campaign.fields import (
     ASTERISK_NAME_PATTERN,
     IVR_SCRIPT_MISSING,
@@ -89,6 +95,14 @@ class PacingSettings(Strict):
         False,
         description="an operator is guaranteed when an abandoned number is called again "
         "(otherwise it is not called again within 72 h)",
+    )
+    share: float = Field(
+        1.0,
+        gt=0.0,
+        le=1000.0,
+        description="this campaign's weight where campaigns share something: the "
+        "operators of a queue other campaigns feed too, the channels of a shared "
+        "dial.trunk (weights 2 and 1 split them two to one)",
     )
 
     @property
@@ -163,6 +177,12 @@ class OnAnswer(Strict):
         description="longest wait in the queue before the call counts as abandoned",
     )
 
+    media: Literal["agi", "stream"] = Field(
+        "agi",
+        description="ivr: how speech steps hear the caller; agi: record, then recognise "
+        "the file; stream: AudioSocket media stream (see audiosocket:), heard as spoken, "
+        "the caller may talk over prompts (barge-in). Keypad steps use FastAGI either way",
+    )
     amd: AmdSettings = Field(
         default_factory=lambda: AmdSettings(),
         description="answering-machine detection (Asterisk AMD()) before the message or script",
@@ -172,6 +192,10 @@ class OnAnswer(Strict):
     def _queue_needed(self) -> OnAnswer:
         if self.action is AnswerAction.PLAY_AND_QUEUE and not self.queue:
             raise ValueError("action play_and_queue needs queue: <Asterisk queue name>")
+        if self.media == "stream" and self.action is not AnswerAction.IVR:
+            raise ValueError(
+                "media: stream is how an ivr script hears the caller: needs action: ivr"
+            )
         return self
 
 
@@ -253,13 +277,23 @@ class Campaign(Strict):
     list: str = Field(
         ..., pattern=NAME_PATTERN, description="contact list name (dialer contacts import --list)"
     )
-    ami: AmiSettings = Field(..., description="Asterisk Manager Interface connection")
+    ami: AsteriskServer = Field(
+        ..., description="Asterisk Manager Interface connection (the first Asterisk server)"
+    )
+    servers: tuple[AsteriskServer, ...] = Field(
+        (),
+        description="more Asterisk servers to dial through (a pool with ami:); a server "
+        "that is down or booting is skipped",
+    )
     dial: DialSettings = Field(..., description="how each call is placed")
     pacing: PacingSettings = Field(PacingSettings(), description="how many calls and how fast")
     on_answer: OnAnswer = Field(OnAnswer(), description="what happens when a person answers")
     retry: RetrySettings = Field(RetrySettings(), description="when to call a contact again")
     fastagi: FastAgiSettings = Field(
         FastAgiSettings(), description="the FastAGI server that runs the IVR script"
+    )
+    audiosocket: AudioSocketSettings = Field(
+        AudioSocketSettings(), description="the media server (on_answer.media: stream)"
     )
     ivr: IvrScript | None = Field(
         None,
@@ -317,6 +351,30 @@ class Campaign(Strict):
                     {"mode": pacing.mode.value},
                 )
         return self
+
+    @field_validator("servers")
+    @classmethod
+    def _servers_distinct(
+        cls, servers: tuple[AsteriskServer, ...], info: ValidationInfo
+    ) -> tuple[AsteriskServer, ...]:
+        first = info.data.get("ami")  # None: ami: itself is wrong, and reported there
+        seen_names: set[str] = set()
+        seen_logins: set[tuple[str, int, str]] = set()
+        for server in (first, *servers) if first is not None else servers:
+            login = (server.host, server.port, server.username)
+            if server.key in seen_names or login in seen_logins:
+                raise ValueError(
+                    f"Asterisk server {server.key} ({login[0]}:{login[1]}, user {login[2]}) "
+                    "is listed twice: list each server once, each with its own name"
+                )
+            seen_names.add(server.key)
+            seen_logins.add(login)
+        return servers
+
+    @property
+    def asterisk_servers(self) -> tuple[AsteriskServer, ...]:
+        """Every Asterisk server the campaign dials through, `ami:` first."""
+        return (self.ami, *self.servers)
 
     @field_validator("ivr")
     @classmethod

@@ -171,13 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="what happened to every contact of a campaign")
     rep.add_argument("campaign_name")
-    rep.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    rep.add_argument("--format", choices=("table", "csv", "json", "xlsx"), default="table")
+    rep.add_argument("--output", type=Path, help="the file to write (needed for xlsx)")
     rep.add_argument("--limit", type=int, default=50, help="contact rows in the table (0: none)")
 
     demo = sub.add_parser("demo", help="run a sample campaign against the simulated PBX")
     demo.add_argument("--contacts", type=int, default=300, help="size of the sample list")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--no-progress", action="store_true")
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then keep the service and its dashboard up on loopback (prints the URL and "
+        "a viewer token) until Ctrl-C",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="the dashboard's port with --serve (0: any free)"
+    )
 
     sim = sub.add_parser("simulate-pbx", help="serve a SIMULATED Asterisk AMI (for trials)")
     sim.add_argument("--host", default="127.0.0.1")
@@ -301,7 +311,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace, console: Console) -> int:
     # Imported late: `dialer --help` stays instant.
-    from dialer.control import base_commands, commands, dnc_commands, person_commands, preview
+    from dialer.control import (
+        base_commands,
+        commands,
+        demo_serve,
+        dnc_commands,
+        person_commands,
+        preview,
+    )
     from dialer.control import service_commands as service
 
     if args.command == "contacts" and args.contacts_command in ("show", "erase"):
@@ -323,7 +340,7 @@ async def _dispatch(args: argparse.Namespace, console: Console) -> int:
         "dnc": dnc_commands.dnc,
         "status": service.status,
         "preview": preview.preview,
-        "demo": commands.demo,
+        "demo": demo_serve.demo,
         "simulate-pbx": commands.simulate_pbx,
     }
     if args.command == "contacts" and args.contacts_command == "stats":

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -24,7 +25,9 @@ from dialer.control import app
 from dialer.control import report as report_view
 from dialer.control.foreground import execute_campaign
 from dialer.control.terminal import EXIT_OK, CliError, install_stop_handlers, print_json
+from dialer.private_files import open_private
 from dialer.store import ContactStore, StoreError, sqlite_location
+from ivr.script import IvrScript
 
 
 @contextlib.asynccontextmanager
@@ -101,7 +104,7 @@ def default_reject_path(db: str | None, list_name: str) -> Path:
 
 
 async def _export(args: argparse.Namespace) -> int:
-    from dialer.contacts.exporter import export_format, export_list
+    from dialer.contacts.exporter import export_format
 
     try:  # the same rule as the export itself: --format, else the file's suffix
         fmt = export_format(
@@ -112,17 +115,36 @@ async def _export(args: argparse.Namespace) -> int:
     if fmt == "xlsx" and args.output is None:
         raise CliError("--format xlsx needs --output FILE")
     async with opened_store(args) as store:
-        rows = await store.count_contacts(args.list_name)
         where = str(args.output) if args.output else "stdout"
-        await audit(store, "contacts.export", args.list_name, f"{fmt} to {where}", rows)
-        await export_list(store, args.list_name, args.output or sys.stdout, fmt)
+        await export_audited(store, args.list_name, args.output or sys.stdout, fmt, where)
     return EXIT_OK
 
 
-async def audit(store: ContactStore, action: str, subject: str, detail: str, rows: int) -> None:
+async def export_audited(
+    store: ContactStore,
+    list_name: str,
+    out: Path | IO[Any],
+    fmt: str,
+    where: str,
+    who: str | None = None,
+) -> int:
+    """A list's export, written to the audit log first (`dialer contacts export` and the
+    API's); returns the rows the audit entry counts."""
+    from dialer.contacts.exporter import export_list
+
+    rows = await store.count_contacts(list_name)
+    await audit(store, "contacts.export", list_name, f"{fmt} to {where}", rows, who)
+    await export_list(store, list_name, out, fmt)
+    return rows
+
+
+async def audit(
+    store: ContactStore, action: str, subject: str, detail: str, rows: int, who: str | None = None
+) -> None:
     """Contact data leaves the base: written down before it does (a reader that stops
-    half way, or a crash, must not leave an export untraced)."""
-    await store.record_audit(datetime.now(UTC), actor(), action, subject, detail, rows)
+    half way, or a crash, must not leave an export untraced). `who`: the API's caller;
+    by default the user running the command."""
+    await store.record_audit(datetime.now(UTC), who or actor(), action, subject, detail, rows)
 
 
 def actor() -> str:
@@ -165,11 +187,14 @@ async def validate(args: argparse.Namespace, console: Console) -> int:
             raise CliError(f"{args.db}: no contact base there (import a list first)")
         async with opened_store(args) as store:
             names = await store.list_names()
-        if campaign.list not in names:
-            known = ", ".join(repr(n) for n in names) or "none yet"
-            raise CliError(
-                f"{args.campaign}: list: no list {campaign.list!r} in {args.db} (lists: {known})"
-            )
+            if campaign.list not in names:
+                known = ", ".join(repr(n) for n in names) or "none yet"
+                raise CliError(
+                    f"{args.campaign}: list: no list {campaign.list!r} in {args.db} "
+                    f"(lists: {known})"
+                )
+            if campaign.ivr is not None:
+                await _say_fields_in_list(args, campaign.ivr, campaign.list, store)
     if campaign.ivr is not None:
         try:
             await app.load_ivr_assets(campaign.ivr, campaign.ami.host)
@@ -181,6 +206,25 @@ async def validate(args: argparse.Namespace, console: Console) -> int:
         highlight=False,
     )
     return EXIT_OK
+
+
+async def _say_fields_in_list(
+    args: argparse.Namespace, script: IvrScript, list_name: str, store: ContactStore
+) -> None:
+    """Say texts naming a field that no contact of the list's first 1,000 has."""
+    from ivr.script_voices import fields_not_in
+
+    columns: set[str] = set()
+    async for batch in store.contact_facts_batches(list_name, batch_size=1000):
+        columns.update(key for facts in batch for key in facts.fields)
+        break
+    missing = fields_not_in(script, columns) if columns else []
+    if missing:
+        have = ", ".join(sorted(columns))
+        raise CliError(
+            f"{args.campaign}: {'; '.join(missing)}: no contact of list {list_name!r} has it "
+            f"(fields: {have})"
+        )
 
 
 async def schema(args: argparse.Namespace, console: Console) -> int:
@@ -251,17 +295,25 @@ async def report(args: argparse.Namespace, console: Console) -> int:
     from dialer.control.status import abandon_table
     from dialer.engine.run_snapshot import held_counts_of
 
+    if args.format == "xlsx" and args.output is None:
+        raise CliError("--format xlsx needs --output FILE")
     async with opened_store(args) as store:
         batches = report_view.report_batches(store, args.campaign_name)
-        if args.format in ("csv", "json"):
-            found = await store.get_campaign(args.campaign_name)
-            if found is not None:  # else report_batches says which campaigns there are
-                rows = (await store.progress(found.id, datetime.now(UTC))).total
-                await audit(store, "report.export", args.campaign_name, args.format, rows)
-        if args.format == "csv":
-            await report_view.stream_csv(batches, sys.stdout)
-        elif args.format == "json":
-            await report_view.stream_json(batches, sys.stdout)
+        if args.format in ("csv", "json", "xlsx"):
+            # An unknown campaign is not audited: report_batches says which there are.
+            where = str(args.output) if args.output else "stdout"
+            await audit_report(store, args.campaign_name, f"{args.format} to {where}")
+        if args.format == "xlsx":
+            from dialer.control.report_files import save_report_xlsx
+
+            await save_report_xlsx(batches, args.output)
+        elif args.format in ("csv", "json"):
+            write = report_view.stream_csv if args.format == "csv" else report_view.stream_json
+            if args.output is None:
+                await write(batches, sys.stdout)
+            else:
+                with open_private(args.output, "w", encoding="utf-8", newline="") as out:
+                    await write(batches, out)
         else:
             await report_view.print_report_streamed(console, store, args.campaign_name, args.limit)
             record = await store.get_campaign(args.campaign_name)
@@ -276,13 +328,20 @@ async def report(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+async def audit_report(
+    store: ContactStore, campaign_name: str, detail: str, who: str | None = None
+) -> bool:
+    """A campaign's contact-level report leaves the base: audited with its row count
+    first (`dialer report` and the API's). False if there is no such campaign."""
+    found = await store.get_campaign(campaign_name)
+    if found is None:
+        return False
+    rows = (await store.progress(found.id, datetime.now(UTC))).total
+    await audit(store, "report.export", campaign_name, detail, rows, who)
+    return True
+
+
 # --- simulation ---------------------------------------------------------------------------
-async def demo(args: argparse.Namespace, console: Console) -> int:
-    from dialer.control.demo import run_demo
-
-    return await run_demo(args, console)
-
-
 async def simulate_pbx(args: argparse.Namespace, console: Console) -> int:
     from dialer.simpbx import SimConfig
 

@@ -12,6 +12,7 @@ import argparse
 import random
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -23,7 +24,10 @@ from dialer.control import report as report_view
 from dialer.control.foreground import execute_campaign
 from dialer.control.terminal import EXIT_OK, CliError
 from dialer.simpbx import SimConfig, SimTiming
-from dialer.store.base import NewContact
+from dialer.store.base import ContactStore, NewContact
+
+# What runs once the campaigns are done, over the same contact base (`--serve`).
+AfterDemo = Callable[[ContactStore], Awaitable[int]]
 
 DEMO_SECRET = "demo-secret"  # the simulator's own login; nothing real is behind it
 # The simulated PBX calls no one: its campaigns are open all day, so the demo runs
@@ -93,8 +97,9 @@ def demo_campaign(port: int) -> Campaign:
 KEYPAD_LIST = "demo-keypad"
 # How the keypad campaign's callees behave, in shares of the list (simulated personas).
 KEYPAD_PERSONAS = (
-    ("press:1", 35),  # interested: hot lead, transferred to an operator
-    ("press:2", 30),  # not interested: cold
+    ("press:1", 30),  # interested: hot lead, transferred to an operator
+    ("press:2", 15),  # "call me later": warm
+    ("press:3", 20),  # not interested: cold
     ("press:7,1", 5),  # a wrong key first, then 1
     ("press:9", 5),  # "do not call me again"
     # Says nothing: on a real line AMD takes the silence for a machine (INITIALSILENCE),
@@ -106,14 +111,24 @@ KEYPAD_PERSONAS = (
 
 
 def keypad_personas(count: int) -> dict[str, str]:
-    """Numbers of the keypad list, each with its persona, in the shares above."""
-    weights = [persona for persona, share in KEYPAD_PERSONAS for _ in range(share)]
-    return {f"+7913{i:07d}": weights[i % len(weights)] for i in range(count)}
+    """Numbers of the keypad list, each with its persona, in the shares above, spread
+    out (smooth weighted round robin) so that a short list has every kind of callee."""
+    total = sum(share for _, share in KEYPAD_PERSONAS)
+    credit = [0] * len(KEYPAD_PERSONAS)
+    numbers = {}
+    for i in range(count):
+        for k, (_, share) in enumerate(KEYPAD_PERSONAS):
+            credit[k] += share
+        pick = max(range(len(credit)), key=lambda k: credit[k])
+        credit[pick] -= total
+        numbers[f"+7913{i:07d}"] = KEYPAD_PERSONAS[pick][0]
+    return numbers
 
 
 def keypad_campaign(port: int) -> Campaign:
-    """The keypad mode: a message, press 1 for an operator, 2 if not interested, 9 to stop
-    calls. Prompts are Asterisk's own sound names (the simulator plays any name)."""
+    """The keypad mode: a message, press 1 for an operator (hot), 2 to be called later
+    (warm), 3 if not interested (cold), 9 to stop calls. Prompts are Asterisk's own sound
+    names (the simulator plays any name)."""
     return Campaign.model_validate(
         {
             "name": "demo-keypad",
@@ -135,7 +150,12 @@ def keypad_campaign(port: int) -> Campaign:
                     "offer": {
                         "kind": "menu",
                         "prompt": "demo-offer",
-                        "keys": {"1": "interested", "2": "not_interested", "9": "stop"},
+                        "keys": {
+                            "1": "interested",
+                            "2": "call_later",
+                            "3": "not_interested",
+                            "9": "stop",
+                        },
                         "timeout": "1s",
                         "retries": 1,
                         "invalid_prompt": "option-is-invalid",
@@ -152,6 +172,12 @@ def keypad_campaign(port: int) -> Campaign:
                         "queue": "dialer-operators",
                         "max_wait": "5s",
                     },
+                    "call_later": {
+                        "kind": "set",
+                        "temperature": "warm",
+                        "disposition": "call_later",
+                        "next": "goodbye",
+                    },
                     "not_interested": {
                         "kind": "set",
                         "temperature": "cold",
@@ -165,12 +191,14 @@ def keypad_campaign(port: int) -> Campaign:
     )
 
 
-async def run_demo(args: argparse.Namespace, console: Console) -> int:
+async def run_demo(
+    args: argparse.Namespace, console: Console, then: AfterDemo | None = None
+) -> int:
     if not 10 <= args.contacts <= 20000:
         raise CliError("--contacts must be between 10 and 20000")
     workdir = Path(tempfile.mkdtemp(prefix="dialer-demo-"))
     try:
-        return await _run_demo(args, console, workdir)
+        return await _run_demo(args, console, workdir, then)
     finally:
         # The sample list and its rejects are scratch; without --db the contact base
         # lives here too, and the closing lines tell where, so the folder stays.
@@ -178,7 +206,9 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def _run_demo(args: argparse.Namespace, console: Console, workdir: Path) -> int:
+async def _run_demo(
+    args: argparse.Namespace, console: Console, workdir: Path, then: AfterDemo | None
+) -> int:
     from dialer.contacts.importer import import_file
 
     db_path = args.db or str(workdir / "demo.db")
@@ -191,9 +221,10 @@ async def _run_demo(args: argparse.Namespace, console: Console, workdir: Path) -
             "   comes from the number's last digit: 0/8 answer, 1 busy, 2/9 no answer,\n"
             "   3 congestion, 4 invalid, 5 hangs up early, 6 waits for an operator,\n"
             "   7 gives up in the queue.\n"
-            "2. keypad IVR: press 1 for an operator (hot lead), 2 if not interested\n"
-            "   (cold), 9 to stop calls; answering machines detected (and callees who\n"
-            "   say nothing at all, as AMD takes them on a real line) get a voicemail.\n"
+            "2. keypad IVR: press 1 for an operator (hot lead), 2 to be called later\n"
+            "   (warm), 3 if not interested (cold), 9 to stop calls; answering machines\n"
+            "   detected (and callees who say nothing at all, as AMD takes them on a real\n"
+            "   line) get a voicemail. The report shows the hot / warm / cold funnel.\n"
             "Rings, prompts and retry delays are compressed.",
             title="dialer demo",
         )
@@ -250,10 +281,12 @@ async def _run_demo(args: argparse.Namespace, console: Console, workdir: Path) -
                     progress=not args.no_progress,
                 )
                 await report_view.print_report_streamed(console, store, campaign.name, limit=0)
-    console.print(
-        f"contact base: {db_path}\n"
-        f"every contact: dialer --db {db_path} report demo-keypad --limit 1000\n"
-        f"export a list: dialer --db {db_path} contacts export --list {KEYPAD_LIST}",
-        highlight=False,
-    )
+        console.print(
+            f"contact base: {db_path}\n"
+            f"every contact: dialer --db {db_path} report demo-keypad --limit 1000\n"
+            f"export a list: dialer --db {db_path} contacts export --list {KEYPAD_LIST}",
+            highlight=False,
+        )
+        if then is not None and code == EXIT_OK:
+            code = await then(store)
     return code

@@ -10,13 +10,19 @@ import argparse
 import csv
 import sys
 from datetime import UTC, datetime
-from typing import IO
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 from rich.console import Console
 
 from dialer.control.commands import audit, default_reject_path, opened_store
 from dialer.control.terminal import EXIT_FAILED, EXIT_OK, CliError
 from dialer.private_files import open_private
+from dialer.store import ContactStore
+from dialer.store.person_records import DoNotCallEntry
+
+if TYPE_CHECKING:
+    from dialer.contacts.dnc_import import DncImportReport
 
 
 async def dnc(args: argparse.Namespace, console: Console) -> int:
@@ -60,7 +66,6 @@ def _campaign(args: argparse.Namespace) -> str | None:
 
 
 async def _import(args: argparse.Namespace, console: Console) -> int:
-    from dialer.contacts.dnc_import import import_do_not_call
     from dialer.contacts.sources import ContactFileError
 
     campaign = _campaign(args)
@@ -69,20 +74,12 @@ async def _import(args: argparse.Namespace, console: Console) -> int:
     reject_path = args.rejects or default_reject_path(args.db, f"dnc-{campaign or 'global'}")
     async with opened_store(args) as store:
         try:
-            result = await import_do_not_call(
-                store,
-                args.file,
-                campaign,
-                args.region,
-                reject_path,
-                phone_column=args.phone_column,
-                source_label=args.source,
-            )
+            result = await import_numbers(
+                store, args.file, args.file.name, campaign, args.region, reject_path,
+                args.phone_column, args.source,
+            )  # fmt: skip
         except ContactFileError as exc:
             raise CliError(str(exc)) from exc
-        await audit(
-            store, "dnc.import", audit_subject(campaign), f"from {args.file.name}", result.added
-        )
     console.print(
         f"{args.file}: {result.rows_read} rows read, {result.added} numbers added to"
         f" {list_label(campaign)}, {result.already} already listed, {result.rejected} rejected"
@@ -102,8 +99,7 @@ async def _add(args: argparse.Namespace, console: Console) -> int:
     campaign = _campaign(args)
     numbers = normalised(args.numbers, args.region)
     async with opened_store(args) as store:
-        added = await store.add_do_not_call(numbers, args.source, datetime.now(UTC), campaign)
-        await audit(store, "dnc.add", audit_subject(campaign), f"source {args.source}", added)
+        added = await add_numbers(store, numbers, args.source, campaign)
     console.print(
         f"{added} added to {list_label(campaign)}, {len(set(numbers)) - added} already there",
         highlight=False,
@@ -115,9 +111,7 @@ async def _remove(args: argparse.Namespace, console: Console) -> int:
     campaign = _campaign(args)
     numbers = normalised(args.numbers, args.region)
     async with opened_store(args) as store:
-        erased = await store.erased_among(numbers) if campaign is None else set()
-        removed = await store.remove_do_not_call(numbers, campaign)
-        await audit(store, "dnc.remove", audit_subject(campaign), "", removed)
+        removed, erased = await remove_numbers(store, numbers, campaign)
     for number in sorted(erased):
         console.print(
             f"[yellow]warning:[/] {number} was listed because its person's data was erased"
@@ -137,12 +131,9 @@ async def _check(args: argparse.Namespace, console: Console) -> int:
     campaign = _campaign(args)
     numbers = normalised(args.numbers, args.region)
     async with opened_store(args) as store:
-        entries = await store.do_not_call_entries(numbers)
-    if campaign is not None:  # only the lists that bind this campaign
-        entries = [e for e in entries if e.campaign in (None, campaign)]
+        found = await check_numbers(store, numbers, campaign)
     listed = False
-    for number in dict.fromkeys(numbers):
-        held = [e for e in entries if e.number == number]
+    for number, held in found.items():
         listed = listed or bool(held)
         where = "; ".join(
             f"{'global' if e.campaign is None else 'campaign ' + e.campaign}"
@@ -151,6 +142,54 @@ async def _check(args: argparse.Namespace, console: Console) -> int:
         )
         print(f"{number}\t{where or 'not listed'}")  # tab-separated, for scripts too
     return EXIT_FAILED if listed else EXIT_OK
+
+
+# --- shared by these commands and the API (dialer.control.service.http_dnc) ------------
+async def add_numbers(
+    store: ContactStore, numbers: list[str], source: str, campaign: str | None,
+    who: str | None = None,
+) -> int:  # fmt: skip
+    """Numbers (E.164) onto a list, audited; returns how many were new on it."""
+    added = await store.add_do_not_call(numbers, source, datetime.now(UTC), campaign)
+    await audit(store, "dnc.add", audit_subject(campaign), f"source {source}", added, who)
+    return added
+
+
+async def remove_numbers(
+    store: ContactStore, numbers: list[str], campaign: str | None, who: str | None = None
+) -> tuple[int, set[str]]:
+    """(how many were removed, the numbers listed by an erasure among them), audited."""
+    erased = await store.erased_among(numbers) if campaign is None else set()
+    removed = await store.remove_do_not_call(numbers, campaign)
+    await audit(store, "dnc.remove", audit_subject(campaign), "", removed, who)
+    return removed, erased
+
+
+async def check_numbers(
+    store: ContactStore, numbers: list[str], campaign: str | None
+) -> dict[str, list[DoNotCallEntry]]:
+    """Each number (in the order given, once) with the entries that list it; with a
+    campaign, only the lists that bind it (the global one and its own)."""
+    entries = await store.do_not_call_entries(numbers)
+    if campaign is not None:
+        entries = [e for e in entries if e.campaign in (None, campaign)]
+    return {n: [e for e in entries if e.number == n] for n in dict.fromkeys(numbers)}
+
+
+async def import_numbers(
+    store: ContactStore, file: Path, file_name: str, campaign: str | None, region: str,
+    reject_path: Path, phone_column: str | None, source: str | None, who: str | None = None,
+) -> DncImportReport:  # fmt: skip
+    """A do-not-call file onto a list, audited (ContactFileError if it cannot be read)."""
+    from dialer.contacts.dnc_import import import_do_not_call
+
+    result = await import_do_not_call(
+        store, file, campaign, region, reject_path, phone_column=phone_column,
+        source_label=source,
+    )  # fmt: skip
+    subject = audit_subject(campaign)
+    await audit(store, "dnc.import", subject, f"from {file_name}", result.added, who)
+    return result
 
 
 async def _export(args: argparse.Namespace) -> int:

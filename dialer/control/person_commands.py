@@ -20,7 +20,7 @@ from rich.table import Table
 from dialer.control.commands import audit, opened_store
 from dialer.control.dnc_commands import normalised
 from dialer.control.terminal import EXIT_FAILED, EXIT_OK, CliError, print_json
-from dialer.store import NumberInCall
+from dialer.store import ContactStore, NumberInCall
 from dialer.store.person_records import Erasure, PersonData
 
 CONSENT_KEYS = ("consent_date", "consent_source", "consent_scope")
@@ -29,8 +29,7 @@ CONSENT_KEYS = ("consent_date", "consent_source", "consent_scope")
 async def show(args: argparse.Namespace, console: Console) -> int:
     [number] = normalised([args.number], args.region)
     async with opened_store(args) as store:
-        person = await store.person_data(number)
-        await audit(store, "contacts.show", "one person", args.format, 1 if person.known else 0)
+        person = await show_person(store, number, args.format)
     if args.format == "json":
         print_json(person_json(person))
     else:
@@ -49,11 +48,9 @@ async def erase(args: argparse.Namespace, console: Console) -> int:
             return EXIT_OK
     async with opened_store(args) as store:
         try:
-            erasure = await store.erase_person(number, datetime.now(UTC))
+            erasure, deleted, missing, failed = await erase_person(store, number)
         except NumberInCall as exc:
             raise CliError(str(exc), EXIT_FAILED) from exc
-        deleted, missing, failed = delete_recordings(erasure.recordings)
-        await audit(store, "contacts.erase", erasure.marker, _detail(erasure, deleted), 1)
     console.print(
         f"erased: {erasure.contacts} contact rows and {erasure.attempts} attempts kept for"
         f" the counts under {erasure.marker}, without personal data; {deleted} recordings"
@@ -64,6 +61,27 @@ async def erase(args: argparse.Namespace, console: Console) -> int:
     for path, reason in failed:
         console.print(f"[red]could not delete[/] {path}: {reason}", highlight=False)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+# --- shared by these commands and the API (dialer.control.service.http_lists) ----------
+async def show_person(
+    store: ContactStore, number: str, what: str, who: str | None = None
+) -> PersonData:
+    """Everything held about one person (E.164 number); audited, never naming them."""
+    person = await store.person_data(number)
+    await audit(store, "contacts.show", "one person", what, 1 if person.known else 0, who)
+    return person
+
+
+async def erase_person(
+    store: ContactStore, number: str, who: str | None = None
+) -> tuple[Erasure, int, int, list[tuple[str, str]]]:
+    """Erase one person (NumberInCall while a call to them is up); returns the erasure
+    and its recordings (deleted, already gone, [(path, why not)]). Audited."""
+    erasure = await store.erase_person(number, datetime.now(UTC))
+    deleted, missing, failed = delete_recordings(erasure.recordings)
+    await audit(store, "contacts.erase", erasure.marker, _detail(erasure, deleted), 1, who)
+    return erasure, deleted, missing, failed
 
 
 def delete_recordings(paths: list[str]) -> tuple[int, int, list[tuple[str, str]]]:

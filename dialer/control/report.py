@@ -35,6 +35,8 @@ REPORT_COLUMNS = (
     "callback_at",
     "survey",
     "answers",
+    "amd",
+    "speech_verdict",
 )
 TEMPERATURES = ("hot", "warm", "cold")
 
@@ -57,6 +59,20 @@ def report_row(line: ContactReport) -> dict[str, Any]:
         "callback_at": line.last_answers.get("callback_at") or "",
         "survey": line.last_answers.get("survey") or {},
         "answers": line.last_answers.get("answers") or {},
+        **_verdicts(line),
+    }
+
+
+def _verdicts(line: ContactReport) -> dict[str, str]:
+    """AMD()'s verdict and the first words' (ivr.machine_speech), side by side."""
+    machine = line.last_answers.get("machine")
+    if not isinstance(machine, dict):
+        return {"amd": "", "speech_verdict": ""}
+    speech = str(machine.get("speech") or "")
+    reason = machine.get("reason")
+    return {
+        "amd": str(machine.get("amd") or ""),
+        "speech_verdict": f"{speech}: {reason}" if speech and reason else speech,
     }
 
 
@@ -135,6 +151,8 @@ class ReportTotals:
     pbx_failures: int = 0  # calls (not contacts) cut by Asterisk going away
     script_errors: int = 0  # answered calls (not contacts) whose IVR script failed
     messages_left: int = 0  # machine calls (not contacts) that got the whole message
+    # (AMD()'s verdict or "-", the first words' verdict) of each contact's last call
+    verdicts: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, line: ContactReport) -> None:
         self.contacts += 1
@@ -147,6 +165,9 @@ class ReportTotals:
         temperature = line.last_answers.get("temperature")
         if temperature:
             self.temperatures[str(temperature)] += 1
+        machine = line.last_answers.get("machine")
+        if isinstance(machine, dict) and machine.get("speech"):
+            self.verdicts[(str(machine.get("amd") or "-"), str(machine["speech"]))] += 1
         survey = line.last_answers.get("survey") or {}
         if isinstance(survey, dict):
             for question, value in survey.items():
@@ -286,6 +307,20 @@ def survey_table(totals: ReportTotals) -> Table | None:
     return table
 
 
+def verdicts_table(totals: ReportTotals) -> Table | None:
+    """Calls by AMD()'s verdict (rows) and the first words' (columns), to tune either."""
+    if not totals.verdicts:
+        return None
+    table = Table(title="Answering machines: AMD() and the first words", min_width=60)
+    table.add_column("AMD() / first words")
+    speech = ("human", "machine", "unsure")
+    for verdict in speech:
+        table.add_column(verdict, justify="right")
+    for amd in sorted({amd for amd, _ in totals.verdicts}):
+        table.add_row(amd, *(str(totals.verdicts[(amd, verdict)]) for verdict in speech))
+    return table
+
+
 async def print_report_streamed(
     console: Console, store: ContactStore, campaign_name: str, limit: int | None
 ) -> None:
@@ -298,6 +333,21 @@ async def print_report_streamed(
             totals.add(line)
             if limit is None or len(first) < limit:
                 first.append(line)
+    await _count_calls(store, campaign_name, totals)
+    print_report(console, campaign_name, totals, first, limit)
+
+
+async def campaign_totals(store: ContactStore, campaign_name: str) -> ReportTotals:
+    """The report's figures without its rows (no contact data: the API's summary)."""
+    totals = ReportTotals()
+    async for batch in report_batches(store, campaign_name):
+        for line in batch:
+            totals.add(line)
+    await _count_calls(store, campaign_name, totals)
+    return totals
+
+
+async def _count_calls(store: ContactStore, campaign_name: str, totals: ReportTotals) -> None:
     record = await store.get_campaign(campaign_name)
     if record is not None:
         outcomes = await store.attempt_outcomes(record.id)
@@ -306,7 +356,6 @@ async def print_report_streamed(
         totals.messages_left = await store.attempt_details_count(
             record.id, Outcome.MACHINE, MESSAGE_LEFT
         )
-    print_report(console, campaign_name, totals, first, limit)
 
 
 def print_report(
@@ -324,7 +373,7 @@ def print_report(
     ):
         if caption:
             console.print(caption)
-    for extra in (funnel_table(totals), survey_table(totals)):
+    for extra in (funnel_table(totals), survey_table(totals), verdicts_table(totals)):
         if extra is not None:
             console.print(extra)
     if limit != 0:

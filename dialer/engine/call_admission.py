@@ -18,9 +18,10 @@ class NotAdmitted(Exception):
 
 
 class CallAdmission(Protocol):
-    async def admit(self, number: str, attempt_id: str) -> None:
-        """Raises NotAdmitted. Once admitted the call holds what it was admitted with
-        until `give_back` or until the PBX link reports its end."""
+    async def admit(self, number: str, attempt_id: str, server: str) -> None:
+        """Raises NotAdmitted (`server`: the Asterisk server the call is routed to).
+        Once admitted the call holds what it was admitted with until `give_back` or
+        until the PBX link reports its end."""
         ...
 
     async def give_back(self, attempt_id: str) -> None:
@@ -31,7 +32,7 @@ class CallAdmission(Protocol):
 class AdmitAll:
     """One node alone: the store's checks are all there is."""
 
-    async def admit(self, number: str, attempt_id: str) -> None:
+    async def admit(self, number: str, attempt_id: str, server: str) -> None:
         return None
 
     async def give_back(self, attempt_id: str) -> None:

@@ -9,11 +9,9 @@ observer. The runner is untouched, and an observer that fails never costs a call
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
 from typing import Protocol
 
-from dialer.engine.dialer_port import Dialer
+from dialer.engine.dialer_port import Dialer, OpenCall
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone
 from dialer.pbx.link_state import LinkState
@@ -36,7 +34,9 @@ class _Tap:
         self._inner = inner
         self._campaign = campaign
         self._observer = observer
-        self.wants_milestones = inner.wants_milestones  # fixed for a campaign's run
+        # The observer hears every milestone (call.connected is the transferred webhook),
+        # even where the runner's pacer has no use for them (a fixed pace).
+        self.wants_milestones = True
 
     def call_ended(self, event: CallEnded) -> None:
         self._inner.call_ended(event)
@@ -73,6 +73,12 @@ class ObservedDialer:
     def fatal_error(self) -> Exception | None:
         return self._inner.fatal_error
 
+    def route(self) -> str | None:
+        return self._inner.route()
+
+    def unroute(self, server: str) -> None:
+        self._inner.unroute(server)
+
     async def originate(self, request: DialRequest, listener: CallListener) -> None:
         tap = _Tap(listener, self._campaign, self._observer)
         await self._inner.originate(request, tap)
@@ -81,5 +87,5 @@ class ObservedDialer:
         except Exception:
             log.exception("engine.observer_failed", extra={"attempt": request.attempt_id})
 
-    async def adopt(self, attempts: Iterable[tuple[str, datetime]], listener: CallListener) -> None:
-        await self._inner.adopt(list(attempts), _Tap(listener, self._campaign, self._observer))
+    async def adopt(self, attempts: list[OpenCall], listener: CallListener) -> None:
+        await self._inner.adopt(attempts, _Tap(listener, self._campaign, self._observer))

@@ -48,14 +48,29 @@ def trunk_of(channel_template: str) -> str:
     return parts[0] if parts else tech
 
 
-def limits_of(campaign: Campaign, coordinator: Coordinator) -> list[ChannelLimit]:
-    """The configured limits the campaign's calls count against."""
-    settings = coordinator.settings
-    found = [
-        settings.limit_of("trunk", trunk_of(campaign.dial.channel)),
-        settings.limit_of("server", f"{campaign.ami.host}:{campaign.ami.port}"),
-    ]
-    return [limit for limit in found if limit is not None]
+def trunk_limit_of(campaign: Campaign, coordinator: Coordinator) -> ChannelLimit | None:
+    """The campaign's trunk limit over every node: `--channel-limit trunk:NAME=N`, else
+    the file's own `dial.trunk.max_channels` (the trunk named `dial.trunk.name`, or
+    the endpoint of the dial template)."""
+    trunk = campaign.dial.trunk
+    name = trunk.name if trunk is not None else trunk_of(campaign.dial.channel)
+    configured = coordinator.settings.limit_of("trunk", name)
+    if configured is None and trunk is not None:
+        return ChannelLimit("trunk", name, trunk.max_channels)
+    return configured
+
+
+def server_limits_of(campaign: Campaign, coordinator: Coordinator) -> dict[str, ChannelLimit]:
+    """Each server's limit over every node, by the server's name (`host:port` or its
+    `name`): `--channel-limit server:NAME=N`, else the file's `max_channels` of it."""
+    found = {}
+    for server in campaign.asterisk_servers:
+        limit = coordinator.settings.limit_of("server", server.key)
+        if limit is None and server.max_channels is not None:
+            limit = ChannelLimit("server", server.key, server.max_channels)
+        if limit is not None:
+            found[server.key] = limit
+    return found
 
 
 class CampaignOwnedElsewhere(CampaignHeld):
@@ -74,7 +89,9 @@ class ClusterCampaign:
     def __init__(self, coordinator: Coordinator, campaign: Campaign) -> None:
         self._coord = coordinator
         self.name = campaign.name
-        self.limits = limits_of(campaign, coordinator)
+        self.trunk_limit = trunk_limit_of(campaign, coordinator)
+        self.server_limits = server_limits_of(campaign, coordinator)
+        self._first_server = campaign.ami.key  # where calls from before pools went
         self.lost = False
         self.snapshot: RunSnapshot | None = None  # published as the live counters
         self._owned: Owned | None = None
@@ -141,7 +158,13 @@ class ClusterCampaign:
             self._coord.failed(exc)
 
     # --- CallAdmission ------------------------------------------------------------------
-    async def admit(self, number: str, attempt_id: str) -> None:
+    def limits(self, server: str | None) -> list[ChannelLimit]:
+        """What a call on that server counts against."""
+        found = [self.trunk_limit] if self.trunk_limit is not None else []
+        server_limit = self.server_limits.get(server) if server is not None else None
+        return found + ([server_limit] if server_limit is not None else [])
+
+    async def admit(self, number: str, attempt_id: str, server: str) -> None:
         owned = self._owned
         if owned is None or not self.coordinated:
             raise NotAdmitted("coordination lost", COORDINATION_RETRY)
@@ -149,7 +172,7 @@ class ClusterCampaign:
             raise NotAdmitted("channel limit full", LIMIT_FULL_RETRY)
         try:
             refused = await self._coord.channels.acquire(
-                owned.value, self.name, attempt_id, number, self.limits
+                owned.value, self.name, attempt_id, number, self.limits(server)
             )
         except (RedisError, OSError) as exc:
             self._coord.failed(exc)
@@ -181,9 +204,10 @@ class ClusterCampaign:
         except (RedisError, OSError) as exc:
             self._coord.failed(exc)  # no longer refreshed: its entries expire with the TTL
 
-    async def adopt(self, attempt_id: str) -> None:
+    async def adopt(self, attempt_id: str, server: str | None) -> None:
         """A call up already (left open by this campaign's last owner): counted."""
+        limits = self.limits(server or self._first_server)
         try:
-            await self._coord.channels.adopt(attempt_id, f"?{attempt_id}", self.limits)
+            await self._coord.channels.adopt(attempt_id, f"?{attempt_id}", limits)
         except (RedisError, OSError) as exc:
             self._coord.failed(exc)  # held anyway: the next beat writes it

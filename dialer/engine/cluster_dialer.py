@@ -4,11 +4,8 @@ the link reports its end (adopted calls counted against the limits first)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-
 from dialer.engine.cluster_campaign import ClusterCampaign
-from dialer.engine.dialer_port import Dialer
+from dialer.engine.dialer_port import Dialer, OpenCall
 from dialer.pbx.dialplan_contract import DialRequest
 from dialer.pbx.events import CallEnded, CallListener, CallMilestone
 from dialer.pbx.link_state import LinkState
@@ -54,10 +51,15 @@ class ClusterDialer:
             self.freed(request.attempt_id)
             raise
 
-    async def adopt(self, attempts: Iterable[tuple[str, datetime]], listener: CallListener) -> None:
-        attempts = list(attempts)
-        for attempt_id, _ in attempts:
-            await self._cluster.adopt(attempt_id)
+    def route(self) -> str | None:
+        return self._inner.route()
+
+    def unroute(self, server: str) -> None:
+        self._inner.unroute(server)
+
+    async def adopt(self, attempts: list[OpenCall], listener: CallListener) -> None:
+        for call in attempts:
+            await self._cluster.adopt(call.attempt_id, call.server)
         await self._inner.adopt(attempts, _Freeing(listener, self))
 
     def freed(self, attempt_id: str) -> None:

@@ -63,10 +63,20 @@ class GatedPacing(PacingControl):
     ) -> None:
         super().__init__(campaign, clock=clock, callers_waiting=callers_waiting)
         self.gate = gate
-        gate.on_change(lambda: self.on_change())  # the runner's wake-up, set after us
+        gate.on_change(self._gate_moved)
+
+    def _gate_moved(self) -> None:
+        self.on_share_change()  # a paused campaign cedes its part of a shared queue
+        self.on_change()  # the runner's wake-up, set after us
+
+    @property
+    def dialling(self) -> bool:
+        return self.gate.is_open
 
     def allowance(self, in_flight: int) -> int:
         if not self.gate.is_open:
+            if self.trunk is not None:  # wants none: not refused, others may take more
+                self.trunk.grant(self.name, in_flight, 0, self.share_weight)
             return 0
         return super().allowance(in_flight)
 
@@ -87,12 +97,14 @@ class GatedPacing(PacingControl):
             limiters.append(operator_pacer.limiter)
         for limiter in limiters:
             _retune_limiter(limiter, pacing)
+        self.share_weight = pacing.share
         if isinstance(operator_pacer, PowerPacer):
             operator_pacer.ratio = pacing.ratio
         if isinstance(operator_pacer, PredictivePacer):
             operator_pacer.settings = dataclasses.replace(
                 operator_pacer.settings, abandon_target=pacing.abandon_target
             )
+        self.on_share_change()
         self.on_change()
 
 

@@ -15,14 +15,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from dialer.store.base import LeasedContact
+from ivr.agi_session import AgiSession
 from ivr.channel import CallChannel
 from ivr.interpreter import run_script
 from ivr.prompt_files import PromptFilesChannel
 from ivr.recognition import SpeechRecognizer
 from ivr.recordings import sweep_recordings
 from ivr.run_result import IvrResult
-from ivr.run_state import CallContext
+from ivr.run_state import CallContext, Voices
 from ivr.script import IvrScript
+from ivr.stream_channel import StreamChannel, StreamMedia
 
 log = logging.getLogger("dialer.engine.ivr")
 
@@ -41,9 +43,13 @@ class IvrCalls:
         clock: Callable[[], datetime],
         opt_out: OptOut,
         playable: Mapping[str, str] | None = None,
+        media: StreamMedia | None = None,
+        voices: Voices | None = None,
     ) -> None:
         self._campaign = campaign
+        self.media = media  # on_answer.media: stream (speech over AudioSocket)
         self._playable = playable or {}
+        self._voices = voices
         self._script = script
         self._recognizer = recognizer
         self._clock = clock
@@ -95,16 +101,28 @@ class IvrCalls:
         async def opted_out(ctx: CallContext) -> None:
             await self._opt_out(ctx.number, ctx.attempt_id)
 
-        channel = PromptFilesChannel(session, self._playable) if self._playable else session
-        result = await run_script(
-            self._script,
-            channel,
-            call,
-            self._recognizer,
-            self._clock,
-            start_at=resume,
-            on_optout=opted_out,
-        )
+        stream = None
+        channel: CallChannel
+        if self.media is not None and isinstance(session, AgiSession):
+            channel = stream = StreamChannel(session, self.media)
+        elif self._playable:
+            channel = PromptFilesChannel(session, self._playable)
+        else:
+            channel = session
+        try:
+            result = await run_script(
+                self._script,
+                channel,
+                call,
+                self._recognizer,
+                self._clock,
+                start_at=resume,
+                on_optout=opted_out,
+                voices=self._voices,
+            )
+        finally:
+            if stream is not None:  # the AudioSocket connection ends with the script
+                await stream.close()
         earlier = self._results.get(attempt_id)
         self._results[attempt_id] = result if earlier is None else _merge(earlier, result)
         await self.sweep_recordings()
@@ -166,5 +184,6 @@ def _merge(first: IvrResult, then: IvrResult) -> IvrResult:
         steps=[*first.steps, *then.steps],
         ended_by=then.ended_by,
         error=then.error or first.error,
+        machine=first.machine or then.machine,
     )
     return merged

@@ -48,6 +48,7 @@ LIVE_CHANGES: dict[str, Applier] = {
     "pacing.calls_per_second": _retune_pacing,
     "pacing.ratio": _retune_pacing,
     "pacing.abandon_target": _retune_pacing,
+    "pacing.share": _retune_pacing,
 }
 
 # Why a section cannot change under a running campaign (longest prefix wins).
@@ -55,6 +56,7 @@ REFUSAL_REASONS: dict[str, str] = {
     "name": "the name is the campaign: a file with another name is another campaign",
     "list": "the campaign's contacts are enrolled from its list",
     "ami": "the AMI link (server, user, secret) is logged in and shared with other campaigns",
+    "servers": "the pool's AMI links are logged in, and calls in progress are on them",
     "dial": "calls in progress were placed with these dial settings",
     "pacing.mode": "the pacer's learnt state belongs to its mode",
     "pacing": "the pacer and the dialplan were set up with it",

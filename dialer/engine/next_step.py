@@ -77,7 +77,7 @@ def closing_of(
         cause=ended.cause,
         reason=ended.reason,
         answered_at=ended.answered_at,
-        detail=ended.detail,
+        detail=ended.detail or _machine_detail(outcome, ivr_result),
         answers=ivr_result.as_json() if ivr_result is not None else {},
     )
     return result, step_after(decision, outcome, ivr_result, lease.attempts_made + 1, policy)
@@ -85,10 +85,25 @@ def closing_of(
 
 def outcome_with_script(outcome: Outcome, result: IvrResult | None) -> Outcome:
     """An answered call whose script failed is `script_error`: the person did not get the
-    script, so it is retried by its own rule instead of counting as reached."""
+    script, so it is retried by its own rule instead of counting as reached. One the
+    script found to be an answering machine by its first words (ivr.machine_speech with
+    `act: true`) is a `machine`, retried by retry.machine."""
     if outcome is Outcome.ANSWERED and result is not None and result.ended_by is EndedBy.ERROR:
         return Outcome.SCRIPT_ERROR
+    if outcome is Outcome.ANSWERED and result is not None and _machine_acted(result):
+        return Outcome.MACHINE
     return outcome
+
+
+def _machine_acted(result: IvrResult) -> bool:
+    return bool(result.machine and result.machine.get("acted"))
+
+
+def _machine_detail(outcome: Outcome, result: IvrResult | None) -> str:
+    if outcome is not Outcome.MACHINE or result is None or not _machine_acted(result):
+        return ""
+    assert result.machine is not None
+    return f"machine by the first words: {result.machine.get('reason', '')}"
 
 
 def with_ivr_result(

@@ -11,16 +11,23 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dialer.campaign.model import AnswerAction, Campaign, PacingMode
 from dialer.operators import OperatorChange, OperatorState
 from dialer.outcomes import Outcome
 from dialer.pbx.events import CallMilestone, Milestone
 from dialer.policy.abandon import AbandonLedger
-from dialer.policy.operator_pacer import OperatorPacer, PowerPacer, ProgressivePacer
+from dialer.policy.operator_pacer import OperatorPacer, PowerPacer, ProgressivePacer, Stage
 from dialer.policy.pacing import FixedPacer
 from dialer.policy.predictive import PredictivePacer, PredictiveSettings
+from dialer.policy.queue_shares import ShareClaim
+
+if TYPE_CHECKING:
+    from dialer.engine.trunk_share import SharedTrunk
+
+
+TRUNK_RECHECK_S = 0.5  # refused by a shared trunk: look again this often at the latest
 
 
 def campaign_queues(campaign: Campaign) -> set[str]:
@@ -58,6 +65,15 @@ class PacingControl:
         if pacing.operator_paced:
             self._operator_pacer = self._build(None)
         self.on_change: Callable[[], None] = lambda: None  # the runner wakes up
+        # Sharing with other campaigns of the node: the queues' operators
+        # (engine/queue_share.py) and the trunk's channels (engine/trunk_share.py).
+        self.name = campaign.name
+        self.share_weight = pacing.share
+        self.on_share_change: Callable[[], None] = lambda: None  # shared queues rebalance
+        self._members_of: dict[str, int] = {}  # logged-in operators per shared queue
+        self.trunk: SharedTrunk | None = None
+        self._granted = 0  # trunk channels granted by the last allowance
+        self._trunk_bound = False  # the trunk granted less than the pacer wanted
 
     @staticmethod
     def _builder(campaign: Campaign) -> Callable[[AbandonLedger | None], OperatorPacer]:
@@ -102,11 +118,25 @@ class PacingControl:
     def allowance(self, in_flight: int) -> int:
         now = self._clock()
         if self._operator_pacer is None:
-            return self._limiter.allowance(now, in_flight)
-        return self._operator_pacer.allowance(now, in_flight)
+            wanted = self._limiter.allowance(now, in_flight)
+        else:
+            wanted = self._operator_pacer.allowance(now, in_flight)
+        if self.trunk is None:
+            return wanted
+        self._granted = self.trunk.grant(self.name, in_flight, wanted, self.share_weight)
+        self._trunk_bound = self._granted < wanted
+        return self._granted
 
     def placed(self, attempt_ids: Iterable[str]) -> None:
         ids = list(attempt_ids)
+        if self.trunk is not None:
+            self.trunk.unused(self.name, self._granted - len(ids))
+            self._granted = 0
+        self._placed(ids)
+        if ids:
+            self.on_share_change()
+
+    def _placed(self, ids: list[str]) -> None:
         if self._operator_pacer is None:
             self._limiter.placed(len(ids))
             return
@@ -116,6 +146,8 @@ class PacingControl:
         self._operator_pacer.placed(len(ids))
 
     def seconds_until_next(self) -> float:
+        if self._trunk_bound:  # a channel freed on the trunk wakes the runner sooner
+            return TRUNK_RECHECK_S
         pacer = self._operator_pacer or self._limiter
         return pacer.seconds_until_next_token()
 
@@ -132,9 +164,13 @@ class PacingControl:
             Milestone.ABANDONED: pacer.call_abandoned,
         }[event.milestone]
         feed(now, event.attempt_id)
+        if event.milestone is not Milestone.ANSWERED:  # the callers in the queue changed
+            self.on_share_change()
         self.on_change()
 
     def on_ended(self, attempt_id: str, outcome: Outcome) -> None:
+        if self.trunk is not None:
+            self.trunk.ended(self.name)
         pacer = self._operator_pacer
         if pacer is None:
             return
@@ -147,6 +183,7 @@ class PacingControl:
         if not outcome.reached_a_person:
             pacer.call_unanswered(now, attempt_id)
         pacer.call_ended(now, attempt_id)
+        self.on_share_change()
 
     def operators_changed(self, changes: Sequence[OperatorChange]) -> None:
         """OperatorListener: operators of the campaign's queues changed state."""
@@ -165,11 +202,54 @@ class PacingControl:
 
     def queues_without_operators(self) -> list[str]:
         """The campaign's queues with no operator logged in (the pacer dials for none)."""
-        return sorted(q for q in self.queues if not self._logged_in.get(q.lower()))
+        return sorted(
+            q
+            for q in self.queues
+            if not (self._logged_in.get(q.lower()) or self._members_of.get(q.lower()))
+        )
+
+    # --- a queue shared with other campaigns (engine/queue_share.py) ------------------
+    @property
+    def dialling(self) -> bool:
+        """False while the campaign places no new calls (paused): it cedes its part."""
+        return True
+
+    def share_claim(self) -> ShareClaim:
+        pacer = self._operator_pacer
+        if pacer is None:
+            return ShareClaim(self.share_weight, dialling=self.dialling)
+        queued = pacer.calls(Stage.QUEUED)
+        return ShareClaim(self.share_weight, queued, pacer.waiting_for_operator, self.dialling)
+
+    def operator_seen(self, interface: str, state: OperatorState) -> None:
+        """One of the operators of this campaign's part changed state."""
+        if self._operator_pacer is not None:
+            self._operator_pacer.operator_state(self._clock(), interface, state)
+            self.on_change()
+
+    def operator_moved(self, interface: str, state: OperatorState | None, since: float) -> None:
+        """An operator joins this campaign's part of a shared queue (or leaves it)."""
+        if self._operator_pacer is not None:
+            self._operator_pacer.operator_moved(interface, state, since)
+            self.on_change()
+
+    def queue_members(self, queue: str, logged_in: int) -> None:
+        """Operators logged in to a shared queue, all parts together (for the status)."""
+        self._members_of[queue.lower()] = logged_in
 
     # --- status -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """JSON-able: what `dialer status` and the progress display show."""
+        figures = self._status()
+        if self.trunk is not None:
+            figures["trunk"] = {
+                "name": self.trunk.name,
+                "max_channels": self.trunk.limit,
+                "in_flight": self.trunk.in_flight,  # every campaign's calls through it
+            }
+        return figures
+
+    def _status(self) -> dict[str, Any]:
         if self._operator_pacer is None:
             pacing = self._limiter
             return {

@@ -23,9 +23,12 @@ from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import IvrCalls
 from dialer.engine.next_step import closing_of, retry_policy_of
+from dialer.engine.open_calls import lease_of, open_call_of
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.run_snapshot import RunSnapshot, held_counts_of, status_of
 from dialer.engine.store_patience import StorePatience
+from dialer.engine.wake import sleep_or_wake
+from dialer.engine.webhook_events import AttemptEvents, attempt_events
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.events import CallEnded, CallMilestone
 from dialer.store.base import (
@@ -216,17 +219,8 @@ class CampaignRunner:
             return
         log.info("engine.adopting_open_attempts", extra={"count": len(open_attempts)})
         for attempt in open_attempts:
-            self._in_flight[attempt.attempt_id] = LeasedContact(
-                campaign_id=attempt.campaign_id,
-                contact_id=attempt.contact_id,
-                number=attempt.number,
-                name=None,
-                timezone=None,
-                fields={},
-                attempts_made=attempt.attempts_made,
-                outcome_counts=attempt.outcome_counts,
-            )
-        await self._dialer.adopt([(a.attempt_id, a.started_at) for a in open_attempts], self)
+            self._in_flight[attempt.attempt_id] = lease_of(attempt)
+        await self._dialer.adopt([open_call_of(a) for a in open_attempts], self)
 
     async def _dial_until_done(self, stop: asyncio.Event) -> bool:
         """Returns True when the campaign ran out of contacts, False when stopped."""
@@ -254,7 +248,7 @@ class CampaignRunner:
                 elif len(self._in_flight) < self.campaign.pacing.max_channels:
                     wait = min(wait, max(0.005, self.pacing.seconds_until_next()))
                 # else: every channel is busy; a call ending wakes us up.
-            await self._sleep_or_wake(stop, wait)
+            await sleep_or_wake(stop, self._wake, wait)
         return False
 
     def _observe_link(self) -> None:
@@ -279,25 +273,39 @@ class CampaignRunner:
             )
             leased += len(leases)
             admitted = await self._admit(leases, now)
-            for lease in admitted:
-                attempt_id = str(uuid.uuid4())
-                # Recorded before the PBX hears of it: a crash now leaves an open attempt
-                # to reconcile, never a second dial.
-                if await self._start_attempt(lease, attempt_id, now):
-                    self._originate(lease, attempt_id)
-                    placed.append(attempt_id)
-            if len(admitted) == len(leases) or len(placed) >= allowance:
+            no_room = await self._dial_admitted(admitted, now, placed)
+            if no_room or len(admitted) == len(leases) or len(placed) >= allowance:
                 break
         self.pacing.placed(placed)
         self.snapshot.originated += len(placed)
         self.snapshot.in_flight = len(self._in_flight)
         return leased
 
-    def _originate(self, lease: LeasedContact, attempt_id: str) -> None:
+    async def _dial_admitted(
+        self, admitted: list[LeasedContact], now: datetime, placed: list[str]
+    ) -> bool:
+        """Originate each lease on the server the pool picks; True: no server had room."""
+        for index, lease in enumerate(admitted):
+            server = self._dialer.route()
+            if server is None:  # every server is down or at its channel limit
+                await self._release([(lease.contact_id, now) for lease in admitted[index:]])
+                return True
+            attempt_id = str(uuid.uuid4())
+            # Recorded before the PBX hears of it: a crash now leaves an open attempt to
+            # reconcile (on its server), never a second dial.
+            if await self._start_attempt(lease, attempt_id, now, server):
+                self._originate(lease, attempt_id, server)
+                placed.append(attempt_id)
+            else:
+                self._dialer.unroute(server)
+        return False
+
+    def _originate(self, lease: LeasedContact, attempt_id: str, server: str) -> None:
         self._in_flight[attempt_id] = lease
         if self._ivr is not None:
             self._ivr.expect(attempt_id, lease)
         request = dial_request_of(self.campaign, attempt_id, lease.number, self._answer_plan)
+        request = replace(request, server=server)
         task = asyncio.create_task(self._dialer.originate(request, self))
         self._originations.add(task)
         task.add_done_callback(self._originations.discard)
@@ -317,41 +325,31 @@ class CampaignRunner:
                 self.snapshot.held[held.reason.value] += 1
                 releases.append((lease.contact_id, held.until))
         if releases:
-            release = partial(self._store.release_leases, leases[0].campaign_id, releases)
-            await self._patiently("release", release)
+            await self._release(releases)
         return admitted
 
-    async def _start_attempt(self, lease: LeasedContact, attempt_id: str, now: datetime) -> bool:
-        """False: the number went into another campaign's call since it was leased (the
-        store's last check), or the cluster refused the call (admission); the lease is
-        given back for later."""
-        store = self._store
+    async def _release(self, releases: list[tuple[int, datetime | None]]) -> None:
+        """Give leases back: (contact id, due again at), or None to retire the contact."""
+        assert self._campaign_id is not None
+        release = partial(self._store.release_leases, self._campaign_id, releases)
+        await self._patiently("release", release)
+
+    async def _start_attempt(
+        self, lease: LeasedContact, attempt_id: str, now: datetime, server: str
+    ) -> bool:
+        """False: the number went into another call since it was leased (the store's last
+        check) or the cluster refused the call (admission); the lease goes back for later."""
         try:
-            await self._admission.admit(lease.number, attempt_id)
-            await self._patiently("start", lambda: store.start_attempt(lease, attempt_id, now))
+            await self._admission.admit(lease.number, attempt_id, server)
+            start = partial(self._store.start_attempt, lease, attempt_id, now, server)
+            await self._patiently("start", start)
         except (NumberInCall, NotAdmitted) as refused:
             log.info("engine.number_in_call_elsewhere", extra={"contact": lease.contact_id})
             await self._admission.give_back(attempt_id)
             wait = refused.retry_after if isinstance(refused, NotAdmitted) else None
-            later = now + (wait or NUMBER_IN_CALL_DELAY)
-            await self._patiently(
-                "release",
-                lambda: store.release_lease(lease.campaign_id, lease.contact_id, later),
-            )
+            await self._release([(lease.contact_id, now + (wait or NUMBER_IN_CALL_DELAY))])
             return False
         return True
-
-    async def _sleep_or_wake(self, stop: asyncio.Event, seconds: float) -> None:
-        self._wake.clear()
-        stop_wait = asyncio.ensure_future(stop.wait())
-        wake_wait = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait(
-                {stop_wait, wake_wait}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stop_wait.cancel()
-            wake_wait.cancel()
 
     async def _drain(self) -> None:
         """Wait (bounded) for calls in progress; what is still up stays open in the store
@@ -388,7 +386,8 @@ class CampaignRunner:
         if unwritten is None:
             unwritten = self._closing_of(ended, lease)
         result, step = unwritten
-        closed = await self._finish(result, step)
+        events = attempt_events(self._campaign, result, step, lease)  # queued by the close
+        closed = await self._finish(result, step, events)
         if closed is None:
             # Not written (the store keeps refusing): tried again later, so that the
             # attempt is closed as soon as the store takes it, and the run can end.
@@ -417,7 +416,9 @@ class CampaignRunner:
             step = replace(step, due_at=self._gate.retry_time(callee, step.due_at))
         return result, step
 
-    async def _finish(self, result: AttemptResult, step: NextStep) -> bool | None:
+    async def _finish(
+        self, result: AttemptResult, step: NextStep, events: AttemptEvents
+    ) -> bool | None:
         """Close the attempt in the store: busy is waited out; another failure (a value
         the store cannot take) is retried with only the outcome, the values dropped.
         None if it could not be written at all."""
@@ -427,7 +428,9 @@ class CampaignRunner:
                 result = replace(result, cause=None, reason=None, answers={}, detail="")
                 await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
             try:
-                return await self._patiently("close", partial(store.finish_attempt, result, step))
+                return await self._patiently(
+                    "close", partial(store.finish_attempt, result, step, events)
+                )
             except Exception:
                 log.exception("engine.close_write_failed", extra={"attempt": result.attempt_id})
         return None

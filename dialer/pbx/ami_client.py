@@ -60,6 +60,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("dialer.ami")
+BOOT_HINT = "give the AMI user `read = system` so it gets FullyBooted"
 
 EventHandler = Callable[[Message], None]
 ConnectionHandler = Callable[[], Any]  # may return an awaitable
@@ -155,13 +156,8 @@ class AmiClient:
         if protocol.lost.done() or protocol is not self._protocol:
             raise AmiDisconnected("AMI connection lost while Asterisk was booting")
         if not protocol.booted.done():
-            log.warning(
-                "ami.no_fully_booted",
-                extra={
-                    "waited_s": self.settings.boot_timeout,
-                    "hint": "give the AMI user `read = system` so it gets FullyBooted",
-                },
-            )
+            extra = {"waited_s": self.settings.boot_timeout, "hint": BOOT_HINT}
+            log.warning("ami.no_fully_booted", extra=extra)
             protocol.booted.set_result(None)
 
     def want_events(self, names: Iterable[str]) -> None:
@@ -172,9 +168,14 @@ class AmiClient:
         if self._protocol is not None:
             self._protocol.parser.wanted = self.wanted_events
 
-    async def connect(self) -> None:
-        """First connection: errors are raised to the caller (no silent retry loop)."""
-        await self._open()
+    async def connect(self, keep_trying: bool = False) -> None:
+        """First connection: errors are raised to the caller (no silent retry loop); with
+        keep_trying, one that cannot reach Asterisk connects in the background later."""
+        try:
+            await self._open()
+        except AmiConnectError:
+            if not keep_trying:
+                raise
         self._supervisor = asyncio.create_task(self._supervise(), name="ami-supervisor")
 
     async def wait_connected(self, timeout: float | None = None) -> None:

@@ -17,6 +17,11 @@ log = logging.getLogger("dialer.ami")
 BOOT_EVENT = "FullyBooted"
 SHUTDOWN_EVENT = "Shutdown"  # sent as Asterisk closes; refusals come first (below)
 SHUTTING_DOWN_REPLY = "Asterisk is shutting down"  # Originate's reply once it began
+# Bytes read from the socket at a time. asyncio reads up to 256 KiB at once, which a busy
+# Asterisk fills with hundreds of events handled in one go: the event loop (and with it
+# the service's HTTP API) would stall for tenths of a second. Reading less at a time
+# lets other callbacks run between reads; the kernel buffers the rest.
+READ_CHUNK = 64 * 1024
 
 
 def with_client_events(wanted: frozenset[str] | None) -> frozenset[str] | None:
@@ -44,7 +49,7 @@ class PendingAction:
         self.items: list[Message] = []
 
 
-class AmiProtocol(asyncio.Protocol):
+class AmiProtocol(asyncio.BufferedProtocol):
     def __init__(self, client: ConnectionOwner) -> None:
         self._client = client
         self.parser = AmiStreamParser(client.wanted_events)
@@ -58,10 +63,17 @@ class AmiProtocol(asyncio.Protocol):
         self.booted: asyncio.Future[None] = loop.create_future()
         self.shutting_down = False  # this Asterisk said so: no new call on this session
         self.last_received = 0.0  # loop time of the last bytes read: is the peer alive?
+        self._buffer = bytearray(READ_CHUNK)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self._buffer)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._buffer[:nbytes]))
 
     def data_received(self, data: bytes) -> None:
         self.last_received = asyncio.get_running_loop().time()

@@ -62,6 +62,7 @@ class CallTracker:
         self.answered_at: datetime | None = None
         self.queue_joined = False
         self.queue_connected = False
+        self.operator = ""  # the queue member who took the call (AgentConnect)
         self.queue_abandon_event = False
         self.queue_status: str | None = None
         self.amd_status: str | None = None
@@ -98,6 +99,7 @@ class CallTracker:
 
     def _on_agent_connect(self, event: Mapping[str, str], now: datetime) -> None:
         self.queue_connected = True
+        self.operator = event.get("MemberName") or event.get("Interface") or ""
 
     def _on_queue_abandon(self, event: Mapping[str, str], now: datetime) -> None:
         self.queue_abandon_event = True

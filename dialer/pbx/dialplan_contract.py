@@ -71,6 +71,7 @@ class DialRequest:
     caller_id: str = ""
     answer: AnswerPlan = field(default_factory=AnswerPlan)
     extra_variables: Mapping[str, str] = field(default_factory=dict)  # the campaign's own
+    server: str = ""  # which of the campaign's Asterisk servers places it (by name)
 
     @property
     def amd_not_sure_is_machine(self) -> bool:

@@ -43,6 +43,7 @@ class CallMilestone:
     attempt_id: str
     milestone: Milestone
     at: datetime
+    operator: str = ""  # CONNECTED: the queue member who took the call, when AMI named it
 
 
 class CallListener(Protocol):

@@ -23,13 +23,7 @@ from dialer.pbx.dialplan_contract import (
     channel_variables,
     variable_header,
 )
-from dialer.pbx.events import (
-    CallEnded,
-    CallListener,
-    CallMilestone,
-    Milestone,
-    OperatorListener,
-)
+from dialer.pbx.events import CallEnded, CallListener, CallMilestone, Milestone, OperatorListener
 from dialer.pbx.journal import HANGUP_HANDLER_VARIABLE, CallJournal, apply_entry
 from dialer.pbx.link_state import LinkState
 from dialer.pbx.queue_watch import QUEUE_EVENTS, QueueWatch
@@ -116,10 +110,16 @@ class PbxLink:
         return self._queues.callers_waiting(queues)
 
     # --- lifecycle ----------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, keep_trying: bool = False) -> None:
         """Log in (errors are raised); the link turns ready in the background, once
-        Asterisk is fully booted and the calls in flight are settled (`state`)."""
-        await self._client.connect()
+        Asterisk is fully booted and the calls in flight are settled (`state`). With
+        keep_trying (a server of a pool), one that cannot be reached now is logged in
+        when it comes up; a refused login is still raised."""
+        await self._client.connect(keep_trying)
+        if not self._client.connected:
+            log.warning("pbx.server_unreachable", extra={"retrying": True})
+            self._sweeper = asyncio.create_task(self._sweep(), name="pbx-sweeper")
+            return
         self._after_login = asyncio.create_task(self._reconcile(), name="pbx-after-login")
         self._sweeper = asyncio.create_task(self._sweep(), name="pbx-sweeper")
 
@@ -289,7 +289,8 @@ class PbxLink:
             tracker.apply(event, now)
             reached = tracker.milestones() - before
             for milestone in [m for m in Milestone if m in reached]:  # in call order
-                tracked.listener.call_milestone(CallMilestone(tracker.attempt_id, milestone, now))
+                reached_at = CallMilestone(tracker.attempt_id, milestone, now, tracker.operator)
+                tracked.listener.call_milestone(reached_at)
         else:
             tracker.apply(event, now)
         if tracker.answered_at is not None:

@@ -47,7 +47,9 @@ class QueueWatch:
         """`wrapup_s`: the queues' wrapuptime from queues.conf (AMI does not report it)."""
         names = frozenset(queues)
         self._tracker.add_queues(names, wrapup_s)
-        self._listeners.append((frozenset(q.lower() for q in names), listener))
+        entry = (frozenset(q.lower() for q in names), listener)
+        if not any(q == entry[0] and each is listener for q, each in self._listeners):
+            self._listeners.append(entry)  # watched again: a longer wrap-up, no second copy
 
     def unwatch(self, listener: OperatorListener) -> None:
         """`listener` hears no more (a campaign's run ended; the queues stay read)."""

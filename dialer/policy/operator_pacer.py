@@ -217,6 +217,23 @@ class OperatorPacer:
         if state is OperatorState.WRAP_UP:
             self._wrap_started[operator_id] = now
 
+    def operator_moved(
+        self, operator_id: str, state: OperatorState | None, since: float = 0.0
+    ) -> None:
+        """The operator joins this pacer's part of a queue other campaigns feed too (in
+        `state`, entered at `since`) or leaves it (None): a move, not a change of state,
+        so nothing is learnt from it (dialer/policy/queue_shares.py splits the queue)."""
+        previous = self._operators.pop(operator_id, None)
+        if previous is not None:
+            self._operator_counts[previous[0]] -= 1
+        self._wrap_started.pop(operator_id, None)
+        if state is None or state is OperatorState.LOGGED_OUT:
+            return
+        self._operators[operator_id] = (state, since)
+        self._operator_counts[state] += 1
+        if state is OperatorState.WRAP_UP:
+            self._wrap_started[operator_id] = since
+
     def _learn_from_operator(self, old: OperatorState, new: OperatorState, spent: float) -> None:
         if old is OperatorState.ON_CALL:
             self.estimates.talk_s.observe(spent)

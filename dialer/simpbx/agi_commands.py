@@ -195,6 +195,7 @@ class AgiCommands:
         offset = scan_int(argv[4]) if len(argv) == 5 else 0
         if offset is None:
             raise Usage
+        self.call.record.played.append(argv[2])
         played = await self.line.play(argv[3])
         endpos = offset + samples(played.elapsed)
         if played.hungup:
@@ -235,6 +236,8 @@ class AgiCommands:
             self.session.set_variable(name.strip(), value)
         if dead:  # a real Asterisk answers 0 even for Playback on a dead channel
             return "200 result=0\n"
+        if app == "audiosocket":
+            return await self.line.audiosocket(data)
         if app in ("playback", "background", "wait"):
             seconds = float(atoi(data)) if app == "wait" else None
             played = await self.line.play("", seconds, prompt=app != "wait")
@@ -263,6 +266,8 @@ class AgiCommands:
         first, between = (6000, 2000) if timeout == 0 else (timeout, timeout)
         if max_digits <= 0:
             return "200 result=-1\n"
+        if argv[2]:
+            self.call.record.played.append(argv[2])
         played = await self.line.play(DIGIT_ANY) if argv[2] else None
         if played is not None and played.hungup:
             return "200 result=-1\n"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .channels import DialTarget
+from .stream import StreamLog
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class CallRecord:
     reason: int | None = None  # OriginateResponse Reason (None for a synchronous Originate)
     queue: str = ""
     queue_status: str = ""  # TIMEOUT when Queue() timed out
+    played: list[str] = field(default_factory=list)  # files the IVR played (STREAM FILE, GET DATA)
     over_limit: bool = False  # refused as congestion because channel_limit was reached
     started: float = 0.0
     answered: float | None = None
@@ -130,3 +132,4 @@ class CallRecord:
     talk_time: float | None = None  # drawn length of the conversation with an operator
     operator: str = ""  # Interface of the queue member that took the call
     recordings: list[Path] = field(default_factory=list)  # files RECORD FILE wrote
+    stream: StreamLog = field(default_factory=StreamLog)  # what EXEC AudioSocket heard

@@ -22,6 +22,7 @@ from .channels import Channel
 from .config import CallRecord
 from .personas import IvrPersona, parse_persona
 from .ports import Switch
+from .stream import CalleeStream
 
 log = logging.getLogger("dialer.simpbx")
 
@@ -159,6 +160,22 @@ class CalleeLine:
         if not await self.sleep(length):
             return Played(elapsed=self._loop.time() - start, hungup=True)
         return Played(elapsed=length)
+
+    async def audiosocket(self, data: str) -> str:
+        """EXEC AudioSocket: the callee on a media stream (stream.py)."""
+        hangup_after = None
+        if self._hangup_mid_prompt:
+            self._hangup_mid_prompt = False
+            hangup_after = self.timing.prompt / 2
+        callee = CalleeStream(
+            self.speech,
+            self.speech_dir,
+            self.gone,
+            self.call.record.stream,
+            hangup_after,
+            lambda: self.call.callee_hangup(16),
+        )
+        return await callee.run(data)
 
     async def wait_key(self, timeout_ms: int, continuing: bool = False) -> str | None:
         """The next key, "" after the timeout, None when the caller hung up."""

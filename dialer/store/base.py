@@ -19,27 +19,27 @@ from typing import Protocol
 from dialer.call_history import PastCall
 from dialer.outcomes import CampaignState, ContactStatus, Outcome
 from dialer.store.due_view import DueView
+from dialer.store.outbox_role import NewWebhookEvent as NewWebhook
 from dialer.store.outbox_role import WebhookOutbox as Outbox
 from dialer.store.person_records import DoNotCallEntry, Erasure, PersonData
 from dialer.store.service_roles import ApiTokens, CampaignFiles
 from dialer.store.views import (
-    AttemptRecord as AttemptRecord,
+    AttemptRecord,
+    BaseStats,
+    CampaignChanges,
+    CampaignRecord,
+    ContactFacts,
+    ContactReport,
 )
-from dialer.store.views import (
-    BaseStats as BaseStats,
-)
-from dialer.store.views import (
-    CampaignChanges as CampaignChanges,
-)
-from dialer.store.views import (
-    CampaignRecord as CampaignRecord,
-)
-from dialer.store.views import (
-    ContactFacts as ContactFacts,
-)
-from dialer.store.views import (
-    ContactReport as ContactReport,
-)
+
+__all__ = [
+    "AttemptRecord",
+    "BaseStats",
+    "CampaignChanges",
+    "CampaignRecord",
+    "ContactFacts",
+    "ContactReport",
+]
 
 
 class StoreError(Exception):
@@ -155,6 +155,7 @@ class OpenAttempt:
     started_at: datetime
     attempts_made: int
     outcome_counts: Mapping[Outcome, int]
+    server: str | None = None  # the Asterisk server it went to (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -302,18 +303,24 @@ class CampaignLedger(Protocol):
         ...
 
     async def start_attempt(
-        self, lease: LeasedContact, attempt_id: str, started_at: datetime
+        self,
+        lease: LeasedContact,
+        attempt_id: str,
+        started_at: datetime,
+        server: str | None = None,
     ) -> None:
-        """Record the attempt before anything is sent to the PBX (so a crash leaves a
-        trace that prevents a second dial for the same attempt). Raises NumberInCall if
+        """Record the attempt, with the Asterisk server it goes to, before anything is
+        sent to the PBX (so a crash leaves a trace that prevents a second dial for the
+        same attempt, and says where to reconcile it). Raises NumberInCall if
         the number has an open attempt in any campaign (the lease stays to release)."""
         ...
 
-    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
-        """Close the attempt and apply next_step to its contact, in one transaction.
-
-        Returns False (and changes nothing) if the attempt is already closed: an
-        attempt is closed exactly once."""
+    async def finish_attempt(
+        self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhook] = ()
+    ) -> bool:
+        """Close the attempt, apply next_step to its contact and queue `events` (webhook
+        outbox rows), in one transaction. False (and nothing changed) if the attempt is
+        already closed: an attempt is closed exactly once."""
         ...
 
     async def release_lease(

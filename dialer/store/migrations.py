@@ -202,6 +202,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_outbox_due ON webhook_outbox (next_try_at) WHERE delivered_at IS NULL;
     """,
+    # 11: the Asterisk server each attempt was placed on (a campaign may dial through a
+    # pool), so an open attempt is reconciled on the server that has it. NULL: one server.
+    """
+    ALTER TABLE attempts ADD COLUMN server TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -45,6 +45,29 @@ class WebhookBacklog:
     delivered: int
 
 
+@dataclass(frozen=True)
+class ReceiverState:
+    """One receiver URL of a campaign: its deliveries so far."""
+
+    url: str
+    pending: int  # not yet delivered
+    failing: int  # of those, failed at least once
+    delivered: int
+    next_try_at: datetime | None  # the earliest undelivered row's next try
+
+
+@dataclass(frozen=True)
+class FailedDelivery:
+    """An undelivered event whose last try failed."""
+
+    event_id: str
+    kind: str
+    url: str
+    tries: int
+    last_error: str
+    next_try_at: datetime
+
+
 class WebhookOutbox(Protocol):
     async def add_webhook_events(self, events: Sequence[NewWebhookEvent], now: datetime) -> int:
         """Queue events (an event id already queued for that URL is kept once);
@@ -62,3 +85,9 @@ class WebhookOutbox(Protocol):
         ...
 
     async def webhook_backlog(self) -> WebhookBacklog: ...
+
+    async def webhook_state(
+        self, campaign: str, errors: int
+    ) -> tuple[list[ReceiverState], list[FailedDelivery]]:
+        """A campaign's receivers, and its `errors` latest failing deliveries."""
+        ...

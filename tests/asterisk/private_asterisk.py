@@ -218,13 +218,15 @@ class ExtraConfig:
     appends: {file name in etc/: text appended to it} (e.g. extra dialplan contexts);
     dialer: settings that replace those of the [dialer] AMI user (secret, read, write);
     drop_eventfilters: remove the dialer user's eventfilter lines (it gets every event);
-    queues_general: settings that replace those of queues.conf [general] (autofill...).
+    queues_general: settings that replace those of queues.conf [general] (autofill...);
+    load: modules of NOLOAD_MODULES this test needs after all (e.g. app_audiosocket.so).
     """
 
     appends: dict[str, str] = field(default_factory=dict)
     dialer: dict[str, str] = field(default_factory=dict)
     queues_general: dict[str, str] = field(default_factory=dict)
     drop_eventfilters: bool = False
+    load: tuple[str, ...] = ()
 
 
 def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | None = None) -> None:
@@ -331,7 +333,8 @@ def write_config(binary: Path, tmpdir: Path, port: int, extra: ExtraConfig | Non
     (etc / "queues.conf").write_text(queues)
 
     (etc / "modules.conf").write_text(
-        "[modules]\nautoload = yes\n" + "".join(f"noload = {m}\n" for m in NOLOAD_MODULES)
+        "[modules]\nautoload = yes\n"
+        + "".join(f"noload = {m}\n" for m in NOLOAD_MODULES if m not in extra.load)
     )
     (etc / "logger.conf").write_text(
         "[general]\n[logfiles]\nmessages.log => notice,warning,error,verbose\n"

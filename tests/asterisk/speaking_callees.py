@@ -24,6 +24,8 @@ from tests.asterisk.private_asterisk import ExtraConfig, RealAsterisk, start_pri
 from tests.audio import run, say, silence
 
 SPEAKER_DIAL = "Local/{number}@test-speaker"
+# What on_answer.media: stream needs: AudioSocket() run by the FastAGI script.
+AUDIOSOCKET_MODULES = ("res_audiosocket.so", "app_audiosocket.so")
 
 # ("silence", seconds) | ("say", text) | ("beep", seconds) | ("file", path of a WAV)
 Part = tuple[str, float | str]
@@ -95,13 +97,16 @@ def wav_seconds(path: Path) -> float:
 
 
 @contextlib.contextmanager
-def speaking_asterisk(binary: Path) -> Iterator[tuple[RealAsterisk, Path]]:
-    """A private Asterisk with [test-speaker], and the directory its voices live in."""
+def speaking_asterisk(
+    binary: Path, load: tuple[str, ...] = ()
+) -> Iterator[tuple[RealAsterisk, Path]]:
+    """A private Asterisk with [test-speaker], and the directory its voices live in;
+    `load`: modules the harness leaves out by default (e.g. AUDIOSOCKET_MODULES)."""
     # Short paths: the control socket must fit a Unix socket path (108 bytes).
     tmpdir = Path(tempfile.mkdtemp(prefix="dialer-ast-", dir="/tmp"))
     voices = tmpdir / "voices"
     voices.mkdir()
-    extra = ExtraConfig(appends={"extensions.conf": speaker_context(voices)})
+    extra = ExtraConfig(appends={"extensions.conf": speaker_context(voices)}, load=load)
     try:
         with start_private_asterisk(binary, tmpdir / "ast", extra=extra) as pbx:
             yield pbx, voices

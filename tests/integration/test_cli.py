@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from openpyxl import load_workbook
 
 from dialer.outcomes import ContactStatus
 from dialer.simpbx import SimulatedPbx
@@ -204,6 +205,15 @@ async def test_given_finished_campaign_when_reported_then_csv_and_json_have_ever
     assert out.count('"number"') == 30
     code, out, _ = await run_dialer("--db", str(db), "report", "spring-promo")
     assert code == 0 and "Campaign spring-promo: 30 contacts" in out
+    book = tmp_path / "report.xlsx"
+    code, _, err = await run_dialer(
+        "--db", str(db), "report", "spring-promo", "--format", "xlsx", "--output", str(book)
+    )
+    assert code == 0, err
+    sheet = load_workbook(book, read_only=True).active
+    assert sheet is not None and len(list(sheet.rows)) == 31
+    code, _, err = await run_dialer("--db", str(db), "report", "spring-promo", "--format", "xlsx")
+    assert code == 2 and "--format xlsx needs --output FILE" in err
     code, _, err = await run_dialer("--db", str(db), "report", "nope")
     assert code == 2 and "no campaign named 'nope'" in err
 
@@ -219,3 +229,7 @@ async def test_given_fresh_machine_when_demo_runs_then_both_campaigns_finish_and
     assert "Run of demo: finished" in out and "Run of demo-keypad: finished" in out
     assert "Campaign demo-keypad: 10 contacts" in out
     assert "Leads (temperature set by the script)" in out
+    # The keypad campaign sorts the whole funnel, even on a short list.
+    funnel = out.split("Leads (temperature set by the script)")[1]
+    for temperature in ("hot", "warm", "cold"):
+        assert f"│ {temperature} " in funnel, temperature

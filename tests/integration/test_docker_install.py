@@ -99,6 +99,13 @@ def test_given_the_image_file_set_when_installed_in_a_fresh_venv_then_the_cli_ru
     )
     assert found.returncode == 0, found.stderr
     assert Path(found.stdout.strip()).is_relative_to(fresh)
+    # The dashboard's page, script and style are package data: the service serves them.
+    dashboard = subprocess.run(
+        [str(python), "-c", "from dialer.control.service.http_dashboard import ASSETS, asset\n"
+         "print(all(asset(name) for name in ASSETS))"],
+        cwd=workdir, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert dashboard.stdout.strip() == "True", dashboard.stderr
     for example in ("campaign.yaml", "campaign-keypad.yaml"):
         checked = subprocess.run(
             [str(fresh / "bin" / "dialer"), "validate", str(ROOT / "examples" / example)],

@@ -299,7 +299,7 @@ async def test_recover_gives_back_leases_without_attempt_and_returns_open_attemp
     )
     [closed] = await store.lease_due(campaign_id, T0, 1)
     await store.start_attempt(closed, "a-1", T0 + timedelta(seconds=1))
-    await store.start_attempt(in_flight, "a-2", T0 + timedelta(seconds=2))
+    await store.start_attempt(in_flight, "a-2", T0 + timedelta(seconds=2), "pbx-b")
     del forgotten  # leased, then the process died before start_attempt
 
     reopened = await SqliteStore.open(store.path)  # as after a restart
@@ -308,6 +308,8 @@ async def test_recover_gives_back_leases_without_attempt_and_returns_open_attemp
     assert [(a.attempt_id, a.attempts_made) for a in open_attempts] == [("a-1", 1), ("a-2", 0)]
     assert open_attempts[0].outcome_counts == {Outcome.BUSY: 1}
     assert open_attempts[0].started_at == T0 + timedelta(seconds=1)
+    # Each is reconciled on the Asterisk server it went to (None: not recorded).
+    assert [a.server for a in open_attempts] == [None, "pbx-b"]
     progress = await reopened.progress(campaign_id, later)
     assert (progress.pending, progress.due_now, progress.dialing) == (1, 1, 2)
     assert progress.next_due_at == later

@@ -34,7 +34,7 @@ from dialer.store.sqlite import SqliteStore
 SECRET = "s3cret-for-tests"
 HOOK = WebhookSettings(
     url="http://127.0.0.1:1/hook",  # port set per test
-    events=[WebhookEvent.ATTEMPT_FINISHED, WebhookEvent.CAMPAIGN_FINISHED],
+    events=[WebhookEvent.TRANSFERRED, WebhookEvent.CAMPAIGN_FINISHED],
     secret_env="DIALER_TEST_HOOK_SECRET",
 )
 
@@ -91,14 +91,18 @@ def _free_socket() -> socket.socket:
 
 
 async def _route(store: SqliteStore, hook: WebhookSettings, attempts: int) -> None:
-    """The service's bus as a campaign runs: calls end, then the campaign finishes."""
+    """The service's bus as a campaign runs: operators take calls, then the campaign
+    finishes (an attempt's own events are queued by its close: test_webhook_close.py)."""
     bus = EventBus()
     router = WebhookRouter(store, bus, lambda name: [hook] if name == "crm" else [])
     routing = asyncio.create_task(router.run())
     for n in range(attempts):
         bus.publish("call.originated", "crm", attempt=f"a{n}")  # not a webhook event
-        bus.publish("call.ended", "crm", attempt=f"a{n}", outcome="answered", answered=True)
-    bus.publish("call.ended", "other", attempt="x1", outcome="busy")  # no webhooks there
+        bus.publish("call.connected", "crm", attempt=f"a{n}", operator=f"Agent {n}")
+        bus.publish(
+            "call.ended", "crm", attempt=f"a{n}", outcome="transferred"
+        )  # queued by the close
+    bus.publish("call.connected", "other", attempt="x1")  # no webhooks there
     bus.publish("campaign.finished", "crm", originated=attempts)
     bus.close()
     await asyncio.wait_for(routing, 10)
@@ -146,7 +150,7 @@ async def test_outbox_survives_a_down_receiver_failures_and_a_restart(tmp_path: 
             stop.set()
             await asyncio.wait_for(loop, 10)
 
-    expected = {f"attempt.finished:a{n}" for n in range(5)}
+    expected = {f"call.transferred:a{n}" for n in range(5)}
     assert set(receiver.accepted) - expected == {
         next(i for i, b in receiver.bodies.items() if b["event"] == "campaign.finished")
     }
@@ -154,7 +158,8 @@ async def test_outbox_survives_a_down_receiver_failures_and_a_restart(tmp_path: 
     assert len(receiver.accepted) == 6
     assert receiver.requests == 9  # 3 refused + 6 accepted: none sent again once accepted
     assert receiver.bad_signatures == 0
-    assert receiver.bodies["attempt.finished:a2"]["campaign"] == "crm"
+    assert receiver.bodies["call.transferred:a2"]["campaign"] == "crm"
+    assert receiver.bodies["call.transferred:a2"]["operator"] == "Agent 2"
     backlog = await store.webhook_backlog()
     assert (backlog.pending, backlog.delivered) == (0, 6)
     await store.close()

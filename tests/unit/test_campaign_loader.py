@@ -313,7 +313,8 @@ def test_given_unknown_key_without_close_match_then_allowed_keys_are_listed() ->
     assert at(problem) == (8, 3, "pacing.speed")
     assert problem.message == (
         "unknown key 'speed'; allowed keys here: mode, max_channels, calls_per_second, "
-        "ratio, abandon_target, connect_limit, compliance_message, wrapup, operator_guaranteed"
+        "ratio, abandon_target, connect_limit, compliance_message, wrapup, operator_guaranteed, "
+        "share"
     )
 
 
@@ -379,8 +380,8 @@ def test_given_unknown_key_without_close_match_then_allowed_keys_are_listed() ->
             9,
             "pacing",
             "expected a mapping of settings (mode, max_channels, calls_per_second, ratio, "
-            "abandon_target, connect_limit, compliance_message, wrapup, operator_guaranteed) "
-            "as indented 'key: value' lines, got '5'",
+            "abandon_target, connect_limit, compliance_message, wrapup, operator_guaranteed, "
+            "share) as indented 'key: value' lines, got '5'",
         ),
         (
             "on_answer:\n  queue_timeout: 0s\n",

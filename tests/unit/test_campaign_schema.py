@@ -17,9 +17,9 @@ from dialer.campaign.model import Campaign
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaign.yaml"
 FREE_FORM_MAPPINGS = {"variables", "calling_hours", "region_zones"}
 DURATION_FIELDS = [
-    ("AmiSettings", "connect_timeout"),
-    ("AmiSettings", "action_timeout"),
-    ("AmiSettings", "ping_interval"),
+    ("AsteriskServer", "connect_timeout"),
+    ("AsteriskServer", "action_timeout"),
+    ("AsteriskServer", "ping_interval"),
     ("DialSettings", "ring_timeout"),
     ("OnAnswer", "queue_timeout"),
     ("RetryRuleSettings", "delay"),

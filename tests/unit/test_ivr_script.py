@@ -454,7 +454,8 @@ def test_given_ask_without_speech_settings_then_error_at_its_kind() -> None:
         ),
         (
             "    a: {kind: play, say: [{number: amount, prompt: x}], next: a}\n",
-            "campaign.yaml:12:27: ivr.steps.a.say[0]: give exactly one of prompt, number or digits",
+            "campaign.yaml:12:27: ivr.steps.a.say[0]: give exactly one of prompt, number, "
+            "digits or text",
         ),
         (
             "    a b: {kind: hangup}\n",

@@ -71,3 +71,17 @@ def test_given_a_failure_then_the_store_is_asked_to_check_the_streak() -> None:
     assert after(Outcome.CONGESTION).dead_after_failures is None  # the network, not the number
     invalid = after(Outcome.INVALID_NUMBER)
     assert invalid.mark_dead and invalid.status is ContactStatus.DONE
+
+
+def test_given_the_first_words_were_a_machine_then_the_call_is_a_machine_when_acted_on() -> None:
+    from dialer.engine.next_step import outcome_with_script
+
+    acted = IvrResult(ended_by=EndedBy.HANGUP, machine={"speech": "machine", "acted": True})
+    only_reported = IvrResult(
+        ended_by=EndedBy.HANGUP, machine={"speech": "machine", "acted": False}
+    )
+    assert outcome_with_script(Outcome.ANSWERED, acted) is Outcome.MACHINE
+    assert outcome_with_script(Outcome.ANSWERED, only_reported) is Outcome.ANSWERED
+    assert outcome_with_script(Outcome.TRANSFERRED, acted) is Outcome.TRANSFERRED
+    step = after(Outcome.MACHINE, acted)  # retried by retry.machine, the contact untouched
+    assert step.status is ContactStatus.PENDING and step.set_fields == {}

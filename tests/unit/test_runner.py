@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dialer.campaign.model import Campaign
+from dialer.engine.dialer_port import OpenCall
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.runner import CampaignAborted, CampaignRunner
 from dialer.outcomes import ContactStatus, Outcome
@@ -36,7 +37,7 @@ class MemoryPbx:
         self.fatal_error: Exception | None = None
         self.requests: list[DialRequest] = []
         self.up: dict[str, CallListener] = {}
-        self.adopted: list[tuple[str, datetime]] = []
+        self.adopted: list[OpenCall] = []
         self.max_up = 0
         self.originated = asyncio.Event()
 
@@ -44,15 +45,21 @@ class MemoryPbx:
     def state(self) -> LinkState:
         return LinkState.READY if self.ready else LinkState.BOOTING
 
+    def route(self) -> str | None:
+        return "memory" if self.ready else None
+
+    def unroute(self, server: str) -> None:
+        pass
+
     async def originate(self, request: DialRequest, listener: CallListener) -> None:
         self.requests.append(request)
         self.up[request.attempt_id] = listener
         self.max_up = max(self.max_up, len(self.up))
         self.originated.set()
 
-    async def adopt(self, attempts: list[tuple[str, datetime]], listener: CallListener) -> None:
+    async def adopt(self, attempts: list[OpenCall], listener: CallListener) -> None:
         self.adopted += attempts
-        for attempt_id, _ in attempts:
+        for attempt_id, _, _ in attempts:
             self.up[attempt_id] = listener
 
     def end(self, attempt_id: str, outcome: Outcome = Outcome.ANSWERED) -> None:
@@ -194,7 +201,8 @@ async def test_given_calls_still_up_when_drain_times_out_then_they_stay_open_for
     answerer = asyncio.create_task(answer_everything(second_pbx))
     snapshot = await runner_for(store, second_pbx, idle_poll=0.01).run(asyncio.Event())
     answerer.cancel()
-    assert {attempt_id for attempt_id, _ in second_pbx.adopted} == left_up
+    assert {call.attempt_id for call in second_pbx.adopted} == left_up
+    assert {call.server for call in second_pbx.adopted} == {"memory"}
     assert snapshot.state == "finished"
     # The adopted people were not dialled again while their calls were up.
     adopted_numbers = {r.number for r in pbx.requests}

@@ -124,7 +124,10 @@ class BusObserver:
         self._bus.publish("call.originated", campaign, attempt=attempt_id)
 
     def call_milestone(self, campaign: str, event: CallMilestone) -> None:
-        self._bus.publish(f"call.{event.milestone.value}", campaign, attempt=event.attempt_id)
+        extra = {"operator": event.operator} if event.operator else {}
+        self._bus.publish(
+            f"call.{event.milestone.value}", campaign, attempt=event.attempt_id, **extra
+        )
 
     def call_ended(self, campaign: str, event: CallEnded) -> None:
         self._bus.publish(

@@ -1,20 +1,24 @@
 """The HTTP API (FastAPI): campaigns (list, register a file, start, pause, resume, stop,
-status), reports (CSV/JSON, admin only, audited) and the live event stream (SSE). Its
+status) and the live event stream (SSE) here; reports and webhook state (http_reports),
+lists and contacts (http_lists), do-not-call (http_dnc) in their own modules. Its
 OpenAPI document is at /openapi.json, behind a token like every other path."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from dialer.control import report as report_view
 from dialer.control.service.http_auth import role_check
+from dialer.control.service.http_dashboard import dashboard_routes
+from dialer.control.service.http_dnc import dnc_routes
+from dialer.control.service.http_lists import list_routes
 from dialer.control.service.http_metrics import metrics_routes
-from dialer.control.service.http_streams import WRITERS, report_chunks, sse
+from dialer.control.service.http_reports import report_routes
+from dialer.control.service.http_streams import sse
 from dialer.control.service.status import campaign_rows, campaign_status
 from dialer.control.service.supervisor import ServiceError, Supervisor
 from dialer.control.service.tokens import Caller, Role
@@ -61,6 +65,10 @@ def build_app(supervisor: Supervisor) -> FastAPI:
     _campaign_routes(app, supervisor)
     _data_routes(app, supervisor)
     metrics_routes(app, supervisor)
+    report_routes(app, supervisor)
+    list_routes(app, supervisor)
+    dnc_routes(app, supervisor)
+    dashboard_routes(app, supervisor)
     return app
 
 
@@ -131,29 +139,6 @@ def _campaign_routes(app: FastAPI, supervisor: Supervisor) -> None:
 def _data_routes(app: FastAPI, supervisor: Supervisor) -> None:
     store = supervisor.store
     viewer = Depends(role_check(store, Role.VIEWER))
-    admin = Depends(role_check(store, Role.ADMIN))
-
-    @app.get(
-        "/campaigns/{name}/report",
-        summary="every contact of the campaign and its result (contact data: admin only, "
-        "written to the audit log)",
-        response_class=StreamingResponse,
-    )
-    async def report(
-        name: str,
-        format: Annotated[Literal["csv", "json"], Query()] = "csv",
-        caller: Caller = admin,
-    ) -> StreamingResponse:
-        record = await store.get_campaign(name)
-        if record is None:
-            raise HTTPException(404, f"no campaign named {name!r} has run in this store")
-        rows = (await store.progress(record.id, datetime.now(UTC))).total
-        # Written down before any row leaves: a client that stops half way is traced too.
-        await store.record_audit(
-            datetime.now(UTC), caller.actor, "report.export", name, f"{format} via API", rows
-        )
-        batches = report_view.report_batches(store, name)
-        return StreamingResponse(report_chunks(batches, format), media_type=WRITERS[format][1])
 
     @app.get(
         "/events",

@@ -12,8 +12,8 @@ from dialer.store.service_roles import ApiTokens
 
 WHAT_ROLES_DO = {
     Role.VIEWER: "read figures",
-    Role.SUPERVISOR: "steer campaigns",
-    Role.ADMIN: "register campaign files and export contact data",
+    Role.SUPERVISOR: "steer campaigns or change and check the do-not-call lists",
+    Role.ADMIN: "register campaign files, import, export, show or erase contact data",
 }
 
 

@@ -12,6 +12,7 @@ from dialer.control.status import campaign_standing, hold_json
 from dialer.engine.run_snapshot import status_of
 from dialer.engine.runner import CampaignRunner
 from dialer.outcomes import CampaignState
+from dialer.regulation import ABANDON_RATE_CAP
 from dialer.store import ContactStore
 from dialer.store.service_roles import WantedState
 
@@ -21,6 +22,8 @@ def live_figures(runner: CampaignRunner, paused: bool) -> dict[str, Any]:
     live, with a paused campaign shown as paused."""
     figures = status_of(runner.snapshot)
     figures["pacing"] = runner.pacing.status()
+    due = runner.snapshot.next_due_at
+    figures["next_due_at"] = due.isoformat() if due else None
     if paused and runner.snapshot.state is CampaignState.DIALING:
         figures["state"] = "paused"
     else:
@@ -59,6 +62,7 @@ async def campaign_status(
         "standing": standing,
         "saved_at": saved_at.isoformat() if saved_at else None,
         "hold": hold_json(hold),
+        "abandon_cap": ABANDON_RATE_CAP,
     }
 
 
@@ -83,12 +87,15 @@ async def campaign_rows(
             "final": 0,
             "pending": 0,
             "error": live.error if live else None,
+            "next_due_at": None,  # the earliest retry or callback of a pending contact
         }
         if record is not None:
             progress = await store.progress(record.id, now)
             hold = await store.campaign_hold(record.id)
             row["state"] = campaign_standing(record.state, hold, now)
             row.update(contacts=progress.total, final=progress.done, pending=progress.pending)
+            due = progress.next_due_at
+            row["next_due_at"] = due.isoformat() if due else None
         if live is not None and live.driving and not live.gate.is_open:
             row["state"] += ", paused"
         rows.append(row)

@@ -1,11 +1,14 @@
 """Webhooks: campaign events POSTed to each campaign's receivers, from the store's outbox.
 
 Two halves, joined only by the outbox (dialer.store.outbox_role):
+- The engine queues an attempt's events (attempt.finished, lead.hot / lead.warm,
+  contact.opted_out) in the store transaction that closes the attempt
+  (dialer.engine.webhook_events): the attempt is closed if and only if they are queued.
 - WebhookRouter reads the service's event bus and queues, for every receiver of the
-  campaign that wants the event, one outbox row. It queues right after the engine closed
-  the attempt (not in the same transaction: the bus is where the service learns of it),
-  so an event is lost only if the service dies between the two, or if the router falls
-  more than the bus's backlog behind (both logged, neither seen in tests).
+  campaign that wants them, the events the bus carries: call.transferred (an operator
+  took the call, as it happens) and campaign.finished. Those are lost only if the
+  service dies before the router queued them, or if the router falls more than the
+  bus's backlog behind (logged).
 - WebhookDelivery POSTs what is due, signs each body (HMAC-SHA256 with the secret from
   the receiver's `secret_env`, never stored), marks 2xx answers delivered and pushes
   every other answer (or no answer) back with exponential back-off. A row stays until
@@ -20,18 +23,16 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 
 from dialer.campaign.webhooks import WebhookEvent, WebhookSettings
 from dialer.control.service.events import EventBus, ServiceEvent
-from dialer.store.outbox_role import NewWebhookEvent, PendingWebhook, WebhookOutbox
+from dialer.engine.webhook_events import outbox_rows
+from dialer.store.outbox_role import PendingWebhook, WebhookOutbox
 
 log = logging.getLogger("dialer.webhooks")
 
@@ -39,9 +40,10 @@ SIGNATURE_HEADER = "X-Dialer-Signature"  # "sha256=" + hex HMAC-SHA256 of the ra
 EVENT_ID_HEADER = "X-Dialer-Event-Id"
 EVENT_HEADER = "X-Dialer-Event"
 
-# The bus's kinds that a receiver may ask for, under their webhook name.
+# The bus's kinds that a receiver may ask for, under their webhook name. An attempt's
+# own events (attempt.finished, lead.hot/warm, contact.opted_out) are not routed from the
+# bus: the engine queues them in the attempt's close (dialer.engine.webhook_events).
 _FROM_BUS = {
-    "call.ended": WebhookEvent.ATTEMPT_FINISHED,
     "call.connected": WebhookEvent.TRANSFERRED,
     "campaign.finished": WebhookEvent.CAMPAIGN_FINISHED,
 }
@@ -49,29 +51,6 @@ _FROM_BUS = {
 
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def outbox_rows(
-    hooks: Sequence[WebhookSettings],
-    kind: WebhookEvent,
-    campaign: str,
-    at: datetime,
-    data: Mapping[str, Any],
-    event_id: str | None = None,
-) -> list[NewWebhookEvent]:
-    """One row per receiver that wants `kind`; every row of one event shares its id."""
-    wanting = [h for h in hooks if kind in h.events]
-    if not wanting:
-        return []
-    event_id = event_id or uuid.uuid4().hex
-    body = json.dumps(
-        {"id": event_id, "event": kind.value, "campaign": campaign, "at": at.isoformat(), **data},
-        ensure_ascii=False,
-        sort_keys=True,
-    )
-    return [
-        NewWebhookEvent(event_id, campaign, kind.value, h.url, h.secret_env, body) for h in wanting
-    ]
 
 
 class WebhookRouter:

@@ -21,9 +21,11 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
+from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.number_hygiene import apply_to_contact, failure_streak
+from dialer.store.sqlite.outbox import queue_webhook_events
 from dialer.store.sqlite.rows import (
     CONTACT_COLUMNS,
     dt,
@@ -155,7 +157,11 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
         ]
 
     async def start_attempt(
-        self, lease: LeasedContact, attempt_id: str, started_at: datetime
+        self,
+        lease: LeasedContact,
+        attempt_id: str,
+        started_at: datetime,
+        server: str | None = None,
     ) -> None:
         """Also refuses (StoreError) a contact that is not leased or already has an open
         attempt: whatever the caller's bug, one contact is never dialled twice at once."""
@@ -192,12 +198,14 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                     f"contact {lease.contact_id}'s number is in a call of campaign {busy[0]}"
                 )
             db.execute(
-                "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (attempt_id, *key, lease.number, started),
+                "INSERT INTO attempts (id, campaign_id, contact_id, number, started_at, server)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (attempt_id, *key, lease.number, started, server),
             )
 
-    async def finish_attempt(self, result: AttemptResult, next_step: NextStep) -> bool:
+    async def finish_attempt(
+        self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
+    ) -> bool:
         due = _next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
@@ -244,6 +252,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 ),
             )
             apply_to_contact(db, result.attempt_id, contact_id, next_step, ended)
+            queue_webhook_events(db, events, result.ended_at)  # closed iff queued
         return True
 
     async def release_lease(
@@ -285,7 +294,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 (ts(now), campaign_id),
             ).rowcount
             rows = db.execute(
-                "SELECT a.id, a.contact_id, a.number, a.started_at,"
+                "SELECT a.id, a.contact_id, a.number, a.started_at, a.server,"
                 " coalesce(cc.attempts, 0) AS attempts"
                 " FROM attempts a LEFT JOIN campaign_contacts cc"
                 "   ON cc.campaign_id = a.campaign_id AND cc.contact_id = a.contact_id"
@@ -307,6 +316,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 contact_id=r["contact_id"],
                 number=r["number"],
                 started_at=dt(r["started_at"]),
+                server=r["server"],
                 attempts_made=r["attempts"],
                 outcome_counts=counts.get(r["contact_id"], {}),
             )

@@ -2,27 +2,42 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from dialer.store.outbox_role import NewWebhookEvent, PendingWebhook, WebhookBacklog
+from dialer.store.outbox_role import (
+    FailedDelivery,
+    NewWebhookEvent,
+    PendingWebhook,
+    ReceiverState,
+    WebhookBacklog,
+)
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import dt, ts
 
 
+def queue_webhook_events(
+    db: sqlite3.Connection, events: Sequence[NewWebhookEvent], now: datetime
+) -> int:
+    """Queue events inside the caller's transaction (an attempt's close queues its events
+    in its own); an event id already queued for that URL is kept once."""
+    added = 0
+    for e in events:
+        cur = db.execute(
+            "INSERT INTO webhook_outbox (event_id, campaign, kind, url, secret_env, body,"
+            " created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (event_id, url) DO NOTHING",
+            (e.event_id, e.campaign, e.kind, e.url, e.secret_env, e.body, ts(now), ts(now)),
+        )
+        added += cur.rowcount
+    return added
+
+
 class SqliteWebhookOutbox(SqliteRole):
     async def add_webhook_events(self, events: Sequence[NewWebhookEvent], now: datetime) -> int:
-        added = 0
         with self._conn.write() as db:
-            for e in events:
-                cur = db.execute(
-                    "INSERT INTO webhook_outbox (event_id, campaign, kind, url, secret_env, body,"
-                    " created_at, next_try_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (event_id, url) DO NOTHING",
-                    (e.event_id, e.campaign, e.kind, e.url, e.secret_env, e.body, ts(now), ts(now)),
-                )
-                added += cur.rowcount
-        return added
+            return queue_webhook_events(db, events, now)
 
     async def due_webhook_events(self, now: datetime, limit: int) -> list[PendingWebhook]:
         rows = self._conn.db.execute(
@@ -67,3 +82,38 @@ class SqliteWebhookOutbox(SqliteRole):
             " coalesce(sum(delivered_at IS NOT NULL), 0) FROM webhook_outbox"
         ).fetchone()
         return WebhookBacklog(int(row[0]), int(row[1]), int(row[2]))
+
+    async def webhook_state(
+        self, campaign: str, errors: int
+    ) -> tuple[list[ReceiverState], list[FailedDelivery]]:
+        db = self._conn.db
+        receivers = [
+            ReceiverState(
+                r[0], int(r[1]), int(r[2]), int(r[3]), dt(r[4]) if r[4] is not None else None
+            )
+            for r in db.execute(
+                "SELECT url, coalesce(sum(delivered_at IS NULL), 0),"
+                " coalesce(sum(delivered_at IS NULL AND tries > 0), 0),"
+                " coalesce(sum(delivered_at IS NOT NULL), 0),"
+                " min(CASE WHEN delivered_at IS NULL THEN next_try_at END)"
+                " FROM webhook_outbox WHERE campaign = ? GROUP BY url ORDER BY url",
+                (campaign,),
+            )
+        ]
+        failures = [
+            FailedDelivery(
+                r["event_id"],
+                r["kind"],
+                r["url"],
+                int(r["tries"]),
+                r["last_error"],
+                dt(r["next_try_at"]),
+            )
+            for r in db.execute(
+                "SELECT event_id, kind, url, tries, last_error, next_try_at FROM webhook_outbox"
+                " WHERE campaign = ? AND delivered_at IS NULL AND tries > 0"
+                " ORDER BY next_try_at DESC, id DESC LIMIT ?",
+                (campaign, errors),
+            )
+        ]
+        return receivers, failures
