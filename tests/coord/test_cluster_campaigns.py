@@ -111,6 +111,7 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
         # Node a dies: no more beats, no goodbye (a killed process releases nothing).
         left_open = runner_a.snapshot.in_flight
         kill_heartbeat(a.coordinator)
+        died = time.monotonic()  # its last beat was at most one beat (TTL / 5) before
 
         async def released(*_: object) -> None:
             return None
@@ -121,7 +122,6 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
             await run_a  # its cleanup runs here, but gives nothing back (release: no-op)
         await a.close()  # its AMI link goes; the calls it placed go on in the PBX
         assert left_open > 0
-        died = time.monotonic()
 
         while True:  # what the service's take-over loop does (control/service/cluster.py)
             runner_b = await b.add_campaign(campaign, SECRET)
