@@ -100,7 +100,7 @@ async def test_two_nodes_share_the_channel_limit_and_each_person(
 async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
     pbx: SimulatedPbx, store: ContactStore, redis_url: str
 ) -> None:
-    await fill_list(store, "spring", 150)
+    await fill_list(store, "spring", 80)
     campaign = make_campaign(pbx.port)
     async with node(store, redis_url, "a") as a, node(store, redis_url, "b") as b:
         assert a.coordinator is not None
@@ -136,7 +136,7 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
     assert snapshot.state == "finished"
     assert_never_originated_twice(pbx)
     assert_no_person_in_two_calls(pbx)
-    await assert_all_final(store, "spring-promo", 150)
+    await assert_all_final(store, "spring-promo", 80)
 
 
 async def test_dialling_pauses_while_redis_is_down_and_resumes(
