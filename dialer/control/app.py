@@ -22,7 +22,9 @@ from dialer.campaign.connection import AsteriskServer
 from dialer.campaign.model import AnswerAction, Campaign
 from dialer.engine.asterisk_pool import AsteriskPool, PoolMember
 from dialer.engine.call_taps import CallObserver, ObservedDialer
-from dialer.engine.campaign_hold import HoldKeeper
+from dialer.engine.campaign_hold import HoldKeeper, HoldPort
+from dialer.engine.cluster_campaign import ClusterCampaign
+from dialer.engine.cluster_dialer import ClusterDialer
 from dialer.engine.dial_gate import DialGate, GatedPacing
 from dialer.engine.dialer_port import Dialer
 from dialer.engine.ivr_calls import AgiRouter, IvrCalls
@@ -37,6 +39,7 @@ from dialer.pbx.link import PbxLink, utc_now
 from dialer.store import ContactStore, open_store
 
 if TYPE_CHECKING:  # imported when used: a plain campaign loads none of them
+    from dialer.coord import Coordinator
     from dialer.simpbx import SimConfig, SimulatedPbx
     from ivr.audiosocket import AudioSocketServer
     from ivr.fastagi import FastAgiServer
@@ -84,8 +87,10 @@ class Node:
         store: ContactStore,
         clock: Clock = utc_now,
         agi_turnaround: Callable[[float], None] | None = None,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.store = store
+        self.coordinator = coordinator  # several nodes (--redis): holds and calls go through it
         self._clock = clock
         self._agi_turnaround = agi_turnaround  # every FastAGI reply-to-next-command delay
         self._links: dict[tuple[str, int, str], PbxLink] = {}
@@ -103,7 +108,7 @@ class Node:
         campaign: Campaign,
         secret: str | Mapping[str, str],
         drain_timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
-        hold: HoldKeeper | None = None,
+        hold: HoldPort | None = None,
         gate: DialGate | None = None,
         observer: CallObserver | None = None,
     ) -> CampaignRunner:
@@ -132,6 +137,10 @@ class Node:
                 await link.watch_queues([queue], shared, wrapup)
         pacing.trunk = self._trunk(campaign, lambda: pacing.on_change())
         dialer: Dialer = pool if observer is None else ObservedDialer(pool, campaign.name, observer)
+        cluster = None
+        if self.coordinator is not None and hold is None:
+            cluster = ClusterCampaign(self.coordinator, campaign)
+            hold, dialer = cluster, ClusterDialer(dialer, cluster)
         runner = CampaignRunner(
             campaign,
             self.store,
@@ -142,7 +151,10 @@ class Node:
             ivr=ivr_calls,
             agi_address=agi_address,
             hold=hold,
+            admission=cluster,
         )
+        if cluster is not None:
+            cluster.snapshot = runner.snapshot  # the live counters every node shows
         self._parts[id(runner)] = (pbx_links, pacing, ivr_calls)
         return runner
 

@@ -258,6 +258,26 @@ def _service_parsers(sub: Any) -> None:
         default=timedelta(seconds=60),
         help="on SIGTERM, how long to wait for calls in progress (default 60s)",
     )
+    serve.add_argument(
+        "--redis",
+        help="several nodes: coordinate with the others through this Redis"
+        " (redis://HOST:PORT/DB); default $DIALER_REDIS; without it the node runs alone",
+    )
+    serve.add_argument(
+        "--channel-limit",
+        action="append",
+        default=[],
+        metavar="KIND:NAME=N",
+        help="with --redis: at most N calls at once over every node through a trunk or an"
+        " Asterisk server, e.g. trunk:carrier=30 or server:10.0.0.5:5038=120 (repeatable)",
+    )
+    serve.add_argument(
+        "--node-ttl",
+        type=_duration,
+        default=timedelta(seconds=15),
+        help="with --redis: a node not heard of for this long is dead; its campaigns are"
+        " taken over and its channels freed (default 15s; it beats every third of it)",
+    )
     files = sub.add_parser("campaigns", help="register campaign files with the service")
     fsub = files.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")
     add = fsub.add_parser("add", help="validate a campaign file and register it (a new version)")

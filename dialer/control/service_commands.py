@@ -5,6 +5,7 @@ answers). One function per command, as in dialer.control.commands."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ from dialer.control.terminal import (
     CliError,
     print_json,
 )
+from dialer.coord import Coordinator, CoordSettings, RedisUnreachable, parse_channel_limit
+from dialer.coord.settings import REDIS_ENV
 
 
 # --- the service itself -------------------------------------------------------------------
@@ -32,12 +35,35 @@ async def serve(args: argparse.Namespace, console: Console) -> int:
     from dialer.control.service.serve import ListenError, bind, parse_listen
     from dialer.control.service.serve import serve as run_service
 
+    coordinator = _coordinator(args)
     try:
         sock = bind(*parse_listen(args.listen))
     except ListenError as exc:
         raise CliError(str(exc)) from exc
     async with commands.opened_store(args) as store:
-        return await run_service(store, sock, args.drain_timeout)
+        try:
+            return await run_service(store, sock, args.drain_timeout, coordinator)
+        except RedisUnreachable as exc:
+            raise CliError(str(exc)) from exc
+
+
+def _coordinator(args: argparse.Namespace) -> Coordinator | None:
+    """--redis (or $DIALER_REDIS): this node coordinates with the others; None: alone."""
+    url = args.redis or os.environ.get(REDIS_ENV)
+    if not url:
+        if args.channel_limit:
+            raise CliError("--channel-limit counts calls over several nodes: it needs --redis")
+        return None
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise CliError(f"--redis {url!r}: expected redis://HOST:PORT/DB (or rediss://, unix://)")
+    try:
+        limits = tuple(parse_channel_limit(text) for text in args.channel_limit)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    ttl = args.node_ttl.total_seconds()
+    if ttl < 0.3:
+        raise CliError(f"--node-ttl {ttl:g}s: too short for a heartbeat (at least 300ms)")
+    return Coordinator(CoordSettings(url, ttl_s=ttl, heartbeat_s=ttl / 3, limits=limits))
 
 
 # --- campaign files -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from dialer.policy.campaign_hold import HEARTBEAT, HOLD_TTL, HoldStanding, hold_standing, is_free
 from dialer.store.base import CampaignHold, CampaignLedger, StoreBusy
@@ -61,6 +62,19 @@ class CampaignHeld(Exception):
             f" within {HOLD_TTL.total_seconds():.0f} s"
         )
         self.hold = hold
+
+
+class HoldPort(Protocol):
+    """What the runner needs of a campaign's hold: HoldKeeper (the store's, one node) or
+    dialer.engine.cluster_campaign.ClusterCampaign (Redis, several nodes)."""
+
+    lost: bool  # someone else took the campaign over: stop dialling at once
+
+    async def take(self, campaign_name: str, campaign_id: int) -> None: ...
+
+    async def keep(self) -> None: ...
+
+    async def release(self) -> None: ...
 
 
 @dataclass

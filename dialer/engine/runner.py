@@ -16,7 +16,8 @@ from functools import partial
 from typing import TypeVar
 
 from dialer.campaign.model import Campaign
-from dialer.engine.campaign_hold import HoldKeeper
+from dialer.engine.call_admission import AdmitAll, CallAdmission, NotAdmitted
+from dialer.engine.campaign_hold import HoldKeeper, HoldPort
 from dialer.engine.compliance_gate import ComplianceGate, callee_of_lease
 from dialer.engine.dial_requests import answer_plan_of, dial_request_of
 from dialer.engine.dialer_port import Dialer
@@ -26,6 +27,7 @@ from dialer.engine.open_calls import lease_of, open_call_of
 from dialer.engine.pacing_control import PacingControl
 from dialer.engine.run_snapshot import RunSnapshot, held_counts_of, status_of
 from dialer.engine.store_patience import StorePatience
+from dialer.engine.wake import sleep_or_wake
 from dialer.engine.webhook_events import AttemptEvents, attempt_events
 from dialer.outcomes import CampaignState, ContactStatus
 from dialer.pbx.events import CallEnded, CallMilestone
@@ -70,8 +72,9 @@ class CampaignRunner:
         ivr: IvrCalls | None = None,
         agi_address: str | None = None,
         status_interval: float = 2.0,
-        hold: HoldKeeper | None = None,
+        hold: HoldPort | None = None,
         gate: ComplianceGate | None = None,
+        admission: CallAdmission | None = None,  # several nodes: the cluster's say
     ) -> None:
         self._store = store
         self._campaign = campaign
@@ -95,7 +98,8 @@ class CampaignRunner:
         self._ivr = ivr
         self._answer_plan = answer_plan_of(campaign, agi_address)
         self.snapshot = RunSnapshot(campaign.name)
-        self._hold = hold or HoldKeeper(store, clock)
+        self._hold: HoldPort = hold or HoldKeeper(store, clock)
+        self._admission = admission or AdmitAll()
         self._patience = StorePatience(self._store_waiting)
         self._gate = gate or ComplianceGate(campaign, store)
 
@@ -244,7 +248,7 @@ class CampaignRunner:
                 elif len(self._in_flight) < self.campaign.pacing.max_channels:
                     wait = min(wait, max(0.005, self.pacing.seconds_until_next()))
                 # else: every channel is busy; a call ending wakes us up.
-            await self._sleep_or_wake(stop, wait)
+            await sleep_or_wake(stop, self._wake, wait)
         return False
 
     def _observe_link(self) -> None:
@@ -333,28 +337,19 @@ class CampaignRunner:
     async def _start_attempt(
         self, lease: LeasedContact, attempt_id: str, now: datetime, server: str
     ) -> bool:
-        """False: the number went into another campaign's call since it was leased (the
-        store's last check); the lease is given back for later."""
+        """False: the number went into another call since it was leased (the store's last
+        check) or the cluster refused the call (admission); the lease goes back for later."""
         try:
+            await self._admission.admit(lease.number, attempt_id, server)
             start = partial(self._store.start_attempt, lease, attempt_id, now, server)
             await self._patiently("start", start)
-        except NumberInCall:
+        except (NumberInCall, NotAdmitted) as refused:
             log.info("engine.number_in_call_elsewhere", extra={"contact": lease.contact_id})
-            await self._release([(lease.contact_id, now + NUMBER_IN_CALL_DELAY)])
+            await self._admission.give_back(attempt_id)
+            wait = refused.retry_after if isinstance(refused, NotAdmitted) else None
+            await self._release([(lease.contact_id, now + (wait or NUMBER_IN_CALL_DELAY))])
             return False
         return True
-
-    async def _sleep_or_wake(self, stop: asyncio.Event, seconds: float) -> None:
-        self._wake.clear()
-        stop_wait = asyncio.ensure_future(stop.wait())
-        wake_wait = asyncio.ensure_future(self._wake.wait())
-        try:
-            await asyncio.wait(
-                {stop_wait, wake_wait}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            stop_wait.cancel()
-            wake_wait.cancel()
 
     async def _drain(self) -> None:
         """Wait (bounded) for calls in progress; what is still up stays open in the store

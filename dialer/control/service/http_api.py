@@ -81,7 +81,16 @@ def _campaign_routes(app: FastAPI, supervisor: Supervisor) -> None:
     async def status_of(name: str) -> dict[str, Any]:
         wanted = (await store.wanted_states()).get(name)
         managed = supervisor.campaigns.get(name)
-        return await campaign_status(store, name, managed, wanted, datetime.now(UTC))
+        status = await campaign_status(store, name, managed, wanted, datetime.now(UTC))
+        if supervisor.remote is not None:  # several nodes: as its driving node counts it
+            status["cluster"] = await supervisor.remote.live(name)
+        return status
+
+    @app.get("/cluster", summary="several nodes: the live nodes and what each drives")
+    async def cluster(caller: Caller = viewer) -> dict[str, Any]:
+        if supervisor.remote is None:
+            return {"nodes": [], "coordinated": False}
+        return {"nodes": await supervisor.remote.nodes(), "coordinated": True}
 
     @app.get("/campaigns", summary="every campaign: state, wanted state, progress")
     async def list_campaigns(caller: Caller = viewer) -> list[dict[str, Any]]:

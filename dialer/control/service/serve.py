@@ -18,10 +18,12 @@ from datetime import timedelta
 import uvicorn
 
 from dialer.control.app import Node
+from dialer.control.service.cluster import ClusterSteering
 from dialer.control.service.events import EventBus
 from dialer.control.service.http_api import build_app
 from dialer.control.service.supervisor import Supervisor
 from dialer.control.service.webhooks import WebhookRouter, run_webhooks
+from dialer.coord import Coordinator, RedisUnreachable
 from dialer.store import ContactStore
 
 log = logging.getLogger("dialer.service")
@@ -66,10 +68,26 @@ class _HttpServer(uvicorn.Server):
         yield
 
 
-async def serve(store: ContactStore, sock: socket.socket, drain_timeout: timedelta) -> int:
+async def serve(
+    store: ContactStore,
+    sock: socket.socket,
+    drain_timeout: timedelta,
+    coordinator: Coordinator | None = None,
+) -> int:
+    """`coordinator`: a node of a cluster (--redis); RedisUnreachable if Redis does not
+    answer at start."""
+    if coordinator is not None:
+        try:
+            await coordinator.start()
+        except RedisUnreachable:
+            await coordinator.close()
+            raise
     bus = EventBus()
-    node = Node(store)
+    node = Node(store, coordinator=coordinator)
     supervisor = Supervisor(store, node, bus, drain_timeout=drain_timeout)
+    cluster = ClusterSteering(supervisor, coordinator) if coordinator is not None else None
+    supervisor.remote = cluster
+    cluster_stop, cluster_task = asyncio.Event(), None
     # Subscribed before any campaign starts, so that no event goes unrouted.
     router = WebhookRouter(store, bus, supervisor.webhooks_of)
     webhooks_stop = asyncio.Event()
@@ -94,7 +112,10 @@ async def serve(store: ContactStore, sock: socket.socket, drain_timeout: timedel
     log.info("service.listening", extra={"address": f"{host}:{port}"})
     http_failed = False
     try:
-        resumed = await supervisor.resume_wanted()
+        # A node of a cluster starts what no live node drives, now and whenever a node dies.
+        resumed = [] if cluster is not None else await supervisor.resume_wanted()
+        if cluster is not None:
+            cluster_task = asyncio.create_task(cluster.run(cluster_stop), name="cluster")
         if resumed:
             log.info("service.resumed", extra={"campaigns": ",".join(resumed)})
         stopped = asyncio.ensure_future(stop.wait())
@@ -113,7 +134,13 @@ async def serve(store: ContactStore, sock: socket.socket, drain_timeout: timedel
             await http
         with contextlib.suppress(Exception):
             await webhooks
+        cluster_stop.set()
+        if cluster_task is not None:
+            with contextlib.suppress(Exception):
+                await cluster_task
         await node.close()
+        if coordinator is not None:
+            await coordinator.close()
     return 1 if http_failed else 0
 
 

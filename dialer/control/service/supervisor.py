@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from dialer.campaign.ami_secret import resolve_ami_secret
 from dialer.campaign.errors import CampaignError
@@ -49,6 +50,18 @@ class ServiceError(Exception):
         self.status = status
 
 
+class RemoteSteering(Protocol):
+    """Several nodes (dialer.control.service.cluster): reach the node driving a campaign."""
+
+    async def owner_elsewhere(self, name: str) -> str | None: ...
+
+    async def send(self, name: str, command: str, by: str) -> None: ...
+
+    async def live(self, name: str) -> dict[str, str]: ...
+
+    async def nodes(self) -> list[dict[str, object]]: ...
+
+
 class Supervisor:
     def __init__(
         self,
@@ -68,6 +81,7 @@ class Supervisor:
         self._observer = BusObserver(bus)
         self.campaigns: dict[str, ManagedCampaign] = {}
         self.draining = False
+        self.remote: RemoteSteering | None = None  # set on a node of a cluster (--redis)
 
     # --- at start -----------------------------------------------------------------------
     def webhooks_of(self, name: str) -> Sequence[WebhookSettings]:
@@ -88,6 +102,12 @@ class Supervisor:
             self._launch(managed, paused=wanted.wanted == "paused")
             started.append(name)
         return started
+
+    async def take_over(self, name: str, paused: bool) -> None:
+        """Several nodes: drive a campaign no live node drives (its owner died)."""
+        managed = await self._managed(name)
+        if not managed.driving and not self.draining:
+            self._launch(managed, paused=paused)
 
     # --- registering files --------------------------------------------------------------
     async def register(
@@ -126,6 +146,8 @@ class Supervisor:
     async def start(self, name: str, by: str) -> ManagedCampaign:
         managed = await self._managed(name)
         self._refuse_while_draining()
+        if await self._sent_to_owner(managed, "resume", "running", by):
+            return managed
         if managed.stopping:
             raise ServiceError(409, f"campaign {name!r} is stopping: start it once it stopped")
         await self.store.set_wanted_state(name, "running", self._clock(), by)
@@ -137,6 +159,8 @@ class Supervisor:
 
     async def pause(self, name: str, by: str) -> ManagedCampaign:
         managed = await self._managed(name)
+        if await self._sent_to_owner(managed, "pause", "paused", by):
+            return managed
         if not managed.driving or managed.stopping:
             raise ServiceError(409, f"campaign {name!r} is not running: nothing to pause")
         await self.store.set_wanted_state(name, "paused", self._clock(), by)
@@ -148,6 +172,8 @@ class Supervisor:
     async def resume(self, name: str, by: str) -> ManagedCampaign:
         managed = await self._managed(name)
         self._refuse_while_draining()
+        if await self._sent_to_owner(managed, "resume", "running", by):
+            return managed
         if managed.stopping:
             raise ServiceError(409, f"campaign {name!r} is stopping: start it once it stopped")
         await self.store.set_wanted_state(name, "running", self._clock(), by)
@@ -160,6 +186,8 @@ class Supervisor:
 
     async def stop(self, name: str, by: str) -> ManagedCampaign:
         managed = await self._managed(name)
+        if await self._sent_to_owner(managed, "stop", "stopped", by):
+            return managed
         await self.store.set_wanted_state(name, "stopped", self._clock(), by)
         if managed.driving and not managed.stop.is_set():
             managed.stop.set()
@@ -186,6 +214,24 @@ class Supervisor:
         return self._node.agi_sessions
 
     # --- inside -------------------------------------------------------------------------
+    async def _sent_to_owner(
+        self, managed: ManagedCampaign, command: str, wanted: str, by: str
+    ) -> bool:
+        """Several nodes: a campaign driven by another node gets the command there (its
+        wanted state written first, in the shared store)."""
+        if self.remote is None or managed.driving:
+            return False
+        try:
+            owner = await self.remote.owner_elsewhere(managed.name)
+            if owner is None:
+                return False
+            await self.store.set_wanted_state(managed.name, wanted, self._clock(), by)
+            await self.remote.send(managed.name, command, by)
+        except ConnectionError as exc:  # what RemoteSteering raises when Redis is away
+            raise ServiceError(503, f"the cluster's Redis does not answer: {exc}") from exc
+        self.bus.publish(f"campaign.{command}_sent", managed.name, by=by, node=owner)
+        return True
+
     def _refuse_while_draining(self) -> None:
         if self.draining:
             raise ServiceError(503, "the service is shutting down")

@@ -1,0 +1,115 @@
+"""Two `dialer serve --redis` processes sharing one SQLite contact base and one private
+redis-server, against the simulated PBX: a command given to either node reaches the one
+that drives the campaign, the channel limit holds over both, and when the driving node is
+killed with SIGKILL the other takes the campaign over and finishes it, with nothing
+originated twice. (Three nodes over PostgreSQL need the PostgreSQL backend.)"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import pytest
+
+from dialer.outcomes import ContactStatus
+from dialer.simpbx import SimulatedPbx
+from dialer.store import open_store
+from tests.integration.service_helpers import (
+    Service,
+    api,
+    make_token,
+    originated_by,
+    start_service,
+    until,
+)
+from tests.integration.test_cli import seeded_db, write_campaign
+from tests.integration.test_service_campaigns import register
+from tests.integration.test_service_restart import assert_no_number_called_twice_at_once
+
+pytestmark = pytest.mark.timeout(240)
+NAME = "spring-cluster"
+LIMIT = 5
+
+
+async def driver_of(services: list[Service], token: str) -> Service:
+    """The node whose heartbeat says it drives the campaign."""
+    found: list[Service] = []
+
+    async def look() -> bool:
+        _, cluster = await api(services[0].url, "GET", "/cluster", token)
+        drivers = {n["node"] for n in cluster["nodes"] if NAME in n["campaigns"]}
+        found[:] = []
+        for service in services:
+            _, status = await api(service.url, "GET", f"/campaigns/{NAME}", token)
+            if status["driven_here"] and status["cluster"].get("node") in drivers:
+                found.append(service)
+        return len(found) == 1
+
+    await until(look, timeout=30)
+    return found[0]
+
+
+async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
+    pbx: SimulatedPbx, tmp_path: Path, redis_url: str
+) -> None:
+    db = await seeded_db(tmp_path, 150)
+    admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
+    node_args = (
+        "--redis", redis_url, "--node-ttl", "3s",
+        "--channel-limit", f"server:127.0.0.1:{pbx.port}={LIMIT}",
+    )  # fmt: skip
+    services = [await start_service(db, *node_args), await start_service(db, *node_args)]
+    try:
+        path = write_campaign(
+            tmp_path / "c.yaml", pbx.port, name=NAME,
+            pacing={"max_channels": 20, "calls_per_second": 40},
+        )  # fmt: skip
+        await register(services[0].url, admin, path)
+        code, _ = await api(services[0].url, "POST", f"/campaigns/{NAME}/start", supervisor)
+        assert code == 200
+        await until(lambda: len(originated_by(pbx, NAME)) >= 20)
+        owner = await driver_of(services, supervisor)
+        other = services[1 - services.index(owner)]
+
+        # Paused through the node that does not drive it: the driving node stops dialling.
+        code, answer = await api(other.url, "POST", f"/campaigns/{NAME}/pause", supervisor)
+        assert code == 200, answer
+
+        async def paused_there() -> bool:
+            _, status = await api(owner.url, "GET", f"/campaigns/{NAME}", supervisor)
+            return bool(status["state"] == "paused")
+
+        await until(paused_there)
+        await asyncio.sleep(0.5)
+        placed = len(originated_by(pbx, NAME))
+        await asyncio.sleep(1.0)
+        assert len(originated_by(pbx, NAME)) == placed
+        code, _ = await api(other.url, "POST", f"/campaigns/{NAME}/resume", supervisor)
+        assert code == 200
+        await until(lambda: len(originated_by(pbx, NAME)) >= placed + 20)
+
+        owner.proc.send_signal(signal.SIGKILL)  # the driving node dies mid-run
+        await owner.proc.wait()
+
+        async def finished() -> bool:
+            _, status = await api(other.url, "GET", f"/campaigns/{NAME}", supervisor)
+            return bool(status["state"] == "finished")
+
+        await until(finished, timeout=150)
+    finally:
+        for service in services:
+            if service.proc.returncode is None:
+                assert await service.stop() == 0
+    ids = [o.channel_id for o in pbx.originates]
+    assert len(ids) == len(set(ids)), "an attempt was originated twice"
+    assert pbx.max_concurrent <= LIMIT
+    assert_no_number_called_twice_at_once(pbx)
+    store = await open_store(db)
+    try:
+        record = await store.get_campaign(NAME)
+        assert record is not None
+        lines = await store.contact_report(record.id)
+        assert len(lines) == 150 and {line.status for line in lines} == {ContactStatus.DONE}
+    finally:
+        await store.close()
