@@ -204,7 +204,7 @@ async def test_operators_added_over_ami_across_an_asterisk_restart(
             async with ami_session(pbx.host, pbx.port, ADMIN_USERNAME, ADMIN_SECRET) as ami:
                 _, items = await ami.list_action("QueueStatus", Queue="restart-queue")
             members_after = [m["Location"] for m in items if m.get("Event") == "QueueMember"]
-            link = run._dialer
+            link = run._dialer.members[0].link  # the campaign's one Asterisk server
             await until(lambda: link.reconnects >= 1 and link.ready, 20, "AMI reconnect")
             if persistentmembers == "no":
                 await until(lambda: pacing.queues_without_operators() != [], 5, "warning")
@@ -290,9 +290,8 @@ async def test_a_running_campaign_across_an_asterisk_restart(
         pbx = restart(pbx, config)
         restarted_at = time.time()
         runner = runners[0]
-        await until(
-            lambda: runner._dialer.reconnects >= 1 and runner._dialer.ready, 20, "reconnect"
-        )
+        link = runner._dialer.members[0].link  # the campaign's one Asterisk server
+        await until(lambda: link.reconnects >= 1 and link.ready, 20, "reconnect")
         if persistentmembers == "no":
             await until(lambda: runner.pacing.queues_without_operators() != [], 5, "warning")
             originated = runner.snapshot.originated

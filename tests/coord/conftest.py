@@ -41,5 +41,13 @@ def own_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
         yield server
 
 
-# The end-to-end fixtures: a simulated PBX on a free port, a real SQLite contact base.
-from tests.integration.conftest import pbx, store  # noqa: E402, F401
+# The end-to-end fixtures: a simulated PBX on a free port, the contact base on SQLite (or,
+# in a module marked store_backends, on a private PostgreSQL too).
+from tests.integration.conftest import (  # noqa: E402, F401
+    pbx,
+    pg_server,
+    pytest_generate_tests,
+    store,
+    store_backend,
+    store_url,
+)

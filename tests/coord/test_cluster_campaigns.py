@@ -26,6 +26,10 @@ from tests.coord.helpers import kill_heartbeat, settings
 from tests.integration.conftest import SECRET, fill_list, make_campaign
 from tests.redis_server import PrivateRedis
 
+# Both nodes share one contact base: an SQLite file, then a private PostgreSQL (what
+# several machines would share).
+pytestmark = pytest.mark.store_backends
+
 # Longer than the coordination tests' TTL: the SQLite store works in the event loop, and a
 # loaded machine must not make a live node look dead.
 TTL_S = 3.0
