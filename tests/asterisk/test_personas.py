@@ -48,7 +48,8 @@ async def _run_all(pbx: RealAsterisk) -> PersonaRun:
             # One after the other: both use the two test operators of dialer-operators.
             channel_id = str(uuid.uuid4())
             taken_task = asyncio.create_task(
-                place_call(ami, "+79123456786", queue=QUEUE, channel_id=channel_id)
+                # AgentComplete trails the hang-up: a loaded machine needs more than 0.5 s.
+                place_call(ami, "+79123456786", queue=QUEUE, channel_id=channel_id, grace=3.0)
             )
             # While the operator talks (3 s), read the attempt id on the operator's leg:
             # [dialer-answered] sets it with the inheritance prefix for screen pops.

@@ -111,6 +111,7 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
         runner_a = await a.add_campaign(campaign, SECRET)
         run_a = asyncio.create_task(runner_a.run(asyncio.Event()))
         while len(pbx.originates) < 40 or not runner_a.snapshot.in_flight:
+            assert not run_a.done(), "node a ended before it could die with calls up"
             await asyncio.sleep(0.005)
         # Node a dies: no more beats, no goodbye (a killed process releases nothing).
         left_open = runner_a.snapshot.in_flight
@@ -130,7 +131,8 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
         while True:  # what the service's take-over loop does (control/service/cluster.py)
             runner_b = await b.add_campaign(campaign, SECRET)
             try:
-                snapshot = await runner_b.run(asyncio.Event())
+                # Bounded: a take-over that never ends fails here, saying so.
+                snapshot = await asyncio.wait_for(runner_b.run(asyncio.Event()), 60)
                 break
             except CampaignHeld:
                 b.forget(runner_b)
