@@ -65,12 +65,17 @@ async def test_kill_9_and_restart_resumes_running_campaigns_without_a_duplicate_
 
     service = await start_service(db)
     try:
+        answers: list[tuple[int, object]] = []
 
         async def run_finished() -> bool:
-            _, status = await api(service.url, "GET", "/campaigns/spring-run", supervisor)
-            return status["state"] == "finished"
+            # The restarted service may answer before it has loaded its campaigns again:
+            # polled until finished; the answers seen are kept for the failure message.
+            code, status = await api(service.url, "GET", "/campaigns/spring-run", supervisor)
+            answers.append((code, status))
+            return code == 200 and status["state"] == "finished"
 
         await until(run_finished, timeout=150)
+        assert all(code == 200 for code, _ in answers[1:]), answers[:3]
         assert len(originated_by(pbx, "spring-run")) > run_before
         # The paused campaign came back paused: it adopted its calls, dialled none.
         code, status = await api(service.url, "GET", "/campaigns/spring-hold", supervisor)

@@ -50,7 +50,11 @@ async def campaign_status(
         _, figures, saved_at = await store.load_runtime(record.id)
     else:
         figures, saved_at = {}, None
+    # Before a run's first saved snapshot (e.g. right after a restart) the stored state
+    # stands in, so every answer has a state.
+    stored_state = record.state.value if record is not None else "new"
     return {
+        "state": stored_state,
         **figures,
         "campaign": name,
         "list": record.list_name if record else (managed.parsed.list if managed else None),
