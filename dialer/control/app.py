@@ -56,10 +56,7 @@ class CampaignStartError(Exception):
     """The campaign cannot start: a prompt file, the speech model, the FastAGI port."""
 
 
-def ami_settings_of(
-    campaign: Campaign, secret: str, server: AsteriskServer | None = None
-) -> AmiConnectionSettings:
-    ami = server or campaign.ami
+def ami_settings_of(ami: AsteriskServer, secret: str) -> AmiConnectionSettings:
     return AmiConnectionSettings(
         host=ami.host,
         port=ami.port,
@@ -219,19 +216,17 @@ class Node:
                 password = secret if index == 0 else server_secret(server, os.environ)
             else:
                 password = secret[server.key]
-            link = await self._link(campaign, server, password, keep_trying=index > 0)
+            link = await self._link(server, password, keep_trying=index > 0)
             members.append(PoolMember(server.key, link, server.weight, server.max_channels))
             links.append(link)
         return AsteriskPool(members), links
 
-    async def _link(
-        self, campaign: Campaign, server: AsteriskServer, secret: str, keep_trying: bool
-    ) -> PbxLink:
+    async def _link(self, server: AsteriskServer, secret: str, keep_trying: bool) -> PbxLink:
         key = (server.host, server.port, server.username)
         async with self._linking:  # campaigns started together must not log in twice
             link = self._links.get(key)
             if link is None:
-                settings = ami_settings_of(campaign, secret, server)
+                settings = ami_settings_of(server, secret)
                 link = PbxLink(AmiClient(settings), clock=self._clock)
                 await link.start(keep_trying)
                 self._links[key] = link

@@ -13,8 +13,9 @@ import asyncpg
 
 from dialer.outcomes import BaseStatus, Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
+from dialer.store.column_values import dt_or_none, outcome
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import dt_or_none, find_campaign, list_id, outcome
+from dialer.store.postgres.rows import find_campaign, list_id
 
 REACHED = [Outcome.ANSWERED.value, Outcome.TRANSFERRED.value]
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from dialer.call_history import PastCall
 from dialer.outcomes import Outcome
+from dialer.store.column_values import ts
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import ts
 
 
 class PgCallHistories(PgRole):

@@ -9,8 +9,9 @@ from datetime import datetime
 import asyncpg
 
 from dialer.store.base import CampaignHold
+from dialer.store.column_values import dt, ts
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import dt, require_campaign, ts
+from dialer.store.postgres.rows import require_campaign
 
 _HOLD_COLUMNS = "token, host, pid, since, seen_at, expires_at"
 

@@ -30,20 +30,13 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
+from dialer.store.column_values import dt, from_json, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.postgres.campaign_runtime import PgCampaignRuntime
 from dialer.store.postgres.do_not_call import on_do_not_call
 from dialer.store.postgres.number_hygiene import apply_to_contact, failure_streak
 from dialer.store.postgres.outbox import queue_webhook_events
-from dialer.store.postgres.rows import (
-    dt,
-    find_campaign,
-    from_json,
-    list_id,
-    to_json,
-    ts,
-    ts_or_none,
-)
+from dialer.store.postgres.rows import find_campaign, list_id
 
 log = logging.getLogger(__name__)
 

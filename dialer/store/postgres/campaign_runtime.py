@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from dialer.store.base import CampaignProgress
+from dialer.store.column_values import dt, dt_or_none, from_json, to_json, ts
 from dialer.store.postgres.campaign_holds import PgCampaignHolds
-from dialer.store.postgres.rows import dt, dt_or_none, from_json, require_campaign, to_json, ts
+from dialer.store.postgres.rows import require_campaign
 
 
 class PgCampaignRuntime(PgCampaignHolds):

@@ -18,8 +18,9 @@ import asyncpg
 
 from dialer.outcomes import Outcome
 from dialer.store.base import ContactRecord, ImportStats, NewContact, StoreError
+from dialer.store.column_values import CONTACT_COLUMNS, to_json, ts
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import CONTACT_COLUMNS, list_id, to_json, ts
+from dialer.store.postgres.rows import list_id
 
 # Defence in depth: the importer normalises numbers, the store refuses anything else.
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")

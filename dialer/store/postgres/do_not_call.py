@@ -14,9 +14,9 @@ from datetime import datetime
 
 import asyncpg
 
+from dialer.store.column_values import dt, ts
 from dialer.store.person_records import ERASURE_SOURCE, DoNotCallEntry
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import dt, ts
 
 GLOBAL = ""  # the scope of the global list
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")

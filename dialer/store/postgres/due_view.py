@@ -7,9 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus
+from dialer.store.column_values import dt_or_none, from_json
 from dialer.store.due_view import DueView
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import dt_or_none, from_json, list_id
+from dialer.store.postgres.rows import list_id
 
 
 class PgDueView(PgRole):

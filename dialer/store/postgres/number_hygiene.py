@@ -8,9 +8,9 @@ import asyncpg
 
 from dialer.outcomes import Outcome
 from dialer.store.base import NextStep
+from dialer.store.column_values import to_json
 from dialer.store.postgres.contact_base import mark_dead
 from dialer.store.postgres.do_not_call import add_entries
-from dialer.store.postgres.rows import to_json
 
 _FAILURES = [o.value for o in Outcome if o.number_failure]
 _IN_SERVICE = [o.value for o in Outcome if o.number_in_service]

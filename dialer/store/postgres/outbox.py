@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from dialer.store.column_values import dt, dt_or_none, ts
 from dialer.store.outbox_role import (
     FailedDelivery,
     NewWebhookEvent,
@@ -15,7 +16,6 @@ from dialer.store.outbox_role import (
     WebhookBacklog,
 )
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import dt, dt_or_none, ts
 
 
 async def queue_webhook_events(

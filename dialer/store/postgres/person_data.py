@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from dialer.store.base import NumberInCall
+from dialer.store.column_values import dt, dt_or_none, from_json, ts
 from dialer.store.person_records import (
     ERASURE_SOURCE,
     Erasure,
@@ -22,7 +23,6 @@ from dialer.store.person_records import (
 from dialer.store.postgres.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.do_not_call import add_entries, entries_for
-from dialer.store.postgres.rows import dt, dt_or_none, from_json, ts
 
 log = logging.getLogger(__name__)
 

@@ -9,21 +9,20 @@ import asyncpg
 
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
-from dialer.store.postgres.base_views import PgBaseViews
-from dialer.store.postgres.call_histories import PgCallHistories
-from dialer.store.postgres.do_not_call import on_do_not_call
-from dialer.store.postgres.due_view import PgDueView
-from dialer.store.postgres.rows import (
+from dialer.store.column_values import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
     campaign_record,
     dt,
     dt_or_none,
-    find_campaign,
     from_json,
     outcome,
-    require_campaign,
 )
+from dialer.store.postgres.base_views import PgBaseViews
+from dialer.store.postgres.call_histories import PgCallHistories
+from dialer.store.postgres.do_not_call import on_do_not_call
+from dialer.store.postgres.due_view import PgDueView
+from dialer.store.postgres.rows import find_campaign, require_campaign
 
 
 class PgReports(PgCallHistories, PgDueView, PgBaseViews):

@@ -1,8 +1,5 @@
-"""Values between Python and PostgreSQL columns, and the lookups several roles share.
-
-Times are epoch seconds (UTC) in double precision, as on SQLite, returned as aware UTC
-datetimes; JSON objects are jsonb, sent and read as compact text.
-"""
+"""The lookups several PostgreSQL role modules share; column values (times, JSON, records)
+are in dialer.store.column_values, the same for both backends."""
 
 from __future__ import annotations
 
@@ -13,30 +10,9 @@ import asyncpg
 from dialer.store.base import CampaignRecord, StoreError
 from dialer.store.column_values import (
     CAMPAIGN_COLUMNS,
-    CONTACT_COLUMNS,
     campaign_record,
-    dt,
-    dt_or_none,
-    from_json,
-    outcome,
-    to_json,
-    ts,
-    ts_or_none,
     unknown_list,
 )
-
-__all__ = [  # the values every role module of this backend takes from here
-    "CAMPAIGN_COLUMNS",
-    "CONTACT_COLUMNS",
-    "campaign_record",
-    "dt",
-    "dt_or_none",
-    "from_json",
-    "outcome",
-    "to_json",
-    "ts",
-    "ts_or_none",
-]
 
 
 # --- lookups ----------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from datetime import datetime
 import asyncpg
 
 from dialer.store.base import AuditEntry, StoreError
+from dialer.store.column_values import dt, ts
 from dialer.store.postgres.connection import PgRole
-from dialer.store.postgres.rows import dt, ts
 from dialer.store.service_roles import (
     TOKEN_ROLES,
     WANTED_STATES,

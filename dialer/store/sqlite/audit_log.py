@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialer.store.base import AuditEntry
+from dialer.store.column_values import dt, ts
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt, ts
 
 
 class SqliteAuditLog(SqliteRole):

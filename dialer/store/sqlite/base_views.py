@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 
 from dialer.outcomes import BaseStatus, Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
+from dialer.store.column_values import dt_or_none, outcome
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt_or_none, find_campaign, list_id, outcome
+from dialer.store.sqlite.rows import find_campaign, list_id
 
 REACHED = (Outcome.ANSWERED.value, Outcome.TRANSFERRED.value)
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 from dialer.call_history import PastCall
 from dialer.outcomes import Outcome
+from dialer.store.column_values import ts
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import ts
 
 HISTORIES_QUERY = (
     "SELECT a.number, a.started_at, a.ended_at, a.outcome, c.name AS campaign, a.id"

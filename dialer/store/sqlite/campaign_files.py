@@ -6,6 +6,7 @@ import sqlite3
 from datetime import datetime
 
 from dialer.store.base import StoreError
+from dialer.store.column_values import dt, ts
 from dialer.store.service_roles import (
     TOKEN_ROLES,
     WANTED_STATES,
@@ -14,7 +15,6 @@ from dialer.store.service_roles import (
     WantedState,
 )
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt, ts
 
 
 class SqliteCampaignFiles(SqliteRole):

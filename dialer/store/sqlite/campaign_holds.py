@@ -8,8 +8,9 @@ import sqlite3
 from datetime import datetime
 
 from dialer.store.base import CampaignHold
+from dialer.store.column_values import dt, ts
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt, require_campaign, ts
+from dialer.store.sqlite.rows import require_campaign
 
 _HOLD_COLUMNS = "token, host, pid, since, seen_at, expires_at"
 

@@ -21,6 +21,7 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
+from dialer.store.column_values import CONTACT_COLUMNS, dt, dt_or_none, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
@@ -30,17 +31,7 @@ from dialer.store.sqlite.number_hygiene import (
     retire_dead_leases,
 )
 from dialer.store.sqlite.outbox import queue_webhook_events
-from dialer.store.sqlite.rows import (
-    CONTACT_COLUMNS,
-    dt,
-    dt_or_none,
-    find_campaign,
-    list_id,
-    require_campaign,
-    to_json,
-    ts,
-    ts_or_none,
-)
+from dialer.store.sqlite.rows import find_campaign, list_id, require_campaign
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,10 @@ from collections.abc import AsyncIterator, Iterable
 
 from dialer.outcomes import Outcome
 from dialer.store.base import ContactRecord, ImportStats, NewContact
+from dialer.store.column_values import CONTACT_COLUMNS, to_json
 from dialer.store.sqlite.do_not_call import add_entries
 from dialer.store.sqlite.list_copies import SqliteListCopies
-from dialer.store.sqlite.rows import CONTACT_COLUMNS, list_id, to_json
+from dialer.store.sqlite.rows import list_id
 
 # Defence in depth: the importer normalises numbers, the store refuses anything else.
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")

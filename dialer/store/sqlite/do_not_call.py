@@ -13,9 +13,9 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 
+from dialer.store.column_values import dt, ts
 from dialer.store.person_records import ERASURE_SOURCE, DoNotCallEntry
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt, ts
 
 GLOBAL = ""  # the scope of the global list
 _IN_CHUNK = 500  # numbers per "IN (...)": far below SQLite's bound-parameter limit

@@ -8,9 +8,10 @@ import json
 from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus
+from dialer.store.column_values import dt
 from dialer.store.due_view import DueView
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt, list_id
+from dialer.store.sqlite.rows import list_id
 
 
 class SqliteDueView(SqliteRole):

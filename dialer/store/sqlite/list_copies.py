@@ -7,8 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from dialer.store.base import StoreError
+from dialer.store.column_values import ts
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import list_id, ts
+from dialer.store.sqlite.rows import list_id
 
 
 class SqliteListCopies(SqliteRole):

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from dialer.outcomes import Outcome
 from dialer.store.base import NextStep
+from dialer.store.column_values import to_json
 from dialer.store.sqlite.contact_base import mark_dead, record_do_not_call
-from dialer.store.sqlite.rows import to_json
 
 _FAILURES = tuple(o.value for o in Outcome if o.number_failure)
 _IN_SERVICE = tuple(o.value for o in Outcome if o.number_in_service)

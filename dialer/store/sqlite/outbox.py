@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
+from dialer.store.column_values import dt, ts
 from dialer.store.outbox_role import (
     FailedDelivery,
     NewWebhookEvent,
@@ -14,7 +15,6 @@ from dialer.store.outbox_role import (
     WebhookBacklog,
 )
 from dialer.store.sqlite.connection import SqliteRole
-from dialer.store.sqlite.rows import dt, ts
 
 
 def queue_webhook_events(

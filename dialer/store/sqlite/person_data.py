@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from dialer.store.base import NumberInCall
+from dialer.store.column_values import dt, dt_or_none, ts
 from dialer.store.person_records import (
     ERASURE_SOURCE,
     Erasure,
@@ -29,7 +30,6 @@ from dialer.store.person_records import (
 from dialer.store.sqlite.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.do_not_call import add_entries, entries_for
-from dialer.store.sqlite.rows import dt, dt_or_none, ts
 
 log = logging.getLogger(__name__)
 

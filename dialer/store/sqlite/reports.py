@@ -9,20 +9,19 @@ from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
-from dialer.store.sqlite.base_views import SqliteBaseViews
-from dialer.store.sqlite.call_histories import SqliteCallHistories
-from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
-from dialer.store.sqlite.due_view import SqliteDueView
-from dialer.store.sqlite.rows import (
+from dialer.store.column_values import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
     campaign_record,
     dt,
     dt_or_none,
-    find_campaign,
     outcome,
-    require_campaign,
 )
+from dialer.store.sqlite.base_views import SqliteBaseViews
+from dialer.store.sqlite.call_histories import SqliteCallHistories
+from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
+from dialer.store.sqlite.due_view import SqliteDueView
+from dialer.store.sqlite.rows import find_campaign, require_campaign
 
 
 class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
