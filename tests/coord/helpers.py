@@ -18,8 +18,10 @@ def settings(url: str, node: str, *limits: ChannelLimit, ttl_s: float = TTL_S) -
 
 
 @asynccontextmanager
-async def coordinators(url: str, *nodes: str) -> AsyncIterator[list[Coordinator]]:
-    started = [Coordinator(settings(url, node)) for node in nodes]
+async def coordinators(
+    url: str, *nodes: str, ttl_s: float = TTL_S
+) -> AsyncIterator[list[Coordinator]]:
+    started = [Coordinator(settings(url, node, ttl_s=ttl_s)) for node in nodes]
     for coordinator in started:
         await coordinator.start()
     try:

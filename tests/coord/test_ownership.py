@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from dialer.coord.ownership import Owned, Owner
-from tests.coord.helpers import TTL_S, coordinators, eventually, kill_heartbeat
+from tests.coord.helpers import coordinators, eventually, kill_heartbeat
 
 
 async def test_one_owner_under_contention(redis_url: str) -> None:
@@ -23,10 +23,13 @@ async def test_one_owner_under_contention(redis_url: str) -> None:
 
 
 async def test_taken_over_after_the_owners_heartbeat_stops(redis_url: str) -> None:
-    async with coordinators(redis_url, "a", "b") as (a, b):
+    # A TTL well above a loaded CI machine's scheduling stalls: with 1 s, a beat delayed
+    # past the TTL let b take the campaign while a was still alive.
+    ttl_s = 3.0
+    async with coordinators(redis_url, "a", "b", ttl_s=ttl_s) as (a, b):
         first = await a.ownership.take("spring")
         assert isinstance(first, Owned)
-        await asyncio.sleep(TTL_S * 1.5)  # a beats: still its campaign past the TTL
+        await asyncio.sleep(ttl_s * 1.5)  # a beats: still its campaign past the TTL
         refused = await b.ownership.take("spring")
         assert refused == Owner("a", first.fence)
 
@@ -37,7 +40,7 @@ async def test_taken_over_after_the_owners_heartbeat_stops(redis_url: str) -> No
             taken.append(await b.ownership.take("spring"))
             return isinstance(taken[-1], Owned)
 
-        for _ in range(200):
+        for _ in range(400):
             if await b_takes():
                 break
             await asyncio.sleep(0.05)
