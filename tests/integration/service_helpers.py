@@ -25,7 +25,7 @@ from tests.integration.test_cli import run_dialer
 class Service:
     proc: asyncio.subprocess.Process
     url: str
-    db: Path
+    db: Path | str
     _log: list[str]
     _reader: asyncio.Task[None]
 
@@ -47,7 +47,7 @@ async def _keep_reading(stream: asyncio.StreamReader, into: list[str]) -> None:
         into.append(line.decode(errors="replace"))
 
 
-async def start_service(db: Path, *extra: str, ami_secret: str = SECRET) -> Service:
+async def start_service(db: Path | str, *extra: str, ami_secret: str = SECRET) -> Service:
     env = {**os.environ, "DIALER_AMI_SECRET": ami_secret}
     env.pop("DIALER_SERVER", None)
     proc = await asyncio.create_subprocess_exec(
@@ -66,7 +66,7 @@ async def start_service(db: Path, *extra: str, ami_secret: str = SECRET) -> Serv
     return Service(proc, line.rsplit(" ", 1)[1].strip(), db, log, reader)
 
 
-async def make_token(db: Path, role: str) -> str:
+async def make_token(db: Path | str, role: str) -> str:
     code, out, err = await run_dialer("--db", str(db), "tokens", "create", "--role", role)
     assert code == 0, err
     return out.strip().splitlines()[-1]
