@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from dialer.control.logs import setup_logging
 from dialer.control.terminal import EXIT_OK, CliError
+from dialer.coord.settings import NODE_TTL_S
 from dialer.durations import parse_duration
 
 DB_HELP = "contact base: a SQLite file or postgresql://...; default $DIALER_DB or ./dialer.db"
@@ -274,9 +275,10 @@ def _service_parsers(sub: Any) -> None:
     serve.add_argument(
         "--node-ttl",
         type=_duration,
-        default=timedelta(seconds=15),
+        default=timedelta(seconds=NODE_TTL_S),
         help="with --redis: a node not heard of for this long is dead; its campaigns are"
-        " taken over and its channels freed (default 15s; it beats every third of it)",
+        f" taken over and its channels freed (default {NODE_TTL_S:g}s; it beats every third"
+        " of it)",
     )
     files = sub.add_parser("campaigns", help="register campaign files with the service")
     fsub = files.add_subparsers(dest="campaigns_command", required=True, metavar="ACTION")

@@ -9,8 +9,11 @@ import uuid
 from dataclasses import dataclass, field
 
 REDIS_ENV = "DIALER_REDIS"
-NODE_TTL_S = 15.0  # a node (and what it holds) not heard of for this long is dead
-HEARTBEAT_S = 5.0  # a third of the TTL: two missed beats are not a death
+# A node (and what it holds) not heard of for this long is dead. Short enough that a dead
+# node's campaigns dial again elsewhere within 15 s (TTL + one take-over look + the
+# reconciliation), long enough that a loaded node's late beat is not a death.
+NODE_TTL_S = 10.0
+HEARTBEAT_S = NODE_TTL_S / 3  # two missed beats are not a death
 
 _LIMIT = re.compile(r"^(trunk|server):(.+)=(\d+)$")
 

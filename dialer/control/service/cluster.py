@@ -118,7 +118,9 @@ class ClusterSteering:
 
     async def _take_over(self, stop: asyncio.Event) -> None:
         """Start every campaign wanted running or paused that no live node drives."""
-        interval = self._coord.settings.heartbeat_s
+        # Every second at most: a dead owner's campaign is taken within a second of its
+        # TTL (reading the wanted states is one small query).
+        interval = min(1.0, self._coord.settings.heartbeat_s)
         while not stop.is_set():
             if self._coord.available and not self._supervisor.draining:
                 try:
@@ -137,9 +139,12 @@ class ClusterSteering:
             managed = supervisor.campaigns.get(name)
             if wanted.wanted == "stopped" or (managed is not None and managed.driving):
                 continue
-            if time.monotonic() < self._next_try.get(name, 0.0):
-                continue
             if await self._coord.ownership.owner(name) is not None:
+                # Driven elsewhere: a take this node tried meanwhile lost a race, it did
+                # not fail; when this owner dies, take the campaign at once.
+                self._next_try.pop(name, None)
+                continue
+            if time.monotonic() < self._next_try.get(name, 0.0):
                 continue
             log.info("service.taking_campaign", extra={"campaign": name})
             self._next_try[name] = time.monotonic() + RETRY_AFTER_FAILURE_S
