@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 import yaml
-from bench_engine import SECRET, SIMULATOR, cpu_seconds_of
+from bench_engine import SECRET, cpu_seconds_of, start_simulator
 from bench_report import print_figures
 from bench_service import Api, dialer_cli
 
@@ -195,12 +195,8 @@ def lease_latency(pg: PrivatePostgres, contacts: int) -> dict[str, float]:
 
 
 async def bench(pg: PrivatePostgres, redis: PrivateRedis, args: argparse.Namespace) -> dict:
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SIMULATOR, SECRET, str(args.ring), str(args.message),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert sim.stdout is not None and sim.stdin is not None
-    port = int((await sim.stdout.readline()).decode())
+    sim, port = await start_simulator(args.ring, args.message)
+    assert sim.stdin is not None
     figures: dict[str, float] = {"node_ttl_s": args.ttl}
     try:
         for nodes in (1, 2, 3):

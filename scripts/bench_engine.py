@@ -48,19 +48,20 @@ def self_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def bench(calls: int, channels: int, rate: float, ring: float, message: float) -> dict:
+async def start_simulator(ring: float, message: float) -> tuple[asyncio.subprocess.Process, int]:
+    """The simulated PBX in a process of its own (its CPU is not the dialer's), and its
+    AMI port. Closing its stdin stops it."""
     sim = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        SIMULATOR,
-        SECRET,
-        str(ring),
-        str(message),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
+        sys.executable, "-c", SIMULATOR, SECRET, str(ring), str(message),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     assert sim.stdout is not None and sim.stdin is not None
-    port = int((await sim.stdout.readline()).decode())
+    return sim, int((await sim.stdout.readline()).decode())
+
+
+async def bench(calls: int, channels: int, rate: float, ring: float, message: float) -> dict:
+    sim, port = await start_simulator(ring, message)
+    assert sim.stdin is not None
     with tempfile.TemporaryDirectory() as tmp:
         async with opened_store(Path(tmp) / "bench.db") as store:
             # Numbers ending in 0 are the "answer" persona: answered, message, hang up.

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bench_engine import SECRET, SIMULATOR, cpu_seconds_of
+from bench_engine import SECRET, cpu_seconds_of, start_simulator
 from bench_engine import bench as bench_engine
 from bench_report import print_figures
 
@@ -126,12 +126,8 @@ async def dialer_cli(db: Path, *args: str) -> str:
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
-    sim = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SIMULATOR, SECRET, str(args.ring), str(args.message),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert sim.stdout is not None and sim.stdin is not None
-    port = int((await sim.stdout.readline()).decode())
+    sim, port = await start_simulator(args.ring, args.message)
+    assert sim.stdin is not None
     names = [f"bench-{i:02d}" for i in range(args.campaigns)]
     per_campaign = args.calls // args.campaigns
     with tempfile.TemporaryDirectory() as tmp:

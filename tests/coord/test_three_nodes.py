@@ -15,7 +15,7 @@ import itertools
 import signal
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +126,21 @@ def placed(pool: list[SimulatedPbx], campaign: str) -> int:
     return sum(len(originated_by(sim, campaign)) for sim in pool)
 
 
+async def away_for_2_s(
+    stop: Callable[[], object], start: Callable[[], object], pool: list[SimulatedPbx]
+) -> tuple[float, float]:
+    """A server stopped for 2 s, then started; returns when the nodes have placed 200
+    calls since: (when it went down, when it was started again)."""
+    stop()
+    down = time.time()
+    await asyncio.sleep(2)
+    up = time.time()
+    start()
+    back = placed(pool, BIG) + placed(pool, SMALL)
+    await until(lambda: placed(pool, BIG) + placed(pool, SMALL) >= back + 200, timeout=120)
+    return down, up
+
+
 async def statuses_finished(services: list[Service], token: str) -> bool:
     """Both campaigns finished, as any live node reports them (a node may answer 503
     while PostgreSQL is away: then ask again)."""
@@ -177,27 +192,9 @@ async def test_three_nodes_two_servers_survive_kill_9_and_redis_and_postgres_res
         killed_at = placed(pbx_pool, BIG)
         await until(lambda: placed(pbx_pool, BIG) >= killed_at + 300, timeout=120)
 
-        own_redis.stop()  # Redis goes away; it comes back empty
-        redis_down = time.time()
-        await asyncio.sleep(2)
-        redis_up = time.time()
-        own_redis.start()
-        redis_back = placed(pbx_pool, BIG) + placed(pbx_pool, SMALL)
-        await until(
-            lambda: placed(pbx_pool, BIG) + placed(pbx_pool, SMALL) >= redis_back + 200,
-            timeout=120,
-        )
-
-        own_postgres.halt()  # PostgreSQL restarts: its sessions are cut
-        pg_down = time.time()
-        await asyncio.sleep(2)
-        pg_up = time.time()
-        own_postgres.start()
-        pg_back = placed(pbx_pool, BIG) + placed(pbx_pool, SMALL)
-        await until(
-            lambda: placed(pbx_pool, BIG) + placed(pbx_pool, SMALL) >= pg_back + 200,
-            timeout=120,
-        )
+        # Redis goes away and comes back empty; then PostgreSQL restarts, its sessions cut.
+        redis_down, redis_up = await away_for_2_s(own_redis.stop, own_redis.start, pbx_pool)
+        pg_down, pg_up = await away_for_2_s(own_postgres.halt, own_postgres.start, pbx_pool)
 
         alive = [s for s in services if s.proc.returncode is None]
         assert len(alive) == 2
