@@ -28,6 +28,7 @@ from dialer.store.views import (
     AttemptRecord,
     BaseStats,
     CampaignChanges,
+    CampaignFunnel,
     CampaignRecord,
     ContactFacts,
     ContactReport,
@@ -37,6 +38,7 @@ __all__ = [
     "AttemptRecord",
     "BaseStats",
     "CampaignChanges",
+    "CampaignFunnel",
     "CampaignRecord",
     "ContactFacts",
     "ContactReport",
@@ -367,6 +369,11 @@ class Reports(Protocol):
         self, campaign_id: int, batch_size: int = 2000
     ) -> AsyncIterator[list[ContactReport]]:
         """contact_report in contact id order, a batch at a time (memory stays flat)."""
+        ...
+
+    async def campaign_funnel(self, campaign_id: int) -> CampaignFunnel:
+        """What ReportTotals counts of contacts, reached and temperatures, by one
+        aggregate query (no contact is read out): StoreError for an unknown campaign."""
         ...
 
     async def attempts(self, campaign_id: int) -> list[AttemptRecord]: ...

@@ -207,6 +207,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE attempts ADD COLUMN server TEXT;
     """,
+    # 12: the dashboard's lead funnel counted by one query (Reports.campaign_funnel) every
+    # few seconds per running campaign: its contacts by last outcome read from an index
+    # alone, and each contact's last closed attempt found at the end of an index (also
+    # the report's last_answers lookup; rowid, in every index, breaks a tie on ended_at).
+    """
+    CREATE INDEX campaign_contacts_outcome ON campaign_contacts (campaign_id, last_outcome);
+    CREATE INDEX attempts_ended ON attempts (campaign_id, contact_id, ended_at)
+        WHERE ended_at IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,11 +1,13 @@
-"""Records of the store's read-only views: campaigns, the report's lines, attempts, each
-contact's standing across campaigns, the base's stats and what a campaign changed.
+"""Records of the store's read-only views: campaigns, the report's lines, attempts, a
+campaign's lead funnel, each contact's standing across campaigns, the base's stats and
+what a campaign changed.
 (dialer.store.base re-exports them with the role Protocols that return them.)"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -41,6 +43,39 @@ class ContactReport:
     do_not_call: bool = False
     # What the last closed attempt collected (IVR answers, survey, temperature...).
     last_answers: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CampaignFunnel:
+    """A campaign's contacts, reached ones and leads by temperature, the same figures as
+    `dialer report` totals over its lines (dialer.control.report.ReportTotals) but
+    counted by the store in one aggregate query (Reports.campaign_funnel): the dashboard
+    asks for them every few seconds, whatever the campaign's size."""
+
+    contacts: int
+    reached: int  # contacts whose last outcome reached a person (Outcome.reached_a_person)
+    # Contacts by the `temperature` their last closed attempt collected; none: not counted.
+    temperatures: Mapping[str, int]
+
+    @classmethod
+    def of_counts(cls, rows: Iterable[tuple[str, str | None, int]]) -> CampaignFunnel:
+        """From the query's rows, the same on both backends: ("outcome", a last_outcome
+        or None, contacts) and ("temperature", the JSON text of the `temperature` the
+        last closed attempt collected or None, contacts). The rules stay here, in
+        Python, so that they are ReportTotals' own: which outcomes reached a person, and
+        that a falsy value ("", 0, null) is no temperature while any other is str()'d."""
+        contacts = reached = 0
+        temperatures: Counter[str] = Counter()
+        for kind, value, count in rows:
+            if kind == "outcome":
+                contacts += count
+                if value is not None and Outcome(value).reached_a_person:
+                    reached += count
+            elif value is not None:
+                temperature = json.loads(value)
+                if temperature:
+                    temperatures[str(temperature)] += count
+        return cls(contacts, reached, dict(temperatures))
 
 
 @dataclass(frozen=True)

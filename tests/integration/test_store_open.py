@@ -81,6 +81,8 @@ async def test_given_schema_1_database_when_opened_then_upgraded_keeping_data(
     db.execute("DROP TABLE api_tokens")
     db.execute("DROP TABLE webhook_outbox")
     db.execute("ALTER TABLE attempts DROP COLUMN server")
+    db.execute("DROP INDEX campaign_contacts_outcome")
+    db.execute("DROP INDEX attempts_ended")
     db.execute("DELETE FROM schema_version WHERE version > 1")
     db.commit()
     db.close()

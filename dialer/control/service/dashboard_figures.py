@@ -2,11 +2,12 @@
 temperature their last call set, as `dialer report` counts it) and the words for each
 held-back reason. No HTTP here (http_dashboard serves it).
 
-The funnel is counted from the campaign's report, a page of contacts at a time: that
-reads every contact of the campaign, so it is kept for FUNNEL_FRESH_S and counted again
-only while the campaign runs (driven by this service or another process; one that is
-not running does not change), one count at a time per campaign, however many dashboards
-are open.
+The funnel is the report's totals counted by the store in one aggregate query
+(Reports.campaign_funnel: no contact is read out, a few rows come back). It still visits
+an index entry per contact, so it is kept for FUNNEL_FRESH_S and counted again only
+while the campaign runs (driven by this service or another process; one that is not
+running does not change), one count at a time per campaign, however many dashboards are
+open.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from dialer.control import report as report_view
 from dialer.control.held_view import REASON_WORDS
 from dialer.store import ContactStore, StoreError
 
@@ -36,14 +36,15 @@ class Funnel:
 
 
 async def count_funnel(store: ContactStore, campaign: str) -> Funnel:
-    totals = report_view.ReportTotals()
-    async for batch in report_view.report_batches(store, campaign):
-        for line in batch:
-            totals.add(line)
-    found = totals.temperatures
+    """StoreError when there is no such campaign."""
+    record = await store.get_campaign(campaign)
+    if record is None:
+        raise StoreError(f"no campaign named {campaign!r}")
+    counted = await store.campaign_funnel(record.id)
+    found = counted.temperatures
     order = [*TEMPERATURES, *sorted(set(found) - set(TEMPERATURES))]
     leads = {t: found.get(t, 0) for t in order}
-    return Funnel(totals.contacts, totals.reached, leads)
+    return Funnel(counted.contacts, counted.reached, leads)
 
 
 @dataclass(frozen=True)

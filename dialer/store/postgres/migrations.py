@@ -4,11 +4,12 @@ Migration N (1-based) takes a database from schema version N-1 to N; never edit 
 has shipped, add a new one at the end. dialer.store.postgres.connection applies the
 missing ones in one transaction, under an advisory lock (several nodes starting at once).
 
-The tables are those of the SQLite store (dialer.store.migrations) at its version 11, so
-that `dialer db copy` moves a base across row for row: times are epoch seconds (UTC) in
-double precision, ids are identities that keep the copied values. Differences: JSON
-objects are jsonb (merged with ||), booleans are boolean, and a leased contact carries
-its owner (the node that leased it) and the lease's expiry.
+The tables are those of the SQLite store (dialer.store.migrations) at its version 12
+(migration 1 is its version 11, migration 2 its 12th), so that `dialer db copy` moves a
+base across row for row: times are epoch seconds (UTC) in double precision, ids are
+identities that keep the copied values. Differences: JSON objects are jsonb (merged with
+||), booleans are boolean, and a leased contact carries its owner (the node that leased
+it) and the lease's expiry.
 """
 
 from __future__ import annotations
@@ -154,10 +155,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_outbox_due ON webhook_outbox (next_try_at) WHERE delivered_at IS NULL;
     """,
+    # 2: SQLite's migration 12, the lead funnel's indexes (Reports.campaign_funnel). The
+    # last closed attempt of a contact is the first entry in this order, as DISTINCT ON
+    # and the report's subquery read it; seq breaks a tie on ended_at, as rowid does in
+    # SQLite. (A plain CREATE INDEX: migrations run in one transaction, where
+    # CONCURRENTLY cannot; it holds off writes to the table while it builds.)
+    """
+    CREATE INDEX campaign_contacts_outcome ON campaign_contacts (campaign_id, last_outcome);
+    CREATE INDEX attempts_ended ON attempts (campaign_id, contact_id, ended_at DESC, seq DESC)
+        WHERE ended_at IS NOT NULL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # The SQLite schema version whose tables migration 1 holds: `dialer db copy` needs a
 # SQLite base at exactly this version (it opens it first, which migrates it).
-SQLITE_SCHEMA_EQUIVALENT = 11
+SQLITE_SCHEMA_EQUIVALENT = 12

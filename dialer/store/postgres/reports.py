@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 
 from dialer.outcomes import ContactStatus, Outcome
-from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
+from dialer.store.base import AttemptRecord, CampaignFunnel, CampaignRecord, ContactReport
 from dialer.store.column_values import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
@@ -23,6 +23,22 @@ from dialer.store.postgres.call_histories import PgCallHistories
 from dialer.store.postgres.do_not_call import on_do_not_call
 from dialer.store.postgres.due_view import PgDueView
 from dialer.store.postgres.rows import find_campaign, require_campaign
+
+# The lead funnel in one statement (CampaignFunnel.of_counts reads its rows, only a few):
+# contacts by last outcome (index campaign_contacts_outcome), and the temperature of each
+# called contact's last closed attempt (the report's last_answers: latest ended_at, then
+# latest seq), the first row per contact in the order of the index attempts_ended. The
+# jsonb value goes out as its JSON text, as SQLite's -> gives it.
+FUNNEL_QUERY = """
+SELECT 'outcome' AS kind, last_outcome AS value, count(*) AS n
+  FROM campaign_contacts WHERE campaign_id = $1 GROUP BY last_outcome
+UNION ALL
+SELECT 'temperature', temperature, count(*) FROM (
+  SELECT DISTINCT ON (contact_id) (answers -> 'temperature')::text AS temperature
+    FROM attempts WHERE campaign_id = $1 AND ended_at IS NOT NULL
+    ORDER BY contact_id, ended_at DESC, seq DESC) called
+  GROUP BY temperature
+"""
 
 
 class PgReports(PgCallHistories, PgDueView, PgBaseViews):
@@ -59,7 +75,7 @@ class PgReports(PgCallHistories, PgDueView, PgBaseViews):
                     f" {on_do_not_call('$1')} AS dnc,"
                     " (SELECT a.answers FROM attempts a WHERE a.campaign_id = cc.campaign_id"
                     "  AND a.contact_id = cc.contact_id AND a.ended_at IS NOT NULL"
-                    "  ORDER BY a.ended_at DESC LIMIT 1) AS last_answers"
+                    "  ORDER BY a.ended_at DESC, a.seq DESC LIMIT 1) AS last_answers"
                     " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
                     " WHERE cc.campaign_id = $1 AND cc.contact_id > $2"
                     " ORDER BY cc.contact_id LIMIT $3",
@@ -72,6 +88,12 @@ class PgReports(PgCallHistories, PgDueView, PgBaseViews):
             after = rows[-1]["id"]
             yield [_contact_report(r) for r in rows]
             await asyncio.sleep(0)
+
+    async def campaign_funnel(self, campaign_id: int) -> CampaignFunnel:
+        async with self._conn.read() as db:
+            await require_campaign(db, campaign_id)
+            rows = await db.fetch(FUNNEL_QUERY, campaign_id)
+        return CampaignFunnel.of_counts((r["kind"], r["value"], r["n"]) for r in rows)
 
     async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
         async with self._conn.read() as db:

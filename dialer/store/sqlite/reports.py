@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 
 from dialer.outcomes import ContactStatus, Outcome
-from dialer.store.base import AttemptRecord, CampaignRecord, ContactReport
+from dialer.store.base import AttemptRecord, CampaignFunnel, CampaignRecord, ContactReport
 from dialer.store.column_values import (
     CAMPAIGN_COLUMNS,
     CONTACT_COLUMNS,
@@ -22,6 +22,27 @@ from dialer.store.sqlite.call_histories import SqliteCallHistories
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.due_view import SqliteDueView
 from dialer.store.sqlite.rows import find_campaign, require_campaign
+
+# The lead funnel in one statement (CampaignFunnel.of_counts reads its rows): contacts by
+# last outcome from the index campaign_contacts_outcome alone, and the temperature of
+# each called contact's last closed attempt (the report's last_answers: latest ended_at,
+# then latest rowid), found at the end of the index attempts_ended. Only contacts with a
+# closed attempt are looked up; LIMIT -1 keeps SQLite from flattening that subquery into
+# the GROUP BY, which would look each contact's last attempt up twice.
+FUNNEL_QUERY = """
+SELECT 'outcome' AS kind, last_outcome AS value, count(*) AS n
+  FROM campaign_contacts WHERE campaign_id = ?1 GROUP BY last_outcome
+UNION ALL
+SELECT 'temperature', temperature, count(*) FROM (
+  SELECT (SELECT a.answers -> '$.temperature' FROM attempts a
+          WHERE a.campaign_id = ?1 AND a.contact_id = called.contact_id
+          AND a.ended_at IS NOT NULL ORDER BY a.ended_at DESC, a.rowid DESC LIMIT 1)
+         AS temperature
+    FROM (SELECT DISTINCT contact_id FROM attempts
+          WHERE campaign_id = ?1 AND ended_at IS NOT NULL) called
+  LIMIT -1)
+  GROUP BY temperature
+"""
 
 
 class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
@@ -58,7 +79,7 @@ class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
                     f" {ON_DO_NOT_CALL} AS dnc,"
                     " (SELECT a.answers FROM attempts a WHERE a.campaign_id = cc.campaign_id"
                     "  AND a.contact_id = cc.contact_id AND a.ended_at IS NOT NULL"
-                    "  ORDER BY a.ended_at DESC LIMIT 1) AS last_answers"
+                    "  ORDER BY a.ended_at DESC, a.rowid DESC LIMIT 1) AS last_answers"
                     " FROM campaign_contacts cc JOIN contacts c ON c.id = cc.contact_id"
                     " WHERE cc.campaign_id = ? AND cc.contact_id > ?"
                     " ORDER BY cc.contact_id LIMIT ?",
@@ -69,6 +90,12 @@ class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
             after = rows[-1]["id"]
             yield [_contact_report(r) for r in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
+
+    async def campaign_funnel(self, campaign_id: int) -> CampaignFunnel:
+        with self._conn.read() as db:
+            require_campaign(db, campaign_id)
+            rows = db.execute(FUNNEL_QUERY, (campaign_id,)).fetchall()
+        return CampaignFunnel.of_counts((r["kind"], r["value"], r["n"]) for r in rows)
 
     async def attempt_outcomes(self, campaign_id: int) -> dict[Outcome, int]:
         with self._conn.read() as db:
