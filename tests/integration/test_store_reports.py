@@ -10,7 +10,7 @@ from dialer.control.report import ReportTotals
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import CampaignFunnel, NextStep, StoreError
 from dialer.store.sqlite import SqliteStore
-from tests.store_cases import FINISHED, NUMBERS, T0, done, open_spring
+from tests.store_cases import FINISHED, NUMBERS, T0, done, open_spring, open_test_store
 
 pytestmark = pytest.mark.store_backends
 
@@ -104,3 +104,10 @@ async def test_the_campaign_funnel_counts_what_the_report_totals_count(store: Sq
     assert await store.campaign_funnel(fresh.id) == CampaignFunnel(10, 0, {})
     with pytest.raises(StoreError, match="no campaign with id 42"):
         await store.campaign_funnel(42)
+
+
+@pytest.mark.sqlite_only
+async def test_an_in_memory_base_counts_its_funnel_on_its_only_connection() -> None:
+    async with open_test_store(":memory:") as store:
+        campaign_id = await open_spring(store, count=2)
+        assert await store.campaign_funnel(campaign_id) == CampaignFunnel(2, 0, {})

@@ -4,6 +4,9 @@ Why it is shaped this way:
 - One connection serves every role, and each role method is one short transaction on
   it. Plain sqlite3 calls inside async methods are fine: each is sub-millisecond (WAL,
   synchronous=NORMAL), cheaper than a thread hop.
+- The exception is a read that visits a whole campaign (the dashboard's lead funnel):
+  read_apart runs it on a connection of its own in a worker thread, so that calls in
+  progress are served while it steps (SQLite lets go of the GIL; WAL: it blocks no one).
 - Every write transaction is BEGIN IMMEDIATE: it takes the write lock up front, so two
   processes on one file wait for each other (busy_timeout) instead of failing half way
   when a read lock cannot be upgraded. That is also what makes lease_due atomic.
@@ -11,12 +14,15 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+import urllib.parse
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from dialer.private_files import create_private
 from dialer.store.base import StoreBusy, StoreError
@@ -25,14 +31,16 @@ from dialer.store.migrations import MIGRATIONS, SCHEMA_VERSION
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+T = TypeVar("T")
 
 
 class SqliteConnection:
     """One open database file, with its schema current."""
 
-    def __init__(self, db: sqlite3.Connection, path: str) -> None:
+    def __init__(self, db: sqlite3.Connection, path: str, busy_timeout_ms: int) -> None:
         self.db = db
         self.path = path
+        self._busy_timeout_ms = busy_timeout_ms
         self._closed = False
 
     @classmethod
@@ -56,7 +64,7 @@ class SqliteConnection:
         except BaseException:
             db.close()
             raise
-        return cls(db, target)
+        return cls(db, target, busy_timeout_ms)
 
     def close(self) -> None:
         if self._closed:
@@ -96,6 +104,28 @@ class SqliteConnection:
                 yield self.db
             finally:
                 self.db.execute("COMMIT")
+
+    async def read_apart(self, reads: Callable[[sqlite3.Connection], T]) -> T:
+        """reads(db) in one read transaction on a read-only connection of its own, in a
+        worker thread (a long read: the event loop goes on meanwhile). An in-memory base
+        has no file to share: there it runs on the shared connection."""
+        if self.path == ":memory:":
+            with self.read() as db:
+                return reads(db)
+        return await asyncio.to_thread(self._read_apart, reads)
+
+    def _read_apart(self, reads: Callable[[sqlite3.Connection], T]) -> T:
+        uri = f"file:{urllib.parse.quote(str(Path(self.path).resolve()))}?mode=ro"
+        with _busy_as_store_busy(self.path):
+            db = sqlite3.connect(
+                uri, uri=True, isolation_level=None, timeout=self._busy_timeout_ms / 1000
+            )
+            try:
+                db.row_factory = sqlite3.Row
+                db.execute("BEGIN")
+                return reads(db)
+            finally:
+                db.close()  # ends the read transaction too
 
 
 @contextmanager
