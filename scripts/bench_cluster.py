@@ -212,9 +212,9 @@ async def bench(pg: PrivatePostgres, redis: PrivateRedis, args: argparse.Namespa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=3000, help="in all, three campaigns")
-    parser.add_argument("--channels", type=int, default=60, help="max_channels per campaign")
-    parser.add_argument("--rate", type=float, default=100.0, help="calls_per_second per campaign")
+    parser.add_argument("--calls", type=int, default=6000, help="in all, three campaigns")
+    parser.add_argument("--channels", type=int, default=200, help="max_channels per campaign")
+    parser.add_argument("--rate", type=float, default=150.0, help="calls_per_second per campaign")
     parser.add_argument("--ring", type=float, default=0.2)
     parser.add_argument("--message", type=float, default=1.0)
     parser.add_argument("--ttl", type=float, default=NODE_TTL_S, help="--node-ttl, seconds")

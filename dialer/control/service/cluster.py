@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from dialer.control.service.supervisor import Supervisor
 from dialer.coord import Coordinator
+from dialer.policy.campaign_spread import may_take_orphan
 
 log = logging.getLogger("dialer.service")
 
@@ -33,6 +34,7 @@ class ClusterSteering:
         self._supervisor = supervisor
         self._coord = coordinator
         self._next_try: dict[str, float] = {}  # campaign -> monotonic time of the next try
+        self._orphan_since: dict[str, float] = {}  # campaign -> when this node saw it orphaned
 
     # --- RemoteSteering (the supervisor's) ----------------------------------------------
     async def owner_elsewhere(self, name: str) -> str | None:
@@ -134,7 +136,10 @@ class ClusterSteering:
                 await asyncio.wait_for(stop.wait(), interval * (0.75 + random.random() / 2))
 
     async def _take_orphans(self) -> None:
+        """Take at most one orphan per look, and only as one of the least loaded nodes
+        (policy/campaign_spread.py): a dead node's campaigns spread over the others."""
         supervisor = self._supervisor
+        orphaned: set[str] = set()
         for name, wanted in sorted((await supervisor.store.wanted_states()).items()):
             managed = supervisor.campaigns.get(name)
             if wanted.wanted == "stopped" or (managed is not None and managed.driving):
@@ -144,8 +149,24 @@ class ClusterSteering:
                 # not fail; when this owner dies, take the campaign at once.
                 self._next_try.pop(name, None)
                 continue
-            if time.monotonic() < self._next_try.get(name, 0.0):
+            orphaned.add(name)
+            now = time.monotonic()
+            since = self._orphan_since.setdefault(name, now)
+            if now < self._next_try.get(name, 0.0) or not await self._may_take(now - since):
                 continue
             log.info("service.taking_campaign", extra={"campaign": name})
-            self._next_try[name] = time.monotonic() + RETRY_AFTER_FAILURE_S
+            self._next_try[name] = now + RETRY_AFTER_FAILURE_S
             await supervisor.take_over(name, paused=wanted.wanted == "paused")
+            break
+        for name in set(self._orphan_since) - orphaned:
+            del self._orphan_since[name]
+
+    async def _may_take(self, orphaned_for_s: float) -> bool:
+        me = self._coord.node_id
+        others = [
+            len(driven) if isinstance(driven := node.get("campaigns"), list) else 0
+            for node in await self._coord.nodes()
+            if node.get("node") != me
+        ]
+        here = sum(1 for managed in self._supervisor.campaigns.values() if managed.driving)
+        return may_take_orphan(here, others, orphaned_for_s, self._coord.settings.ttl_s)
