@@ -240,12 +240,13 @@ def main() -> None:
 
 
 def _plot(cases: list[Case], names: list[str], png: Path, console: Console) -> bool:
-    try:
-        from pacing_sim.plot import plot
+    from pacing_sim.plot import plot
+
+    try:  # plot() imports matplotlib: without it the figures' JSON line must still print
+        plot(cases, names, png)
     except ImportError:  # pragma: no cover - scripts/bench-pacing installs matplotlib
         console.print("matplotlib is missing: no plot (scripts/bench-pacing installs it)")
         return False
-    plot(cases, names, png)
     console.print(f"plot: {png}")
     return True
 
