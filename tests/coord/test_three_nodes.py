@@ -214,11 +214,12 @@ async def test_three_nodes_two_servers_survive_kill_9_and_redis_and_postgres_res
     assert codes == [0, 0], [await s.stderr() for s in services]
     await asyncio.sleep(0.5)  # the last hang-ups reach the simulators' records
     assert_pbx_invariants(pbx_pool)
-    # Dialling paused while Redis or PostgreSQL was away (an originate already on the
-    # wire may land just after), and resumed after (the `until`s above).
+    # Dialling paused while Redis or PostgreSQL was away, and resumed after (the `until`s
+    # above). The first second is left out: a call admitted just before may still be on
+    # its way to the PBX on a loaded machine.
     times = [o.time for sim in pbx_pool for o in sim.originates]
     for what, down, up in (("Redis", redis_down, redis_up), ("PostgreSQL", pg_down, pg_up)):
-        during = [t for t in times if down + 0.3 < t <= up]
+        during = [t for t in times if down + 1.0 < t <= up]
         assert during == [], f"{len(during)} calls placed while {what} was down"
     store = await open_store(db)
     try:
