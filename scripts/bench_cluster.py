@@ -65,7 +65,7 @@ async def seed(db: str, per_campaign: int, names: tuple[str, ...] = CAMPAIGNS) -
         for k, name in enumerate(names):
             contacts = [NewContact(number=f"+79{k:02d}{i:06d}0") for i in range(per_campaign)]
             await store.import_contacts(name, contacts)
-    return (await dialer_cli(db, "tokens", "create", "--role", "admin")).split()[-1]  # type: ignore[arg-type]
+    return (await dialer_cli(db, "tokens", "create", "--role", "admin")).split()[-1]
 
 
 class Node:

@@ -114,7 +114,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-async def dialer_cli(db: Path, *args: str) -> str:
+async def dialer_cli(db: Path | str, *args: str) -> str:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialer", "--db", str(db), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

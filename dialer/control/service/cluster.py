@@ -140,6 +140,7 @@ class ClusterSteering:
         (policy/campaign_spread.py): a dead node's campaigns spread over the others."""
         supervisor = self._supervisor
         orphaned: set[str] = set()
+        loads: list[int] | None = None  # the other nodes' campaigns, read once per look
         for name, wanted in sorted((await supervisor.store.wanted_states()).items()):
             managed = supervisor.campaigns.get(name)
             if wanted.wanted == "stopped" or (managed is not None and managed.driving):
@@ -152,7 +153,12 @@ class ClusterSteering:
             orphaned.add(name)
             now = time.monotonic()
             since = self._orphan_since.setdefault(name, now)
-            if now < self._next_try.get(name, 0.0) or not await self._may_take(now - since):
+            if now < self._next_try.get(name, 0.0):
+                continue
+            if loads is None:
+                loads = await self._others_loads()
+            here = sum(1 for managed in supervisor.campaigns.values() if managed.driving)
+            if not may_take_orphan(here, loads, now - since, self._coord.settings.ttl_s):
                 continue
             log.info("service.taking_campaign", extra={"campaign": name})
             self._next_try[name] = now + RETRY_AFTER_FAILURE_S
@@ -161,12 +167,11 @@ class ClusterSteering:
         for name in set(self._orphan_since) - orphaned:
             del self._orphan_since[name]
 
-    async def _may_take(self, orphaned_for_s: float) -> bool:
+    async def _others_loads(self) -> list[int]:
+        """How many campaigns each other live node drives, as its heartbeat says."""
         me = self._coord.node_id
-        others = [
+        return [
             len(driven) if isinstance(driven := node.get("campaigns"), list) else 0
             for node in await self._coord.nodes()
             if node.get("node") != me
         ]
-        here = sum(1 for managed in self._supervisor.campaigns.values() if managed.driving)
-        return may_take_orphan(here, others, orphaned_for_s, self._coord.settings.ttl_s)

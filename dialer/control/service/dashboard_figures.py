@@ -35,12 +35,9 @@ class Funnel:
         return {"contacts": self.contacts, "reached": self.reached, "leads": self.leads}
 
 
-async def count_funnel(store: ContactStore, campaign: str) -> Funnel:
+async def count_funnel(store: ContactStore, campaign_id: int) -> Funnel:
     """StoreError when there is no such campaign."""
-    record = await store.get_campaign(campaign)
-    if record is None:
-        raise StoreError(f"no campaign named {campaign!r}")
-    counted = await store.campaign_funnel(record.id)
+    counted = await store.campaign_funnel(campaign_id)
     found = counted.temperatures
     order = [*TEMPERATURES, *sorted(set(found) - set(TEMPERATURES))]
     leads = {t: found.get(t, 0) for t in order}
@@ -72,10 +69,11 @@ class FunnelCounts:
                 (running and now - kept.at >= FUNNEL_FRESH_S) or (kept.running and not running)
             ):
                 return kept.funnel
-            if await self._store.get_campaign(campaign) is None:
+            record = await self._store.get_campaign(campaign)
+            if record is None:
                 return None
             try:
-                funnel = await count_funnel(self._store, campaign)
+                funnel = await count_funnel(self._store, record.id)
             except StoreError:
                 return None
             self._kept[campaign] = _Kept(funnel, now, running)
