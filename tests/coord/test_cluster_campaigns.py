@@ -110,8 +110,12 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
         assert a.coordinator is not None
         runner_a = await a.add_campaign(campaign, SECRET)
         run_a = asyncio.create_task(runner_a.run(asyncio.Event()))
+        up_by = time.monotonic() + 60  # bounded: a run that never gets calls up says so
         while len(pbx.originates) < 40 or not runner_a.snapshot.in_flight:
             assert not run_a.done(), "node a ended before it could die with calls up"
+            assert time.monotonic() < up_by, (
+                f"node a had {len(pbx.originates)} calls placed, none up, after 60 s"
+            )
             await asyncio.sleep(0.005)
         # Node a dies: no more beats, no goodbye (a killed process releases nothing).
         left_open = runner_a.snapshot.in_flight
