@@ -18,7 +18,7 @@ from dialer.policy.predictive import PredictivePacer, PredictiveSettings
 
 from .policies import DialerPolicy, FixedRatio, VicidialAdaptive, WombatBoost
 from .scenario import Scenario
-from .sim import Policy, Result, simulate
+from .sim import Result, simulate
 
 CAP = 0.03
 BISECTIONS = 7
@@ -63,7 +63,7 @@ class Case:
     fixed_sweep: list[Figures] = field(default_factory=list)  # every level tried
 
 
-def ours(scenario: Scenario) -> Policy:
+def ours(scenario: Scenario) -> DialerPolicy:
     settings = PredictiveSettings(abandon_target=scenario.abandon_target)
     return DialerPolicy(OURS, PredictivePacer(settings, ring_timeout_s=scenario.ring_timeout))
 
