@@ -1,13 +1,14 @@
-"""How low can the calls abandoned after a sudden rise go? Bounds for the pacing goals.
+"""How near the pacing goals can a pacer get? Bounds for them, in the simulation.
 
 Runs the scenarios of a file (default: scripts/pacing_sim/hard_cases.json) with our
-predictive pacer as it is, and the same pacer told the true new answer rate at the first
-answer of a call placed after the change (the earliest evidence there is) and at the
-change itself (clairvoyant); with `--hold-back P,...`, also our pacer keeping P% of the
-operators out of its supply all day (scripts/pacing_sim/informed.py says why these are bounds).
-Prints a table (talk minutes per operator-hour and their share of the ceiling, mean
-abandon rate, the worst seed's peak running rate, the calls abandoned within 60 s on
-each seed against max(5, operators / 20)), then one JSON line of the figures.
+predictive pacer as it is; after an answer-rate change, the same pacer told the true new
+rate at the first answer of a call placed after the change (the earliest evidence there
+is) and at the change itself (clairvoyant); our pacer knowing when each operator frees
+up, but not which calls answer; and with `--hold-back P,...` our pacer keeping P% of
+the operators out of its supply all day. scripts/pacing_sim/informed.py says why these
+are bounds. Prints a table (talk minutes per operator-hour and their share of the
+ceiling, mean abandon rate, the worst seed's peak running rate, the calls abandoned
+within 60 s on each seed against max(5, operators / 20)), then one JSON line.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from bench_pacing import burst_limit
 from pacing_sim.experiment import OURS, ours
-from pacing_sim.informed import TOLD_WHEN, HeldBackPacer, Informed
+from pacing_sim.informed import FORESEEN, TOLD_WHEN, HeldBackPacer, Informed, foreseeing
 from pacing_sim.policies import DialerPolicy
 from pacing_sim.scenario import Scenario, scenarios
 from pacing_sim.scenario_file import ScenarioFileError, load_scenarios
@@ -40,7 +41,7 @@ HARD_CASES = Path(__file__).resolve().parent / "pacing_sim" / "hard_cases.json"
 def variants(scenario: Scenario, hold_back: list[int]) -> list[str]:
     """Policy names; `hold_back`: percentages of the operators logged in."""
     told = [f"told at {w.replace('-', ' ')}" for w in TOLD_WHEN] if scenario.answer_drop else []
-    return [OURS, *told, *(f"{n}% held back" for n in hold_back)]
+    return [OURS, *told, FORESEEN, *(f"{n}% held back" for n in hold_back)]
 
 
 def policy(scenario: Scenario, variant: str) -> Policy:
@@ -55,6 +56,8 @@ def policy(scenario: Scenario, variant: str) -> Policy:
 
 
 def run_one(scenario: Scenario, variant: str, seed: int) -> tuple[str, str, Result]:
+    if variant == FORESEEN:
+        return scenario.name, variant, foreseeing(scenario, seed)
     return scenario.name, variant, simulate(scenario, policy(scenario, variant), seed)
 
 

@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dialer.operators import OperatorState
 from dialer.policy.predictive import PredictiveSettings
 from scripts.pacing_sim.experiment import ours
-from scripts.pacing_sim.informed import HeldBackPacer, Informed
+from scripts.pacing_sim.informed import ForeseeingPacer, HeldBackPacer, Informed, foreseeing
 from scripts.pacing_sim.policies import DialerPolicy
 from scripts.pacing_sim.scenario import Scenario
-from scripts.pacing_sim.sim import Ev, View, simulate
+from scripts.pacing_sim.sim import Ev, View, _Due, simulate
 
 REPO = Path(__file__).resolve().parents[2]
 RISE = Scenario("rise", 10, 0.1, answer_drop=(300.0, 0.5), duration=600.0)
@@ -110,6 +111,7 @@ def test_the_bound_bench_prints_a_table_then_one_json_line(tmp_path: Path):
         "ours (predictive)",
         "told at first answer",
         "told at change",
+        "operators foreseen",
         "10% held back",
     ]
     assert rows["10% held back"]["burst_limit"] == 5
@@ -126,3 +128,31 @@ def test_a_bad_hold_back_is_refused_without_traceback():
     assert done.returncode == 2
     assert "--hold-back: 'x' is not a list of whole numbers" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_foreseeing_counts_the_operators_whose_call_or_wrap_up_ends_in_time():
+    ends: dict[str, tuple[int, float]] = {}
+    pacer = ForeseeingPacer(ends, PredictiveSettings(), 25.0, reach=1.0)
+    e = pacer.estimates
+    lead = e.ring_s.value + e.message_s.value
+    for operator_id, state in [
+        ("free", OperatorState.AVAILABLE),
+        ("talks-briefly", OperatorState.ON_CALL),
+        ("talks-long", OperatorState.ON_CALL),
+        ("wraps-briefly", OperatorState.WRAP_UP),
+        ("wraps-long", OperatorState.WRAP_UP),
+    ]:
+        pacer.operator_state(100.0, operator_id, state)
+    ends["talks-briefly"] = (_Due.TALK_END, 100.0 + lead - e.wrap_s.value - 1.0)
+    ends["talks-long"] = (_Due.TALK_END, 100.0 + lead - e.wrap_s.value + 1.0)
+    ends["wraps-briefly"] = (_Due.WRAP_END, 104.0)
+    ends["wraps-long"] = (_Due.WRAP_END, 106.0)
+    supply, variance = pacer._supply(100.0, lookahead=5.0)
+    assert (supply, variance) == (3.0, 0.0)
+
+
+def test_foreseeing_runs_a_campaign_and_keeps_under_the_cap():
+    result = foreseeing(Scenario("steady", 20, 0.4, duration=1800.0), seed=1)
+    assert result.policy == "operators foreseen"
+    assert result.leads > 100
+    assert result.abandon_rate <= 0.03
