@@ -8,11 +8,12 @@ import asyncio
 import itertools
 import signal
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from dialer.outcomes import ContactStatus
+from dialer.outcomes import ContactStatus, Outcome
 from dialer.simpbx import SimulatedPbx
 from dialer.store import open_store
 from tests.integration.service_helpers import (
@@ -60,6 +61,7 @@ async def test_kill_9_and_restart_resumes_running_campaigns_without_a_duplicate_
 
     service.proc.send_signal(signal.SIGKILL)
     await service.proc.wait()
+    killed_at = datetime.now(UTC)
     held_before = len(originated_by(pbx, "spring-hold"))
     run_before = len(originated_by(pbx, "spring-run"))
 
@@ -93,9 +95,19 @@ async def test_kill_9_and_restart_resumes_running_campaigns_without_a_duplicate_
         assert record is not None
         lines = await store.contact_report(record.id)
         assert all(line.status is ContactStatus.DONE for line in lines)
-        # One attempt in the store per originate at the PBX: none lost, none invented.
-        attempts = await store.attempts(record.id)
-        assert sorted(a.attempt_id for a in attempts) == sorted(originated_by(pbx, "spring-run"))
+        # Every originate at the PBX is an attempt in the store: none lost.
+        attempts = {a.attempt_id: a for a in await store.attempts(record.id)}
+        at_pbx = originated_by(pbx, "spring-run")
+        assert set(at_pbx) <= set(attempts)
+        # An attempt is written before its Originate leaves (a crash then must leave a
+        # call to reconcile, never a second dial): the kill may land between the two.
+        # Such an attempt is one of the calls in flight at the kill, and is closed as
+        # of unknown fate, never dialled under its id.
+        never_sent = [a for attempt_id, a in attempts.items() if attempt_id not in at_pbx]
+        assert len(never_sent) <= 6, never_sent  # max_channels
+        for attempt in never_sent:
+            assert attempt.started_at <= killed_at, attempt
+            assert attempt.outcome is Outcome.UNKNOWN and attempt.ended_at is not None, attempt
     finally:
         await store.close()
 
