@@ -8,7 +8,6 @@ attempt (a number found dead).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -21,6 +20,7 @@ from dialer.store.base import ContactRecord, ImportStats, NewContact, StoreError
 from dialer.store.column_values import CONTACT_COLUMNS, to_json, ts
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import list_id
+from dialer.store.row_records import contact_record
 
 # Defence in depth: the importer normalises numbers, the store refuses anything else.
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
@@ -89,18 +89,7 @@ class PgContactBase(PgRole):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [
-                ContactRecord(
-                    id=r["id"],
-                    list_name=list_name,
-                    number=r["number"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=json.loads(r["fields"]),
-                    dead=r["dead"],
-                )
-                for r in rows
-            ]
+            yield [contact_record(r, list_name) for r in rows]
             await asyncio.sleep(0)
 
     async def copy_contacts(

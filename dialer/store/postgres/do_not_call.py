@@ -17,6 +17,7 @@ import asyncpg
 from dialer.store.column_values import dt, ts
 from dialer.store.person_records import ERASURE_SOURCE, DoNotCallEntry
 from dialer.store.postgres.connection import PgRole
+from dialer.store.row_records import do_not_call_entry
 
 GLOBAL = ""  # the scope of the global list
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
@@ -93,7 +94,7 @@ class PgDoNotCall(PgRole):
             if not rows:
                 return
             after = rows[-1]["number"]
-            yield [_entry(r) for r in rows]
+            yield [do_not_call_entry(r) for r in rows]
             await asyncio.sleep(0)
 
     async def do_not_call(self) -> list[tuple[str, datetime, str]]:
@@ -119,7 +120,7 @@ async def entries_for(db: asyncpg.Connection, numbers: Iterable[str]) -> list[Do
         "SELECT number, scope, added_at, source FROM do_not_call WHERE number = ANY($1::text[])",
         sorted(set(numbers)),
     )
-    found = [_entry(r) for r in rows]
+    found = [do_not_call_entry(r) for r in rows]
     return sorted(found, key=lambda e: (e.number, e.campaign or "", e.added_at))
 
 
@@ -161,7 +162,3 @@ def _checked(numbers: Iterable[str]) -> list[str]:
         if not _E164.fullmatch(number):
             raise ValueError(f"not an E.164 number: {number!r}: normalise first")
     return batch
-
-
-def _entry(row: asyncpg.Record) -> DoNotCallEntry:
-    return DoNotCallEntry(row["number"], row["scope"] or None, dt(row["added_at"]), row["source"])

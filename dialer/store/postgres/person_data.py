@@ -11,18 +11,17 @@ from datetime import datetime
 import asyncpg
 
 from dialer.store.base import NumberInCall
-from dialer.store.column_values import dt, dt_or_none, from_json, ts
+from dialer.store.column_values import from_json, ts
 from dialer.store.person_records import (
     ERASURE_SOURCE,
     Erasure,
-    PersonAttempt,
-    PersonContact,
     PersonData,
     recording_paths,
 )
 from dialer.store.postgres.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.do_not_call import add_entries, entries_for
+from dialer.store.row_records import person_attempt, person_contact
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +43,8 @@ class PgPersonData(PgRole):
             entries = await entries_for(db, [number])
         return PersonData(
             number=number,
-            contacts=tuple(
-                PersonContact(
-                    list_name=r["list_name"],
-                    contact_id=r["id"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=from_json(r["fields"]),
-                    dead=r["dead"],
-                )
-                for r in contacts
-            ),
-            attempts=tuple(
-                PersonAttempt(
-                    attempt_id=r["id"],
-                    campaign=r["campaign"],
-                    started_at=dt(r["started_at"]),
-                    answered_at=dt_or_none(r["answered_at"]),
-                    ended_at=dt_or_none(r["ended_at"]),
-                    outcome=r["outcome"],
-                    cause=r["cause"],
-                    detail=r["detail"],
-                    answers=from_json(r["answers"]),
-                )
-                for r in attempts
-            ),
+            contacts=tuple(person_contact(r) for r in contacts),
+            attempts=tuple(person_attempt(r) for r in attempts),
             do_not_call=tuple(entries),
         )
 

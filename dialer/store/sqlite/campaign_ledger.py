@@ -23,6 +23,7 @@ from dialer.store.base import (
 )
 from dialer.store.column_values import CONTACT_COLUMNS, dt, dt_or_none, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
+from dialer.store.row_records import leased_contact, open_attempt
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.number_hygiene import (
@@ -137,19 +138,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 (campaign_id, json.dumps([r["id"] for r in rows])),
             )
             counts = _outcome_counts(db, campaign_id, [r["id"] for r in rows])
-        return [
-            LeasedContact(
-                campaign_id=campaign_id,
-                contact_id=r["id"],
-                number=r["number"],
-                name=r["name"],
-                timezone=r["timezone"],
-                fields=json.loads(r["fields"]),
-                attempts_made=r["attempts"],
-                outcome_counts=counts.get(r["id"], {}),
-            )
-            for r in rows
-        ]
+        return [leased_contact(campaign_id, r, counts) for r in rows]
 
     async def start_attempt(
         self,
@@ -306,19 +295,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 reset,
                 len(rows),
             )
-        return [
-            OpenAttempt(
-                attempt_id=r["id"],
-                campaign_id=campaign_id,
-                contact_id=r["contact_id"],
-                number=r["number"],
-                started_at=dt(r["started_at"]),
-                server=r["server"],
-                attempts_made=r["attempts"],
-                outcome_counts=counts.get(r["contact_id"], {}),
-            )
-            for r in rows
-        ]
+        return [open_attempt(campaign_id, r, counts) for r in rows]
 
     # --- runtime state ------------------------------------------------------------------
     async def save_runtime(

@@ -8,7 +8,6 @@ transaction that closes an attempt (an opt-out, a number found dead).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import sqlite3
 import time
@@ -17,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from dialer.outcomes import Outcome
 from dialer.store.base import ContactRecord, ImportStats, NewContact
 from dialer.store.column_values import CONTACT_COLUMNS, to_json
+from dialer.store.row_records import contact_record
 from dialer.store.sqlite.do_not_call import add_entries
 from dialer.store.sqlite.list_copies import SqliteListCopies
 from dialer.store.sqlite.rows import list_id
@@ -86,18 +86,7 @@ class SqliteContactBase(SqliteListCopies):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [
-                ContactRecord(
-                    id=r["id"],
-                    list_name=list_name,
-                    number=r["number"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=json.loads(r["fields"]),
-                    dead=bool(r["dead"]),
-                )
-                for r in rows
-            ]
+            yield [contact_record(r, list_name) for r in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
 
 

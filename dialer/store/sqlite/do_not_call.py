@@ -15,6 +15,7 @@ from datetime import datetime
 
 from dialer.store.column_values import dt, ts
 from dialer.store.person_records import ERASURE_SOURCE, DoNotCallEntry
+from dialer.store.row_records import do_not_call_entry
 from dialer.store.sqlite.connection import SqliteRole
 
 GLOBAL = ""  # the scope of the global list
@@ -75,7 +76,7 @@ class SqliteDoNotCall(SqliteRole):
             if not rows:
                 return
             after = rows[-1]["number"]
-            yield [_entry(r) for r in rows]
+            yield [do_not_call_entry(r) for r in rows]
             await asyncio.sleep(0)
 
     async def do_not_call(self) -> list[tuple[str, datetime, str]]:
@@ -105,7 +106,7 @@ def entries_for(db: sqlite3.Connection, numbers: Iterable[str]) -> list[DoNotCal
             f" WHERE number IN ({','.join('?' * len(chunk))})",
             chunk,
         ).fetchall()
-        found += [_entry(r) for r in rows]
+        found += [do_not_call_entry(r) for r in rows]
     return sorted(found, key=lambda e: (e.number, e.campaign or "", e.added_at))
 
 
@@ -168,7 +169,3 @@ def _among(
             )
         )
     return found
-
-
-def _entry(row: sqlite3.Row) -> DoNotCallEntry:
-    return DoNotCallEntry(row["number"], row["scope"] or None, dt(row["added_at"]), row["source"])

@@ -18,15 +18,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from dialer.store.base import NumberInCall
-from dialer.store.column_values import dt, dt_or_none, ts
+from dialer.store.column_values import ts
 from dialer.store.person_records import (
     ERASURE_SOURCE,
     Erasure,
-    PersonAttempt,
-    PersonContact,
     PersonData,
     recording_paths,
 )
+from dialer.store.row_records import person_attempt, person_contact
 from dialer.store.sqlite.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.do_not_call import add_entries, entries_for
@@ -51,31 +50,8 @@ class SqlitePersonData(SqliteRole):
             entries = entries_for(db, [number])
         return PersonData(
             number=number,
-            contacts=tuple(
-                PersonContact(
-                    list_name=r["list_name"],
-                    contact_id=r["id"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=json.loads(r["fields"]),
-                    dead=bool(r["dead"]),
-                )
-                for r in contacts
-            ),
-            attempts=tuple(
-                PersonAttempt(
-                    attempt_id=r["id"],
-                    campaign=r["campaign"],
-                    started_at=dt(r["started_at"]),
-                    answered_at=dt_or_none(r["answered_at"]),
-                    ended_at=dt_or_none(r["ended_at"]),
-                    outcome=r["outcome"],
-                    cause=r["cause"],
-                    detail=r["detail"],
-                    answers=json.loads(r["answers"]),
-                )
-                for r in attempts
-            ),
+            contacts=tuple(person_contact(r) for r in contacts),
+            attempts=tuple(person_attempt(r) for r in attempts),
             do_not_call=tuple(entries),
         )
 
