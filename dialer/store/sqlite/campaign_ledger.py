@@ -21,9 +21,10 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
-from dialer.store.column_values import CONTACT_COLUMNS, dt, dt_or_none, to_json, ts, ts_or_none
+from dialer.store.column_values import CONTACT_COLUMNS, dt, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.row_records import leased_contact, open_attempt
+from dialer.store.row_summaries import campaign_progress
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.number_hygiene import (
@@ -342,16 +343,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                     (campaign_id,),
                 ).fetchall()
             )
-        pending, due_now, earliest = by_status.get("pending", (0, 0, None))
-        return CampaignProgress(
-            total=sum(v[0] for v in by_status.values()),
-            pending=pending,
-            due_now=due_now,
-            dialing=by_status.get("dialing", (0, 0, None))[0],
-            done=by_status.get("done", (0, 0, None))[0],
-            next_due_at=dt_or_none(earliest),
-            outcomes=outcomes,
-        )
+        return campaign_progress(by_status, outcomes)
 
 
 def _enrol(
