@@ -30,7 +30,7 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
-from dialer.store.column_values import to_json, ts, ts_or_none
+from dialer.store.column_values import next_due, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.postgres.campaign_runtime import PgCampaignRuntime
 from dialer.store.postgres.do_not_call import on_do_not_call
@@ -208,7 +208,7 @@ class PgCampaignLedger(PgCampaignRuntime):
     async def finish_attempt(
         self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
     ) -> bool:
-        due = _next_due(next_step)
+        due = next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
             final = next_step.final_outcome or result.outcome
@@ -380,13 +380,3 @@ async def outcome_counts(
     ):
         counts.setdefault(contact_id, {})[Outcome(outcome)] = count
     return counts
-
-
-def _next_due(step: NextStep) -> float | None:
-    if step.status is ContactStatus.PENDING:
-        if step.due_at is None:
-            raise ValueError("a PENDING next step needs due_at")
-        return ts(step.due_at)
-    if step.status is ContactStatus.DONE:
-        return None
-    raise ValueError(f"a next step is PENDING or DONE, not {step.status}")

@@ -21,7 +21,7 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
-from dialer.store.column_values import CONTACT_COLUMNS, dt, to_json, ts, ts_or_none
+from dialer.store.column_values import CONTACT_COLUMNS, dt, next_due, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.row_records import leased_contact, open_attempt
 from dialer.store.row_summaries import campaign_progress
@@ -191,7 +191,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
     async def finish_attempt(
         self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
     ) -> bool:
-        due = _next_due(next_step)
+        due = next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
             final = next_step.final_outcome or result.outcome
@@ -384,13 +384,3 @@ def _outcome_counts(
         ):
             counts.setdefault(contact_id, {})[Outcome(outcome)] = count
     return counts
-
-
-def _next_due(step: NextStep) -> float | None:
-    if step.status is ContactStatus.PENDING:
-        if step.due_at is None:
-            raise ValueError("a PENDING next step needs due_at")
-        return ts(step.due_at)
-    if step.status is ContactStatus.DONE:
-        return None
-    raise ValueError(f"a next step is PENDING or DONE, not {step.status}")
