@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.store.base import (
     AttemptRecord,
+    AuditEntry,
     CampaignHold,
     ContactRecord,
     ContactReport,
@@ -25,6 +26,7 @@ from dialer.store.column_values import dt, dt_or_none, from_json, outcome
 from dialer.store.due_view import DueView
 from dialer.store.outbox_role import FailedDelivery, PendingWebhook, ReceiverState
 from dialer.store.person_records import DoNotCallEntry, PersonAttempt, PersonContact
+from dialer.store.service_roles import ApiToken, CampaignFile, WantedState
 
 
 class Row(Protocol):
@@ -102,7 +104,7 @@ def open_attempt(
     )
 
 
-def campaign_hold(r: Row) -> CampaignHold:
+def hold_record(r: Row) -> CampaignHold:
     """Columns: token, host, pid, since, seen_at, expires_at."""
     return CampaignHold(
         token=r["token"],
@@ -115,7 +117,7 @@ def campaign_hold(r: Row) -> CampaignHold:
 
 
 # --- reports ----------------------------------------------------------------------------
-def contact_report(r: Row) -> ContactReport:
+def report_line(r: Row) -> ContactReport:
     """Columns: CONTACT_COLUMNS, the campaign row's status, attempts, last_outcome,
     last_cause, final_outcome, next_due_at, last_attempt_at, and dnc (on a do-not-call
     list) and last_answers (of the last closed attempt, NULL when none)."""
@@ -212,3 +214,30 @@ def receiver_state(r: Sequence[Any]) -> ReceiverState:
     """By position: url, pending, failing and delivered counts, the earliest next try of
     its undelivered rows (NULL when none)."""
     return ReceiverState(r[0], int(r[1]), int(r[2]), int(r[3]), dt_or_none(r[4]))
+
+
+# --- what the service keeps -------------------------------------------------------------
+def file_record(r: Row) -> CampaignFile:
+    """Columns: name, version, content, source, added_at, added_by."""
+    return CampaignFile(
+        r["name"], r["version"], r["content"], r["source"], dt(r["added_at"]), r["added_by"]
+    )
+
+
+def wanted_state(r: Row) -> WantedState:
+    """Columns: name, wanted, changed_at, changed_by."""
+    return WantedState(r["name"], r["wanted"], dt(r["changed_at"]), r["changed_by"])
+
+
+def token_record(r: Row) -> ApiToken:
+    """Columns: id, role, name, created_at, revoked_at (NULL while live)."""
+    revoked = r["revoked_at"]
+    return ApiToken(
+        int(r["id"]), str(r["role"]), str(r["name"]), dt(r["created_at"]),
+        None if revoked is None else dt(revoked),
+    )  # fmt: skip
+
+
+def audit_entry(r: Row) -> AuditEntry:
+    """Columns: at, actor, action, subject, detail, rows."""
+    return AuditEntry(dt(r["at"]), r["actor"], r["action"], r["subject"], r["detail"], r["rows"])

@@ -59,7 +59,7 @@ def contact_facts(row: Sequence[Any], standing: Sequence[Any] | None) -> Contact
     )
 
 
-def campaign_changes(
+def changes_from_notes(
     record: CampaignRecord, called: int, reached: int, notes: Iterable[Sequence[Any]]
 ) -> CampaignChanges:
     """notes: (contact_id, the attempt's `changes` as JSON text) of the campaign's

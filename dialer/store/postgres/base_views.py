@@ -14,7 +14,7 @@ from dialer.outcomes import BaseStatus, Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import find_campaign, list_id
-from dialer.store.row_summaries import campaign_changes, contact_facts
+from dialer.store.row_summaries import changes_from_notes, contact_facts
 
 REACHED = [Outcome.ANSWERED.value, Outcome.TRANSFERRED.value]
 
@@ -82,7 +82,7 @@ class PgBaseViews(PgRole):
                 " WHERE campaign_id = $1 AND changes <> '{}'::jsonb ORDER BY ended_at, seq",
                 campaign_id,
             )
-        return campaign_changes(record, called, reached, notes)
+        return changes_from_notes(record, called, reached, notes)
 
 
 async def _campaign_standing(

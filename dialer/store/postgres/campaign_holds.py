@@ -12,7 +12,7 @@ from dialer.store.base import CampaignHold
 from dialer.store.column_values import ts
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import require_campaign
-from dialer.store.row_records import campaign_hold
+from dialer.store.row_records import hold_record
 
 _HOLD_COLUMNS = "token, host, pid, since, seen_at, expires_at"
 
@@ -75,4 +75,4 @@ async def _hold(db: asyncpg.Connection, campaign_id: int, lock: str) -> Campaign
     row = await db.fetchrow(
         f"SELECT {_HOLD_COLUMNS} FROM campaign_holds WHERE campaign_id = $1{lock}", campaign_id
     )
-    return None if row is None else campaign_hold(row)
+    return None if row is None else hold_record(row)

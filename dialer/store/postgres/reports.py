@@ -13,7 +13,7 @@ from dialer.store.postgres.call_histories import PgCallHistories
 from dialer.store.postgres.do_not_call import on_do_not_call
 from dialer.store.postgres.due_view import PgDueView
 from dialer.store.postgres.rows import find_campaign, require_campaign
-from dialer.store.row_records import attempt_record, contact_report
+from dialer.store.row_records import attempt_record, report_line
 
 # The lead funnel in one statement (CampaignFunnel.of_counts reads its rows, only a few):
 # contacts by last outcome (index campaign_contacts_outcome), and the temperature of each
@@ -77,7 +77,7 @@ class PgReports(PgCallHistories, PgDueView, PgBaseViews):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [contact_report(r) for r in rows]
+            yield [report_line(r) for r in rows]
             await asyncio.sleep(0)
 
     async def campaign_funnel(self, campaign_id: int) -> CampaignFunnel:

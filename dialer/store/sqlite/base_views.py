@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 from dialer.outcomes import BaseStatus, Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
-from dialer.store.row_summaries import campaign_changes, contact_facts
+from dialer.store.row_summaries import changes_from_notes, contact_facts
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import find_campaign, list_id
 
@@ -78,7 +78,7 @@ class SqliteBaseViews(SqliteRole):
                 " WHERE campaign_id = ? AND changes != '{}' ORDER BY ended_at, rowid",
                 (campaign_id,),
             ).fetchall()
-        return campaign_changes(record, called, reached, notes)
+        return changes_from_notes(record, called, reached, notes)
 
 
 def _campaign_standing(db: sqlite3.Connection, first: int, last: int) -> dict[int, sqlite3.Row]:

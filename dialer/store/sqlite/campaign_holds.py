@@ -9,7 +9,7 @@ from datetime import datetime
 
 from dialer.store.base import CampaignHold
 from dialer.store.column_values import ts
-from dialer.store.row_records import campaign_hold
+from dialer.store.row_records import hold_record
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import require_campaign
 
@@ -69,4 +69,4 @@ def _hold(db: sqlite3.Connection, campaign_id: int) -> CampaignHold | None:
     row = db.execute(
         f"SELECT {_HOLD_COLUMNS} FROM campaign_holds WHERE campaign_id = ?", (campaign_id,)
     ).fetchone()
-    return None if row is None else campaign_hold(row)
+    return None if row is None else hold_record(row)

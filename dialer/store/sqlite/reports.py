@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from dialer.outcomes import Outcome
 from dialer.store.base import AttemptRecord, CampaignFunnel, CampaignRecord, ContactReport
 from dialer.store.column_values import CAMPAIGN_COLUMNS, CONTACT_COLUMNS, campaign_record
-from dialer.store.row_records import attempt_record, contact_report
+from dialer.store.row_records import attempt_record, report_line
 from dialer.store.sqlite.base_views import SqliteBaseViews
 from dialer.store.sqlite.call_histories import SqliteCallHistories
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
@@ -81,7 +81,7 @@ class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [contact_report(r) for r in rows]
+            yield [report_line(r) for r in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
 
     async def campaign_funnel(self, campaign_id: int) -> CampaignFunnel:
