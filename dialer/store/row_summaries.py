@@ -1,19 +1,26 @@
 """What both backends work out in Python from the rows they fetched, the same on each:
-a contact's standing in the base, what a campaign changed, each number's past calls,
-a campaign's progress. Each backend keeps its own SQL and reads the rows by position
-(sqlite3.Row, asyncpg.Record and plain tuples all unpack)."""
+a contact's standing in the base and the base's stats, what a campaign changed, each
+number's past calls, a campaign's progress. Each backend keeps its own SQL and hands
+the rows over, read here by position (sqlite3.Row, asyncpg.Record and plain tuples all
+unpack)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from dialer.call_history import PastCall
 from dialer.outcomes import BaseStatus, Outcome
-from dialer.store.base import CampaignChanges, CampaignProgress, CampaignRecord, ContactFacts
+from dialer.store.base import (
+    BaseStats,
+    CampaignChanges,
+    CampaignProgress,
+    CampaignRecord,
+    ContactFacts,
+)
 from dialer.store.column_values import dt_or_none, outcome
 
 # Each stored outcome as a PastCall describes it, worked out once.
@@ -57,6 +64,18 @@ def contact_facts(row: Sequence[Any], standing: Sequence[Any] | None) -> Contact
         None if temperature is None else str(temperature),
         fields,
     )
+
+
+async def base_stats_of(lists: Iterable[AsyncIterator[list[ContactFacts]]]) -> BaseStats:
+    """The base's contacts counted by status and temperature, from each list's pages of
+    contact_facts in turn."""
+    by_status: Counter[BaseStatus] = Counter({status: 0 for status in BaseStatus})
+    by_temperature: Counter[str] = Counter()
+    for batches in lists:
+        async for batch in batches:
+            by_status.update(c.status for c in batch)
+            by_temperature.update(c.temperature or "" for c in batch)
+    return BaseStats(sum(by_status.values()), dict(by_status), dict(by_temperature))
 
 
 def changes_from_notes(

@@ -5,16 +5,15 @@ changed in the base."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import AsyncIterator
 
 import asyncpg
 
-from dialer.outcomes import BaseStatus, Outcome
+from dialer.outcomes import Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import find_campaign, list_id
-from dialer.store.row_summaries import changes_from_notes, contact_facts
+from dialer.store.row_summaries import base_stats_of, changes_from_notes, contact_facts
 
 REACHED = [Outcome.ANSWERED.value, Outcome.TRANSFERRED.value]
 
@@ -53,13 +52,7 @@ class PgBaseViews(PgRole):
                 names = [r[0] for r in await db.fetch("SELECT name FROM lists ORDER BY id")]
         else:
             names = [list_name]
-        by_status: Counter[BaseStatus] = Counter({status: 0 for status in BaseStatus})
-        by_temperature: Counter[str] = Counter()
-        for name in names:
-            async for batch in self.contact_facts_batches(name):
-                by_status.update(c.status for c in batch)
-                by_temperature.update(c.temperature or "" for c in batch)
-        return BaseStats(sum(by_status.values()), dict(by_status), dict(by_temperature))
+        return await base_stats_of(self.contact_facts_batches(name) for name in names)
 
     async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
         async with self._conn.read() as db:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections import Counter
 from collections.abc import AsyncIterator
 
-from dialer.outcomes import BaseStatus, Outcome
+from dialer.outcomes import Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
-from dialer.store.row_summaries import changes_from_notes, contact_facts
+from dialer.store.row_summaries import base_stats_of, changes_from_notes, contact_facts
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import find_campaign, list_id
 
@@ -50,13 +49,7 @@ class SqliteBaseViews(SqliteRole):
             names = [r[0] for r in self._conn.db.execute("SELECT name FROM lists ORDER BY id")]
         else:
             names = [list_name]
-        by_status: Counter[BaseStatus] = Counter({status: 0 for status in BaseStatus})
-        by_temperature: Counter[str] = Counter()
-        for name in names:
-            async for batch in self.contact_facts_batches(name):
-                by_status.update(c.status for c in batch)
-                by_temperature.update(c.temperature or "" for c in batch)
-        return BaseStats(sum(by_status.values()), dict(by_status), dict(by_temperature))
+        return await base_stats_of(self.contact_facts_batches(name) for name in names)
 
     async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
         with self._conn.read() as db:
