@@ -9,7 +9,7 @@ The JSON columns read with from_json are NOT NULL on both backends."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from dialer.outcomes import ContactStatus, Outcome
@@ -25,7 +25,12 @@ from dialer.store.base import (
 from dialer.store.column_values import dt, dt_or_none, from_json, outcome
 from dialer.store.due_view import DueView
 from dialer.store.outbox_role import FailedDelivery, PendingWebhook, ReceiverState
-from dialer.store.person_records import DoNotCallEntry, PersonAttempt, PersonContact
+from dialer.store.person_records import (
+    DoNotCallEntry,
+    PersonAttempt,
+    PersonContact,
+    PersonData,
+)
 from dialer.store.service_roles import ApiToken, CampaignFile, WantedState
 
 
@@ -159,6 +164,19 @@ def attempt_record(r: Row) -> AttemptRecord:
 
 
 # --- one person -------------------------------------------------------------------------
+def person_record(
+    number: str, contacts: Iterable[Row], attempts: Iterable[Row], entries: Iterable[DoNotCallEntry]
+) -> PersonData:
+    """Everything held about a number: its contact rows (person_contact's columns), its
+    attempts (person_attempt's) and its do-not-call entries."""
+    return PersonData(
+        number=number,
+        contacts=tuple(person_contact(r) for r in contacts),
+        attempts=tuple(person_attempt(r) for r in attempts),
+        do_not_call=tuple(entries),
+    )
+
+
 def person_contact(r: Row) -> PersonContact:
     """Columns: id, list_name, name, timezone, fields, dead."""
     return PersonContact(

@@ -21,7 +21,7 @@ from dialer.store.person_records import (
 from dialer.store.postgres.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.do_not_call import add_entries, entries_for
-from dialer.store.row_records import person_attempt, person_contact
+from dialer.store.row_records import person_record
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,7 @@ class PgPersonData(PgRole):
             )
             attempts = await _attempts(db, [r["id"] for r in contacts])
             entries = await entries_for(db, [number])
-        return PersonData(
-            number=number,
-            contacts=tuple(person_contact(r) for r in contacts),
-            attempts=tuple(person_attempt(r) for r in attempts),
-            do_not_call=tuple(entries),
-        )
+        return person_record(number, contacts, attempts, entries)
 
     async def erase_person(self, number: str, now: datetime) -> Erasure:
         marker = ERASED_PREFIX + secrets.token_hex(8)

@@ -25,7 +25,7 @@ from dialer.store.person_records import (
     PersonData,
     recording_paths,
 )
-from dialer.store.row_records import person_attempt, person_contact
+from dialer.store.row_records import person_record
 from dialer.store.sqlite.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.do_not_call import add_entries, entries_for
@@ -48,12 +48,7 @@ class SqlitePersonData(SqliteRole):
             ).fetchall()
             attempts = _attempts(db, [r["id"] for r in contacts])
             entries = entries_for(db, [number])
-        return PersonData(
-            number=number,
-            contacts=tuple(person_contact(r) for r in contacts),
-            attempts=tuple(person_attempt(r) for r in attempts),
-            do_not_call=tuple(entries),
-        )
+        return person_record(number, contacts, attempts, entries)
 
     async def erase_person(self, number: str, now: datetime) -> Erasure:
         marker = ERASED_PREFIX + secrets.token_hex(8)
