@@ -4,7 +4,8 @@ asyncpg.Record both give a column by its name, and the columns hold the same val
 PostgreSQL's booleans). Each backend keeps its own SQL; its SELECT names the columns
 a function here reads.
 
-The JSON columns read with from_json are NOT NULL on both backends."""
+The JSON columns read with from_json are NOT NULL on both backends (asyncpg gives jsonb
+as its text), so from_json and json.loads read them alike."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class Row(Protocol):
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-# --- contacts -----------------------------------------------------------------------
+# --- contacts ---------------------------------------------------------------------------
 def contact_record(r: Row, list_name: str) -> ContactRecord:
     """From the columns CONTACT_COLUMNS names."""
     return ContactRecord(
