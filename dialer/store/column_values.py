@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from dialer.outcomes import CampaignState, Outcome
+from dialer.outcomes import CampaignState, ContactStatus, Outcome
+from dialer.store.base import NextStep
 from dialer.store.views import CampaignRecord
 
 CONTACT_COLUMNS = "c.id, c.number, c.name, c.timezone, c.fields, c.dead"
 CAMPAIGN_COLUMNS = "c.id, c.name, l.name AS list_name, c.state, c.created_at"
+GLOBAL_SCOPE = ""  # the do-not-call scope of the global list (else a campaign's name)
 
 
 def unknown_list(name: str, known: list[str]) -> str:
@@ -59,3 +61,23 @@ def dt_or_none(stamp: float | None) -> datetime | None:
 
 def outcome(value: str | None) -> Outcome | None:
     return None if value is None else Outcome(value)
+
+
+def scope_of(campaign: str | None) -> str:
+    """The do-not-call scope of a campaign's list (None: the global list)."""
+    if campaign is None:
+        return GLOBAL_SCOPE
+    if not campaign.strip():
+        raise ValueError("a campaign's do-not-call list needs the campaign's name")
+    return campaign
+
+
+def next_due(step: NextStep) -> float | None:
+    """The contact's next_due_at after an attempt: its step's due_at, or None when done."""
+    if step.status is ContactStatus.PENDING:
+        if step.due_at is None:
+            raise ValueError("a PENDING next step needs due_at")
+        return ts(step.due_at)
+    if step.status is ContactStatus.DONE:
+        return None
+    raise ValueError(f"a next step is PENDING or DONE, not {step.status}")

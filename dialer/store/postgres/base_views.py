@@ -5,17 +5,15 @@ changed in the base."""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections import Counter
 from collections.abc import AsyncIterator
 
 import asyncpg
 
-from dialer.outcomes import BaseStatus, Outcome
+from dialer.outcomes import Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
-from dialer.store.column_values import dt_or_none, outcome
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import find_campaign, list_id
+from dialer.store.row_summaries import base_stats_of, changes_from_notes, contact_facts
 
 REACHED = [Outcome.ANSWERED.value, Outcome.TRANSFERRED.value]
 
@@ -45,7 +43,7 @@ class PgBaseViews(PgRole):
                     return
                 first, after = rows[0][0], rows[-1][0]
                 standing = await _campaign_standing(db, first, after) if called else {}
-            yield [_facts(row, standing.get(row[0])) for row in rows]
+            yield [contact_facts(row, standing.get(row[0])) for row in rows]
             await asyncio.sleep(0)
 
     async def base_stats(self, list_name: str | None = None) -> BaseStats:
@@ -54,13 +52,7 @@ class PgBaseViews(PgRole):
                 names = [r[0] for r in await db.fetch("SELECT name FROM lists ORDER BY id")]
         else:
             names = [list_name]
-        by_status: Counter[BaseStatus] = Counter({status: 0 for status in BaseStatus})
-        by_temperature: Counter[str] = Counter()
-        for name in names:
-            async for batch in self.contact_facts_batches(name):
-                by_status.update(c.status for c in batch)
-                by_temperature.update(c.temperature or "" for c in batch)
-        return BaseStats(sum(by_status.values()), dict(by_status), dict(by_temperature))
+        return await base_stats_of(self.contact_facts_batches(name) for name in names)
 
     async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
         async with self._conn.read() as db:
@@ -83,24 +75,7 @@ class PgBaseViews(PgRole):
                 " WHERE campaign_id = $1 AND changes <> '{}'::jsonb ORDER BY ended_at, seq",
                 campaign_id,
             )
-        dead: set[int] = set()
-        dnc: set[int] = set()
-        temperatures: dict[int, list[str]] = {}  # contact -> [before its first, latest]
-        for contact_id, text in notes:
-            note = json.loads(text)
-            if note.get("dead"):
-                dead.add(contact_id)
-            if note.get("dnc"):
-                dnc.add(contact_id)
-            if "temperature" in note:
-                before, after = (t or "" for t in note["temperature"])
-                temperatures.setdefault(contact_id, [before, after])[1] = after
-        net: Counter[str] = Counter()
-        for before, after in temperatures.values():
-            if before != after:
-                net[after] += 1
-                net[before] -= 1
-        return CampaignChanges(record, called, reached, len(dead), len(dnc), dict(net))
+        return changes_from_notes(record, called, reached, notes)
 
 
 async def _campaign_standing(
@@ -119,35 +94,3 @@ async def _campaign_standing(
         last,
     )
     return {row[0]: row for row in rows}
-
-
-def _facts(row: asyncpg.Record, standing: asyncpg.Record | None) -> ContactFacts:
-    contact_id, fields, dead, dnc, temperature = row
-    if standing is None:
-        waiting = reached = attempts = 0
-        last_at = last_outcome = None
-    else:
-        _, waiting, reached, attempts, last_at, last_outcome = standing
-    if dnc:
-        status = BaseStatus.DNC
-    elif dead:
-        status = BaseStatus.DEAD
-    elif waiting:
-        status = BaseStatus.PENDING
-    elif reached:
-        status = BaseStatus.REACHED
-    elif attempts:
-        status = BaseStatus.DONE
-    else:
-        status = BaseStatus.NEW
-    return ContactFacts(
-        contact_id,
-        status,
-        outcome(last_outcome) if last_at is not None else None,
-        dt_or_none(last_at),
-        int(attempts),
-        bool(dead),
-        bool(dnc),
-        temperature,
-        fields,
-    )

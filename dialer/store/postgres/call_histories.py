@@ -5,12 +5,12 @@ batch of numbers (an array parameter), a range scan of attempts (number, started
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dialer.call_history import PastCall
-from dialer.outcomes import Outcome
 from dialer.store.column_values import ts
 from dialer.store.postgres.connection import PgRole
+from dialer.store.row_summaries import past_calls
 
 
 class PgCallHistories(PgRole):
@@ -18,9 +18,8 @@ class PgCallHistories(PgRole):
         self, numbers: Iterable[str], since: datetime
     ) -> dict[str, list[PastCall]]:
         wanted = sorted(set(numbers))
-        histories: dict[str, list[PastCall]] = {number: [] for number in wanted}
         if not wanted:
-            return histories
+            return {}
         async with self._conn.read() as db:
             rows = await db.fetch(
                 "SELECT a.number, a.started_at, a.ended_at, a.outcome, c.name, a.id"
@@ -30,26 +29,4 @@ class PgCallHistories(PgRole):
                 wanted,
                 ts(since),
             )
-        stamp = datetime.fromtimestamp
-        for number, started, ended, outcome, campaign, attempt_id in rows:
-            kind = _KINDS[outcome]
-            histories[number].append(
-                PastCall(
-                    stamp(started, UTC),
-                    kind.outcome,
-                    kind.connected,
-                    kind.abandoned,
-                    kind.machine,
-                    campaign,
-                    None if ended is None else stamp(ended, UTC),
-                    attempt_id,
-                )
-            )
-        return histories
-
-
-# Each stored outcome as a PastCall describes it, worked out once.
-_KINDS: dict[str | None, PastCall] = {
-    value: PastCall.of(datetime.min.replace(tzinfo=UTC), Outcome(value) if value else None, "")
-    for value in (None, *(o.value for o in Outcome))
-}
+        return past_calls(wanted, rows)

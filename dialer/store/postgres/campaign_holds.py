@@ -9,9 +9,10 @@ from datetime import datetime
 import asyncpg
 
 from dialer.store.base import CampaignHold
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import ts
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import require_campaign
+from dialer.store.row_records import hold_record
 
 _HOLD_COLUMNS = "token, host, pid, since, seen_at, expires_at"
 
@@ -74,13 +75,4 @@ async def _hold(db: asyncpg.Connection, campaign_id: int, lock: str) -> Campaign
     row = await db.fetchrow(
         f"SELECT {_HOLD_COLUMNS} FROM campaign_holds WHERE campaign_id = $1{lock}", campaign_id
     )
-    if row is None:
-        return None
-    return CampaignHold(
-        token=row["token"],
-        host=row["host"],
-        pid=row["pid"],
-        since=dt(row["since"]),
-        seen_at=dt(row["seen_at"]),
-        expires_at=dt(row["expires_at"]),
-    )
+    return None if row is None else hold_record(row)

@@ -30,13 +30,14 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
-from dialer.store.column_values import dt, from_json, to_json, ts, ts_or_none
+from dialer.store.column_values import next_due, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
 from dialer.store.postgres.campaign_runtime import PgCampaignRuntime
 from dialer.store.postgres.do_not_call import on_do_not_call
 from dialer.store.postgres.number_hygiene import apply_to_contact, failure_streak
 from dialer.store.postgres.outbox import queue_webhook_events
 from dialer.store.postgres.rows import find_campaign, list_id
+from dialer.store.row_records import leased_contact, open_attempt
 
 log = logging.getLogger(__name__)
 
@@ -146,19 +147,7 @@ class PgCampaignLedger(PgCampaignRuntime):
                 ts(now + LEASE_TTL),
             )
             counts = await outcome_counts(db, campaign_id, [r["id"] for r in rows])
-        return [
-            LeasedContact(
-                campaign_id=campaign_id,
-                contact_id=r["id"],
-                number=r["number"],
-                name=r["name"],
-                timezone=r["timezone"],
-                fields=from_json(r["fields"]),
-                attempts_made=r["attempts"],
-                outcome_counts=counts.get(r["id"], {}),
-            )
-            for r in rows
-        ]
+        return [leased_contact(campaign_id, r, counts) for r in rows]
 
     async def start_attempt(
         self,
@@ -219,7 +208,7 @@ class PgCampaignLedger(PgCampaignRuntime):
     async def finish_attempt(
         self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
     ) -> bool:
-        due = _next_due(next_step)
+        due = next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
             final = next_step.final_outcome or result.outcome
@@ -324,19 +313,7 @@ class PgCampaignLedger(PgCampaignRuntime):
                 given_back,
                 len(rows),
             )
-        return [
-            OpenAttempt(
-                attempt_id=r["id"],
-                campaign_id=campaign_id,
-                contact_id=r["contact_id"],
-                number=r["number"],
-                started_at=dt(r["started_at"]),
-                server=r["server"],
-                attempts_made=r["attempts"],
-                outcome_counts=counts.get(r["contact_id"], {}),
-            )
-            for r in rows
-        ]
+        return [open_attempt(campaign_id, r, counts) for r in rows]
 
 
 async def _enrol(
@@ -403,13 +380,3 @@ async def outcome_counts(
     ):
         counts.setdefault(contact_id, {})[Outcome(outcome)] = count
     return counts
-
-
-def _next_due(step: NextStep) -> float | None:
-    if step.status is ContactStatus.PENDING:
-        if step.due_at is None:
-            raise ValueError("a PENDING next step needs due_at")
-        return ts(step.due_at)
-    if step.status is ContactStatus.DONE:
-        return None
-    raise ValueError(f"a next step is PENDING or DONE, not {step.status}")

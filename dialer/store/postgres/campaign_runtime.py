@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from dialer.store.base import CampaignProgress
-from dialer.store.column_values import dt, dt_or_none, from_json, to_json, ts
+from dialer.store.column_values import dt, from_json, to_json, ts
 from dialer.store.postgres.campaign_holds import PgCampaignHolds
 from dialer.store.postgres.rows import require_campaign
+from dialer.store.row_summaries import campaign_progress
 
 
 class PgCampaignRuntime(PgCampaignHolds):
@@ -64,13 +65,4 @@ class PgCampaignRuntime(PgCampaignHolds):
                     campaign_id,
                 )
             }
-        pending, due_now, earliest = by_status.get("pending", (0, 0, None))
-        return CampaignProgress(
-            total=sum(v[0] for v in by_status.values()),
-            pending=pending,
-            due_now=due_now,
-            dialing=by_status.get("dialing", (0, 0, None))[0],
-            done=by_status.get("done", (0, 0, None))[0],
-            next_due_at=dt_or_none(earliest),
-            outcomes=outcomes,
-        )
+        return campaign_progress(by_status, outcomes)

@@ -8,8 +8,6 @@ attempt (a number found dead).
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import time
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
@@ -19,18 +17,17 @@ import asyncpg
 from dialer.outcomes import Outcome
 from dialer.store.base import ContactRecord, ImportStats, NewContact, StoreError
 from dialer.store.column_values import CONTACT_COLUMNS, to_json, ts
+from dialer.store.number_checks import dedupe_contacts
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import list_id
-
-# Defence in depth: the importer normalises numbers, the store refuses anything else.
-_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+from dialer.store.row_records import contact_record
 
 
 class PgContactBase(PgRole):
     """ContactBase on the shared pool (see dialer.store.base for the contract)."""
 
     async def import_contacts(self, list_name: str, contacts: Iterable[NewContact]) -> ImportStats:
-        batch, duplicates = _dedupe(contacts)
+        batch, duplicates = dedupe_contacts(contacts)
         now = time.time()
         async with self._conn.write() as db:
             target = await _ensure_list(db, list_name, now)
@@ -89,18 +86,7 @@ class PgContactBase(PgRole):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [
-                ContactRecord(
-                    id=r["id"],
-                    list_name=list_name,
-                    number=r["number"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=json.loads(r["fields"]),
-                    dead=r["dead"],
-                )
-                for r in rows
-            ]
+            yield [contact_record(r, list_name) for r in rows]
             await asyncio.sleep(0)
 
     async def copy_contacts(
@@ -147,27 +133,6 @@ async def mark_dead(db: asyncpg.Connection, contact_id: int, now: float) -> None
         Outcome.INVALID_NUMBER.value,
         number,
     )
-
-
-def _dedupe(contacts: Iterable[NewContact]) -> tuple[list[NewContact], int]:
-    """Merge repeated numbers inside one batch (last value wins), checking each number."""
-    by_number: dict[str, NewContact] = {}
-    rows = 0
-    for contact in contacts:
-        rows += 1
-        if not _E164.fullmatch(contact.number):
-            raise ValueError(f"not an E.164 number (row {contact.source_row}): normalise first")
-        previous = by_number.get(contact.number)
-        if previous is not None:
-            contact = NewContact(
-                number=contact.number,
-                name=contact.name or previous.name,
-                timezone=contact.timezone or previous.timezone,
-                fields={**previous.fields, **contact.fields},
-                source_row=contact.source_row,
-            )
-        by_number[contact.number] = contact
-    return list(by_number.values()), rows - len(by_number)
 
 
 async def _ensure_list(db: asyncpg.Connection, name: str, now: float) -> int:

@@ -8,18 +8,16 @@ erasure); ON_DO_NOT_CALL is the condition lease_due and enrolment use.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 
 import asyncpg
 
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import GLOBAL_SCOPE, dt, scope_of, ts
+from dialer.store.number_checks import checked_numbers
 from dialer.store.person_records import ERASURE_SOURCE, DoNotCallEntry
 from dialer.store.postgres.connection import PgRole
-
-GLOBAL = ""  # the scope of the global list
-_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+from dialer.store.row_records import do_not_call_entry
 
 
 def on_do_not_call(campaign_param: str) -> str:
@@ -37,7 +35,7 @@ class PgDoNotCall(PgRole):
     async def add_do_not_call(
         self, numbers: Iterable[str], source: str, now: datetime, campaign: str | None = None
     ) -> int:
-        batch = _checked(numbers)
+        batch = checked_numbers(numbers)
         async with self._conn.write() as db:
             return await add_entries(db, batch, source, ts(now), campaign)
 
@@ -53,11 +51,13 @@ class PgDoNotCall(PgRole):
         return len(rows)
 
     async def do_not_call_among(self, numbers: Iterable[str], campaign: str | None) -> set[str]:
-        scopes = [GLOBAL, GLOBAL if campaign is None else scope_of(campaign)]
+        scopes = [GLOBAL_SCOPE, GLOBAL_SCOPE if campaign is None else scope_of(campaign)]
         return await self._among(numbers, "scope = ANY($2::text[])", scopes)
 
     async def erased_among(self, numbers: Iterable[str]) -> set[str]:
-        return await self._among(numbers, "scope = $2 AND source = $3", GLOBAL, ERASURE_SOURCE)
+        return await self._among(
+            numbers, "scope = $2 AND source = $3", GLOBAL_SCOPE, ERASURE_SOURCE
+        )
 
     async def _among(self, numbers: Iterable[str], where: str, *params: object) -> set[str]:
         wanted = list(set(numbers))
@@ -79,7 +79,7 @@ class PgDoNotCall(PgRole):
     async def do_not_call_batches(
         self, campaign: str | None = None, batch_size: int = 10_000
     ) -> AsyncIterator[list[DoNotCallEntry]]:
-        scope = GLOBAL if campaign is None else scope_of(campaign)
+        scope = GLOBAL_SCOPE if campaign is None else scope_of(campaign)
         after = ""
         while True:
             async with self._conn.read() as db:
@@ -93,7 +93,7 @@ class PgDoNotCall(PgRole):
             if not rows:
                 return
             after = rows[-1]["number"]
-            yield [_entry(r) for r in rows]
+            yield [do_not_call_entry(r) for r in rows]
             await asyncio.sleep(0)
 
     async def do_not_call(self) -> list[tuple[str, datetime, str]]:
@@ -105,21 +105,13 @@ class PgDoNotCall(PgRole):
         return [(r[0], dt(r[1]), r[2]) for r in rows]
 
 
-def scope_of(campaign: str | None) -> str:
-    if campaign is None:
-        return GLOBAL
-    if not campaign.strip():
-        raise ValueError("a campaign's do-not-call list needs the campaign's name")
-    return campaign
-
-
 async def entries_for(db: asyncpg.Connection, numbers: Iterable[str]) -> list[DoNotCallEntry]:
     """Every list's entries for these numbers: by number, the global list first."""
     rows = await db.fetch(
         "SELECT number, scope, added_at, source FROM do_not_call WHERE number = ANY($1::text[])",
         sorted(set(numbers)),
     )
-    found = [_entry(r) for r in rows]
+    found = [do_not_call_entry(r) for r in rows]
     return sorted(found, key=lambda e: (e.number, e.campaign or "", e.added_at))
 
 
@@ -142,26 +134,15 @@ async def add_entries(
     # Retired at once where it still waits, so no campaign calls it again and none waits
     # forever for a contact that may no longer be called.
     in_campaign = (
-        "" if scope == GLOBAL else " AND campaign_id IN (SELECT id FROM campaigns WHERE name = $2)"
+        ""
+        if scope == GLOBAL_SCOPE
+        else " AND campaign_id IN (SELECT id FROM campaigns WHERE name = $2)"
     )
     await db.execute(
         "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
         " WHERE status = 'pending' AND contact_id IN"
         " (SELECT id FROM contacts WHERE number = ANY($1::text[]))" + in_campaign,
         ordered,
-        *([] if scope == GLOBAL else [scope]),
+        *([] if scope == GLOBAL_SCOPE else [scope]),
     )
     return len(added)
-
-
-def _checked(numbers: Iterable[str]) -> list[str]:
-    # Defence in depth, as for contacts: callers normalise, the store refuses the rest.
-    batch = list(numbers)
-    for number in batch:
-        if not _E164.fullmatch(number):
-            raise ValueError(f"not an E.164 number: {number!r}: normalise first")
-    return batch
-
-
-def _entry(row: asyncpg.Record) -> DoNotCallEntry:
-    return DoNotCallEntry(row["number"], row["scope"] or None, dt(row["added_at"]), row["source"])

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from dialer.outcomes import ContactStatus
-from dialer.store.column_values import dt_or_none, from_json
 from dialer.store.due_view import DueView
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.rows import list_id
+from dialer.store.row_records import due_view
 
 
 class PgDueView(PgRole):
@@ -35,17 +34,5 @@ class PgDueView(PgRole):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [
-                DueView(
-                    contact_id=r["id"],
-                    number=r["number"],
-                    timezone=r["timezone"],
-                    fields=from_json(r["fields"]),
-                    dead=r["dead"],
-                    status=ContactStatus(r["status"]) if r["status"] is not None else None,
-                    next_due_at=dt_or_none(r["next_due_at"]),
-                    retired=r["status"] == "done" and r["final_outcome"] is None,
-                )
-                for r in rows
-            ]
+            yield [due_view(r) for r in rows]
             await asyncio.sleep(0)

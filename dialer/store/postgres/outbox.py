@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from dialer.store.column_values import dt, dt_or_none, ts
+from dialer.store.column_values import ts
 from dialer.store.outbox_role import (
     FailedDelivery,
     NewWebhookEvent,
@@ -16,6 +16,7 @@ from dialer.store.outbox_role import (
     WebhookBacklog,
 )
 from dialer.store.postgres.connection import PgRole
+from dialer.store.row_records import failed_delivery, pending_webhook, receiver_state
 
 
 async def queue_webhook_events(
@@ -49,20 +50,7 @@ class PgWebhookOutbox(PgRole):
                 ts(now),
                 limit,
             )
-        return [
-            PendingWebhook(
-                int(r["id"]),
-                r["event_id"],
-                r["campaign"],
-                r["kind"],
-                r["url"],
-                r["secret_env"],
-                r["body"],
-                int(r["tries"]),
-                dt(r["next_try_at"]),
-            )
-            for r in rows
-        ]
+        return [pending_webhook(r) for r in rows]
 
     async def webhook_delivered(self, outbox_id: int, now: datetime) -> None:
         async with self._conn.write() as db:
@@ -108,20 +96,4 @@ class PgWebhookOutbox(PgRole):
                 campaign,
                 errors,
             )
-        return (
-            [
-                ReceiverState(r[0], int(r[1]), int(r[2]), int(r[3]), dt_or_none(r[4]))
-                for r in receivers
-            ],
-            [
-                FailedDelivery(
-                    r["event_id"],
-                    r["kind"],
-                    r["url"],
-                    int(r["tries"]),
-                    r["last_error"],
-                    dt(r["next_try_at"]),
-                )
-                for r in failures
-            ],
-        )
+        return [receiver_state(r) for r in receivers], [failed_delivery(r) for r in failures]

@@ -11,18 +11,17 @@ from datetime import datetime
 import asyncpg
 
 from dialer.store.base import NumberInCall
-from dialer.store.column_values import dt, dt_or_none, from_json, ts
+from dialer.store.column_values import from_json, ts
 from dialer.store.person_records import (
     ERASURE_SOURCE,
     Erasure,
-    PersonAttempt,
-    PersonContact,
     PersonData,
     recording_paths,
 )
 from dialer.store.postgres.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.postgres.connection import PgRole
 from dialer.store.postgres.do_not_call import add_entries, entries_for
+from dialer.store.row_records import person_record
 
 log = logging.getLogger(__name__)
 
@@ -42,35 +41,7 @@ class PgPersonData(PgRole):
             )
             attempts = await _attempts(db, [r["id"] for r in contacts])
             entries = await entries_for(db, [number])
-        return PersonData(
-            number=number,
-            contacts=tuple(
-                PersonContact(
-                    list_name=r["list_name"],
-                    contact_id=r["id"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=from_json(r["fields"]),
-                    dead=r["dead"],
-                )
-                for r in contacts
-            ),
-            attempts=tuple(
-                PersonAttempt(
-                    attempt_id=r["id"],
-                    campaign=r["campaign"],
-                    started_at=dt(r["started_at"]),
-                    answered_at=dt_or_none(r["answered_at"]),
-                    ended_at=dt_or_none(r["ended_at"]),
-                    outcome=r["outcome"],
-                    cause=r["cause"],
-                    detail=r["detail"],
-                    answers=from_json(r["answers"]),
-                )
-                for r in attempts
-            ),
-            do_not_call=tuple(entries),
-        )
+        return person_record(number, contacts, attempts, entries)
 
     async def erase_person(self, number: str, now: datetime) -> Erasure:
         marker = ERASED_PREFIX + secrets.token_hex(8)

@@ -5,24 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
-
-from dialer.outcomes import ContactStatus, Outcome
+from dialer.outcomes import Outcome
 from dialer.store.base import AttemptRecord, CampaignFunnel, CampaignRecord, ContactReport
-from dialer.store.column_values import (
-    CAMPAIGN_COLUMNS,
-    CONTACT_COLUMNS,
-    campaign_record,
-    dt,
-    dt_or_none,
-    from_json,
-    outcome,
-)
+from dialer.store.column_values import CAMPAIGN_COLUMNS, CONTACT_COLUMNS, campaign_record
 from dialer.store.postgres.base_views import PgBaseViews
 from dialer.store.postgres.call_histories import PgCallHistories
 from dialer.store.postgres.do_not_call import on_do_not_call
 from dialer.store.postgres.due_view import PgDueView
 from dialer.store.postgres.rows import find_campaign, require_campaign
+from dialer.store.row_records import attempt_record, report_line
 
 # The lead funnel in one statement (CampaignFunnel.of_counts reads its rows, only a few):
 # contacts by last outcome (index campaign_contacts_outcome), and the temperature of each
@@ -86,7 +77,7 @@ class PgReports(PgCallHistories, PgDueView, PgBaseViews):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [_contact_report(r) for r in rows]
+            yield [report_line(r) for r in rows]
             await asyncio.sleep(0)
 
     async def campaign_funnel(self, campaign_id: int) -> CampaignFunnel:
@@ -130,39 +121,4 @@ class PgReports(PgCallHistories, PgDueView, PgBaseViews):
                 " WHERE a.campaign_id = $1 ORDER BY a.started_at, a.seq",
                 campaign_id,
             )
-        return [
-            AttemptRecord(
-                attempt_id=r["id"],
-                campaign_name=r["campaign"],
-                contact_id=r["contact_id"],
-                number=r["number"],
-                started_at=dt(r["started_at"]),
-                answered_at=dt_or_none(r["answered_at"]),
-                ended_at=dt_or_none(r["ended_at"]),
-                outcome=outcome(r["outcome"]),
-                cause=r["cause"],
-                reason=r["reason"],
-                detail=r["detail"],
-                answers=from_json(r["answers"]),
-            )
-            for r in rows
-        ]
-
-
-def _contact_report(r: asyncpg.Record) -> ContactReport:
-    return ContactReport(
-        contact_id=r["id"],
-        number=r["number"],
-        name=r["name"],
-        fields=from_json(r["fields"]),
-        dead=r["dead"],
-        status=ContactStatus(r["status"]),
-        attempts=r["attempts"],
-        last_outcome=outcome(r["last_outcome"]),
-        last_cause=r["last_cause"],
-        final_outcome=outcome(r["final_outcome"]),
-        next_due_at=dt_or_none(r["next_due_at"]),
-        last_attempt_at=dt_or_none(r["last_attempt_at"]),
-        do_not_call=r["dnc"],
-        last_answers=from_json(r["last_answers"]),
-    )
+        return [attempt_record(r) for r in rows]

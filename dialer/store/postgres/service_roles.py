@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
-
 from dialer.store.base import AuditEntry, StoreError
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import ts
 from dialer.store.postgres.connection import PgRole
+from dialer.store.row_records import audit_entry, file_record, token_record, wanted_state
 from dialer.store.service_roles import (
     TOKEN_ROLES,
     WANTED_STATES,
@@ -47,12 +46,7 @@ class PgCampaignFiles(PgRole):
                 " WHERE name = $1 ORDER BY version DESC LIMIT 1",
                 name,
             )
-        if row is None:
-            return None
-        return CampaignFile(
-            row["name"], row["version"], row["content"], row["source"],
-            dt(row["added_at"]), row["added_by"],
-        )  # fmt: skip
+        return None if row is None else file_record(row)
 
     async def campaign_file_names(self) -> list[str]:
         async with self._conn.read() as db:
@@ -76,10 +70,7 @@ class PgCampaignFiles(PgRole):
             rows = await db.fetch(
                 "SELECT name, wanted, changed_at, changed_by FROM campaign_wanted"
             )
-        return {
-            r["name"]: WantedState(r["name"], r["wanted"], dt(r["changed_at"]), r["changed_by"])
-            for r in rows
-        }
+        return {r["name"]: wanted_state(r) for r in rows}
 
 
 class PgApiTokens(PgRole):
@@ -101,14 +92,14 @@ class PgApiTokens(PgRole):
                 " WHERE token_hash = $1 AND revoked_at IS NULL",
                 token_hash,
             )
-        return None if row is None else _token(row)
+        return None if row is None else token_record(row)
 
     async def api_tokens(self) -> list[ApiToken]:
         async with self._conn.read() as db:
             rows = await db.fetch(
                 "SELECT id, role, name, created_at, revoked_at FROM api_tokens ORDER BY id"
             )
-        return [_token(r) for r in rows]
+        return [token_record(r) for r in rows]
 
     async def revoke_api_token(self, token_id: int, now: datetime) -> bool:
         async with self._conn.write() as db:
@@ -138,15 +129,4 @@ class PgAuditLog(PgRole):
                 " ORDER BY id DESC LIMIT $1",
                 limit,
             )
-        return [
-            AuditEntry(dt(r["at"]), r["actor"], r["action"], r["subject"], r["detail"], r["rows"])
-            for r in rows
-        ]
-
-
-def _token(row: asyncpg.Record) -> ApiToken:
-    revoked = row["revoked_at"]
-    return ApiToken(
-        int(row["id"]), str(row["role"]), str(row["name"]), dt(row["created_at"]),
-        None if revoked is None else dt(revoked),
-    )  # fmt: skip
+        return [audit_entry(r) for r in rows]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialer.store.base import AuditEntry
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import ts
+from dialer.store.row_records import audit_entry
 from dialer.store.sqlite.connection import SqliteRole
 
 
@@ -26,7 +27,4 @@ class SqliteAuditLog(SqliteRole):
             " ORDER BY id DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        return [
-            AuditEntry(dt(r["at"]), r["actor"], r["action"], r["subject"], r["detail"], r["rows"])
-            for r in rows
-        ]
+        return [audit_entry(r) for r in rows]

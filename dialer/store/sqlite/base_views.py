@@ -5,14 +5,12 @@ changed in the base."""
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
-from collections import Counter
 from collections.abc import AsyncIterator
 
-from dialer.outcomes import BaseStatus, Outcome
+from dialer.outcomes import Outcome
 from dialer.store.base import BaseStats, CampaignChanges, ContactFacts, StoreError
-from dialer.store.column_values import dt_or_none, outcome
+from dialer.store.row_summaries import base_stats_of, changes_from_notes, contact_facts
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import find_campaign, list_id
 
@@ -43,7 +41,7 @@ class SqliteBaseViews(SqliteRole):
                     return
                 first, after = rows[0][0], rows[-1][0]
                 standing = _campaign_standing(db, first, after) if called else {}
-            yield [_facts(row, standing.get(row[0])) for row in rows]
+            yield [contact_facts(row, standing.get(row[0])) for row in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
 
     async def base_stats(self, list_name: str | None = None) -> BaseStats:
@@ -51,13 +49,7 @@ class SqliteBaseViews(SqliteRole):
             names = [r[0] for r in self._conn.db.execute("SELECT name FROM lists ORDER BY id")]
         else:
             names = [list_name]
-        by_status: Counter[BaseStatus] = Counter({status: 0 for status in BaseStatus})
-        by_temperature: Counter[str] = Counter()
-        for name in names:
-            async for batch in self.contact_facts_batches(name):
-                by_status.update(c.status for c in batch)
-                by_temperature.update(c.temperature or "" for c in batch)
-        return BaseStats(sum(by_status.values()), dict(by_status), dict(by_temperature))
+        return await base_stats_of(self.contact_facts_batches(name) for name in names)
 
     async def campaign_changes(self, campaign_id: int) -> CampaignChanges:
         with self._conn.read() as db:
@@ -79,24 +71,7 @@ class SqliteBaseViews(SqliteRole):
                 " WHERE campaign_id = ? AND changes != '{}' ORDER BY ended_at, rowid",
                 (campaign_id,),
             ).fetchall()
-        dead: set[int] = set()
-        dnc: set[int] = set()
-        temperatures: dict[int, list[str]] = {}  # contact -> [before its first, latest]
-        for contact_id, text in notes:
-            note = json.loads(text)
-            if note.get("dead"):
-                dead.add(contact_id)
-            if note.get("dnc"):
-                dnc.add(contact_id)
-            if "temperature" in note:
-                before, after = (t or "" for t in note["temperature"])
-                temperatures.setdefault(contact_id, [before, after])[1] = after
-        net: Counter[str] = Counter()
-        for before, after in temperatures.values():
-            if before != after:
-                net[after] += 1
-                net[before] -= 1
-        return CampaignChanges(record, called, reached, len(dead), len(dnc), dict(net))
+        return changes_from_notes(record, called, reached, notes)
 
 
 def _campaign_standing(db: sqlite3.Connection, first: int, last: int) -> dict[int, sqlite3.Row]:
@@ -112,35 +87,3 @@ def _campaign_standing(db: sqlite3.Connection, first: int, last: int) -> dict[in
         (*REACHED, first, last),
     ).fetchall()
     return {row[0]: row for row in rows}
-
-
-def _facts(row: sqlite3.Row, standing: sqlite3.Row | None) -> ContactFacts:
-    contact_id, fields, dead, dnc, temperature = row
-    if standing is None:
-        waiting = reached = attempts = 0
-        last_at = last_outcome = None
-    else:
-        _, waiting, reached, attempts, last_at, last_outcome = standing
-    if dnc:
-        status = BaseStatus.DNC
-    elif dead:
-        status = BaseStatus.DEAD
-    elif waiting:
-        status = BaseStatus.PENDING
-    elif reached:
-        status = BaseStatus.REACHED
-    elif attempts:
-        status = BaseStatus.DONE
-    else:
-        status = BaseStatus.NEW
-    return ContactFacts(
-        contact_id,
-        status,
-        outcome(last_outcome) if last_at is not None else None,
-        dt_or_none(last_at),
-        attempts,
-        bool(dead),
-        bool(dnc),
-        None if temperature is None else str(temperature),
-        fields,
-    )

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dialer.call_history import PastCall
-from dialer.outcomes import Outcome
 from dialer.store.column_values import ts
+from dialer.store.row_summaries import past_calls
 from dialer.store.sqlite.connection import SqliteRole
 
 HISTORIES_QUERY = (
@@ -30,33 +30,10 @@ class SqliteCallHistories(SqliteRole):
         self, numbers: Iterable[str], since: datetime
     ) -> dict[str, list[PastCall]]:
         wanted = sorted(set(numbers))
-        histories: dict[str, list[PastCall]] = {number: [] for number in wanted}
         if not wanted:
-            return histories
+            return {}
         with self._conn.read() as db:
             cursor = db.cursor()
             cursor.row_factory = None  # plain tuples: this runs for every batch leased
             rows = cursor.execute(HISTORIES_QUERY, (json.dumps(wanted), ts(since))).fetchall()
-        stamp = datetime.fromtimestamp
-        for number, started, ended, outcome, campaign, attempt_id in rows:
-            kind = _KINDS[outcome]
-            histories[number].append(
-                PastCall(
-                    stamp(started, UTC),
-                    kind.outcome,
-                    kind.connected,
-                    kind.abandoned,
-                    kind.machine,
-                    campaign,
-                    None if ended is None else stamp(ended, UTC),
-                    attempt_id,
-                )
-            )
-        return histories
-
-
-# Each stored outcome as a PastCall describes it, worked out once.
-_KINDS: dict[str | None, PastCall] = {
-    value: PastCall.of(datetime.min.replace(tzinfo=UTC), Outcome(value) if value else None, "")
-    for value in (None, *(o.value for o in Outcome))
-}
+        return past_calls(wanted, rows)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from dialer.store.base import StoreError
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import ts
+from dialer.store.row_records import file_record, token_record, wanted_state
 from dialer.store.service_roles import (
     TOKEN_ROLES,
     WANTED_STATES,
@@ -39,12 +39,7 @@ class SqliteCampaignFiles(SqliteRole):
             " WHERE name = ? ORDER BY version DESC LIMIT 1",
             (name,),
         ).fetchone()
-        if row is None:
-            return None
-        return CampaignFile(
-            row["name"], row["version"], row["content"], row["source"],
-            dt(row["added_at"]), row["added_by"],
-        )  # fmt: skip
+        return None if row is None else file_record(row)
 
     async def campaign_file_names(self) -> list[str]:
         rows = self._conn.db.execute("SELECT DISTINCT name FROM campaign_files ORDER BY name")
@@ -66,10 +61,7 @@ class SqliteCampaignFiles(SqliteRole):
         rows = self._conn.db.execute(
             "SELECT name, wanted, changed_at, changed_by FROM campaign_wanted"
         )
-        return {
-            r["name"]: WantedState(r["name"], r["wanted"], dt(r["changed_at"]), r["changed_by"])
-            for r in rows
-        }
+        return {r["name"]: wanted_state(r) for r in rows}
 
 
 class SqliteApiTokens(SqliteRole):
@@ -89,13 +81,13 @@ class SqliteApiTokens(SqliteRole):
             " WHERE token_hash = ? AND revoked_at IS NULL",
             (token_hash,),
         ).fetchone()
-        return None if row is None else _token(row)
+        return None if row is None else token_record(row)
 
     async def api_tokens(self) -> list[ApiToken]:
         rows = self._conn.db.execute(
             "SELECT id, role, name, created_at, revoked_at FROM api_tokens ORDER BY id"
         )
-        return [_token(r) for r in rows]
+        return [token_record(r) for r in rows]
 
     async def revoke_api_token(self, token_id: int, now: datetime) -> bool:
         with self._conn.write() as db:
@@ -104,11 +96,3 @@ class SqliteApiTokens(SqliteRole):
                 (ts(now), token_id),
             )
             return cur.rowcount == 1
-
-
-def _token(row: sqlite3.Row) -> ApiToken:
-    revoked = row["revoked_at"]
-    return ApiToken(
-        int(row["id"]), str(row["role"]), str(row["name"]), dt(row["created_at"]),
-        None if revoked is None else dt(revoked),
-    )  # fmt: skip

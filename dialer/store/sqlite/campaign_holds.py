@@ -8,7 +8,8 @@ import sqlite3
 from datetime import datetime
 
 from dialer.store.base import CampaignHold
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import ts
+from dialer.store.row_records import hold_record
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import require_campaign
 
@@ -68,13 +69,4 @@ def _hold(db: sqlite3.Connection, campaign_id: int) -> CampaignHold | None:
     row = db.execute(
         f"SELECT {_HOLD_COLUMNS} FROM campaign_holds WHERE campaign_id = ?", (campaign_id,)
     ).fetchone()
-    if row is None:
-        return None
-    return CampaignHold(
-        token=row["token"],
-        host=row["host"],
-        pid=row["pid"],
-        since=dt(row["since"]),
-        seen_at=dt(row["seen_at"]),
-        expires_at=dt(row["expires_at"]),
-    )
+    return None if row is None else hold_record(row)

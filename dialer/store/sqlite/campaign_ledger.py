@@ -21,8 +21,10 @@ from dialer.store.base import (
     OpenAttempt,
     StoreError,
 )
-from dialer.store.column_values import CONTACT_COLUMNS, dt, dt_or_none, to_json, ts, ts_or_none
+from dialer.store.column_values import CONTACT_COLUMNS, dt, next_due, to_json, ts, ts_or_none
 from dialer.store.outbox_role import NewWebhookEvent
+from dialer.store.row_records import leased_contact, open_attempt
+from dialer.store.row_summaries import campaign_progress
 from dialer.store.sqlite.campaign_holds import SqliteCampaignHolds
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
 from dialer.store.sqlite.number_hygiene import (
@@ -137,19 +139,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 (campaign_id, json.dumps([r["id"] for r in rows])),
             )
             counts = _outcome_counts(db, campaign_id, [r["id"] for r in rows])
-        return [
-            LeasedContact(
-                campaign_id=campaign_id,
-                contact_id=r["id"],
-                number=r["number"],
-                name=r["name"],
-                timezone=r["timezone"],
-                fields=json.loads(r["fields"]),
-                attempts_made=r["attempts"],
-                outcome_counts=counts.get(r["id"], {}),
-            )
-            for r in rows
-        ]
+        return [leased_contact(campaign_id, r, counts) for r in rows]
 
     async def start_attempt(
         self,
@@ -201,7 +191,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
     async def finish_attempt(
         self, result: AttemptResult, next_step: NextStep, events: Sequence[NewWebhookEvent] = ()
     ) -> bool:
-        due = _next_due(next_step)
+        due = next_due(next_step)
         final = None
         if next_step.status is ContactStatus.DONE:
             final = next_step.final_outcome or result.outcome
@@ -306,19 +296,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                 reset,
                 len(rows),
             )
-        return [
-            OpenAttempt(
-                attempt_id=r["id"],
-                campaign_id=campaign_id,
-                contact_id=r["contact_id"],
-                number=r["number"],
-                started_at=dt(r["started_at"]),
-                server=r["server"],
-                attempts_made=r["attempts"],
-                outcome_counts=counts.get(r["contact_id"], {}),
-            )
-            for r in rows
-        ]
+        return [open_attempt(campaign_id, r, counts) for r in rows]
 
     # --- runtime state ------------------------------------------------------------------
     async def save_runtime(
@@ -365,16 +343,7 @@ class SqliteCampaignLedger(SqliteCampaignHolds):
                     (campaign_id,),
                 ).fetchall()
             )
-        pending, due_now, earliest = by_status.get("pending", (0, 0, None))
-        return CampaignProgress(
-            total=sum(v[0] for v in by_status.values()),
-            pending=pending,
-            due_now=due_now,
-            dialing=by_status.get("dialing", (0, 0, None))[0],
-            done=by_status.get("done", (0, 0, None))[0],
-            next_due_at=dt_or_none(earliest),
-            outcomes=outcomes,
-        )
+        return campaign_progress(by_status, outcomes)
 
 
 def _enrol(
@@ -415,13 +384,3 @@ def _outcome_counts(
         ):
             counts.setdefault(contact_id, {})[Outcome(outcome)] = count
     return counts
-
-
-def _next_due(step: NextStep) -> float | None:
-    if step.status is ContactStatus.PENDING:
-        if step.due_at is None:
-            raise ValueError("a PENDING next step needs due_at")
-        return ts(step.due_at)
-    if step.status is ContactStatus.DONE:
-        return None
-    raise ValueError(f"a next step is PENDING or DONE, not {step.status}")

@@ -8,8 +8,6 @@ transaction that closes an attempt (an opt-out, a number found dead).
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -17,19 +15,18 @@ from collections.abc import AsyncIterator, Iterable
 from dialer.outcomes import Outcome
 from dialer.store.base import ContactRecord, ImportStats, NewContact
 from dialer.store.column_values import CONTACT_COLUMNS, to_json
+from dialer.store.number_checks import dedupe_contacts
+from dialer.store.row_records import contact_record
 from dialer.store.sqlite.do_not_call import add_entries
 from dialer.store.sqlite.list_copies import SqliteListCopies
 from dialer.store.sqlite.rows import list_id
-
-# Defence in depth: the importer normalises numbers, the store refuses anything else.
-_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
 
 
 class SqliteContactBase(SqliteListCopies):
     """ContactBase on the shared connection (see dialer.store.base for the contract)."""
 
     async def import_contacts(self, list_name: str, contacts: Iterable[NewContact]) -> ImportStats:
-        batch, duplicates = _dedupe(contacts)
+        batch, duplicates = dedupe_contacts(contacts)
         now = time.time()
         # File order is kept: contact ids follow it, and so does the dialling order.
         rows = [(c.number, c.name, c.timezone, to_json(c.fields)) for c in batch]
@@ -86,18 +83,7 @@ class SqliteContactBase(SqliteListCopies):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [
-                ContactRecord(
-                    id=r["id"],
-                    list_name=list_name,
-                    number=r["number"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=json.loads(r["fields"]),
-                    dead=bool(r["dead"]),
-                )
-                for r in rows
-            ]
+            yield [contact_record(r, list_name) for r in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
 
 
@@ -119,27 +105,6 @@ def mark_dead(db: sqlite3.Connection, contact_id: int, now: float) -> None:
         " WHERE status = 'pending' AND contact_id IN (SELECT id FROM contacts WHERE number = ?)",
         (Outcome.INVALID_NUMBER.value, number),
     )
-
-
-def _dedupe(contacts: Iterable[NewContact]) -> tuple[list[NewContact], int]:
-    """Merge repeated numbers inside one batch (last value wins), checking each number."""
-    by_number: dict[str, NewContact] = {}
-    rows = 0
-    for contact in contacts:
-        rows += 1
-        if not _E164.fullmatch(contact.number):
-            raise ValueError(f"not an E.164 number (row {contact.source_row}): normalise first")
-        previous = by_number.get(contact.number)
-        if previous is not None:
-            contact = NewContact(
-                number=contact.number,
-                name=contact.name or previous.name,
-                timezone=contact.timezone or previous.timezone,
-                fields={**previous.fields, **contact.fields},
-                source_row=contact.source_row,
-            )
-        by_number[contact.number] = contact
-    return list(by_number.values()), rows - len(by_number)
 
 
 def _ensure_list(db: sqlite3.Connection, name: str, now: float) -> int:

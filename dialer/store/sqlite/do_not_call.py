@@ -8,18 +8,17 @@ attempt, an erasure); ON_DO_NOT_CALL is the condition lease_due and enrolment us
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import GLOBAL_SCOPE, dt, scope_of, ts
+from dialer.store.number_checks import checked_numbers
 from dialer.store.person_records import ERASURE_SOURCE, DoNotCallEntry
+from dialer.store.row_records import do_not_call_entry
 from dialer.store.sqlite.connection import SqliteRole
 
-GLOBAL = ""  # the scope of the global list
 _IN_CHUNK = 500  # numbers per "IN (...)": far below SQLite's bound-parameter limit
-_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
 
 # `c` is the contact, `?` the campaign's id: the number is on the global list or on the
 # list of the campaign it is enrolled in.
@@ -35,7 +34,7 @@ class SqliteDoNotCall(SqliteRole):
     async def add_do_not_call(
         self, numbers: Iterable[str], source: str, now: datetime, campaign: str | None = None
     ) -> int:
-        batch = _checked(numbers)
+        batch = checked_numbers(numbers)
         with self._conn.write() as db:
             return add_entries(db, batch, source, ts(now), campaign)
 
@@ -49,11 +48,11 @@ class SqliteDoNotCall(SqliteRole):
             return max(cur.rowcount, 0)
 
     async def do_not_call_among(self, numbers: Iterable[str], campaign: str | None) -> set[str]:
-        scopes = (GLOBAL, GLOBAL if campaign is None else scope_of(campaign))
+        scopes = (GLOBAL_SCOPE, GLOBAL_SCOPE if campaign is None else scope_of(campaign))
         return _among(self._conn.db, list(set(numbers)), "scope IN (?, ?)", scopes)
 
     async def erased_among(self, numbers: Iterable[str]) -> set[str]:
-        where, params = "scope = ? AND source = ?", (GLOBAL, ERASURE_SOURCE)
+        where, params = "scope = ? AND source = ?", (GLOBAL_SCOPE, ERASURE_SOURCE)
         return _among(self._conn.db, list(set(numbers)), where, params)
 
     async def do_not_call_entries(self, numbers: Iterable[str]) -> list[DoNotCallEntry]:
@@ -63,7 +62,7 @@ class SqliteDoNotCall(SqliteRole):
     async def do_not_call_batches(
         self, campaign: str | None = None, batch_size: int = 10_000
     ) -> AsyncIterator[list[DoNotCallEntry]]:
-        scope = GLOBAL if campaign is None else scope_of(campaign)
+        scope = GLOBAL_SCOPE if campaign is None else scope_of(campaign)
         after = ""
         while True:
             # Keyset pages on the primary key, each its own short read.
@@ -75,7 +74,7 @@ class SqliteDoNotCall(SqliteRole):
             if not rows:
                 return
             after = rows[-1]["number"]
-            yield [_entry(r) for r in rows]
+            yield [do_not_call_entry(r) for r in rows]
             await asyncio.sleep(0)
 
     async def do_not_call(self) -> list[tuple[str, datetime, str]]:
@@ -84,14 +83,6 @@ class SqliteDoNotCall(SqliteRole):
             " ORDER BY added_at, number"
         ).fetchall()
         return [(r[0], dt(r[1]), r[2]) for r in rows]
-
-
-def scope_of(campaign: str | None) -> str:
-    if campaign is None:
-        return GLOBAL
-    if not campaign.strip():
-        raise ValueError("a campaign's do-not-call list needs the campaign's name")
-    return campaign
 
 
 def entries_for(db: sqlite3.Connection, numbers: Iterable[str]) -> list[DoNotCallEntry]:
@@ -105,7 +96,7 @@ def entries_for(db: sqlite3.Connection, numbers: Iterable[str]) -> list[DoNotCal
             f" WHERE number IN ({','.join('?' * len(chunk))})",
             chunk,
         ).fetchall()
-        found += [_entry(r) for r in rows]
+        found += [do_not_call_entry(r) for r in rows]
     return sorted(found, key=lambda e: (e.number, e.campaign or "", e.added_at))
 
 
@@ -125,7 +116,7 @@ def add_entries(
     # forever for a contact that may no longer be called. Most numbers of a register are
     # in no list: looking their contacts up by number first keeps this cheap.
     one_campaign = " AND campaign_id IN (SELECT id FROM campaigns WHERE name = ?)"
-    in_campaign = "" if scope == GLOBAL else one_campaign
+    in_campaign = "" if scope == GLOBAL_SCOPE else one_campaign
     for start in range(0, len(ordered), _IN_CHUNK):
         chunk = ordered[start : start + _IN_CHUNK]
         ids = [
@@ -139,18 +130,9 @@ def add_entries(
                 "UPDATE campaign_contacts SET status = 'done', next_due_at = NULL"
                 f" WHERE status = 'pending' AND contact_id IN ({','.join('?' * len(ids))})"
                 + in_campaign,
-                [*ids, *([] if scope == GLOBAL else [scope])],
+                [*ids, *([] if scope == GLOBAL_SCOPE else [scope])],
             )
     return max(added, 0)
-
-
-def _checked(numbers: Iterable[str]) -> list[str]:
-    # Defence in depth, as for contacts: callers normalise, the store refuses the rest.
-    batch = list(numbers)
-    for number in batch:
-        if not _E164.fullmatch(number):
-            raise ValueError(f"not an E.164 number: {number!r}: normalise first")
-    return batch
 
 
 def _among(
@@ -168,7 +150,3 @@ def _among(
             )
         )
     return found
-
-
-def _entry(row: sqlite3.Row) -> DoNotCallEntry:
-    return DoNotCallEntry(row["number"], row["scope"] or None, dt(row["added_at"]), row["source"])

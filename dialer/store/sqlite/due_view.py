@@ -4,12 +4,10 @@ preview` (what would be called at a given moment, and why not)."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
-from dialer.outcomes import ContactStatus
-from dialer.store.column_values import dt
 from dialer.store.due_view import DueView
+from dialer.store.row_records import due_view
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.rows import list_id
 
@@ -34,17 +32,5 @@ class SqliteDueView(SqliteRole):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [
-                DueView(
-                    contact_id=r["id"],
-                    number=r["number"],
-                    timezone=r["timezone"],
-                    fields=json.loads(r["fields"]),
-                    dead=bool(r["dead"]),
-                    status=ContactStatus(r["status"]) if r["status"] is not None else None,
-                    next_due_at=dt(r["next_due_at"]) if r["next_due_at"] is not None else None,
-                    retired=r["status"] == "done" and r["final_outcome"] is None,
-                )
-                for r in rows
-            ]
+            yield [due_view(r) for r in rows]
             await asyncio.sleep(0)

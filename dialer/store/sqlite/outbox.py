@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from dialer.store.column_values import dt, ts
+from dialer.store.column_values import ts
 from dialer.store.outbox_role import (
     FailedDelivery,
     NewWebhookEvent,
@@ -14,6 +14,7 @@ from dialer.store.outbox_role import (
     ReceiverState,
     WebhookBacklog,
 )
+from dialer.store.row_records import failed_delivery, pending_webhook, receiver_state
 from dialer.store.sqlite.connection import SqliteRole
 
 
@@ -46,20 +47,7 @@ class SqliteWebhookOutbox(SqliteRole):
             " ORDER BY next_try_at, id LIMIT ?",
             (ts(now), limit),
         )
-        return [
-            PendingWebhook(
-                int(r["id"]),
-                r["event_id"],
-                r["campaign"],
-                r["kind"],
-                r["url"],
-                r["secret_env"],
-                r["body"],
-                int(r["tries"]),
-                dt(r["next_try_at"]),
-            )
-            for r in rows
-        ]
+        return [pending_webhook(r) for r in rows]
 
     async def webhook_delivered(self, outbox_id: int, now: datetime) -> None:
         with self._conn.write() as db:
@@ -88,9 +76,7 @@ class SqliteWebhookOutbox(SqliteRole):
     ) -> tuple[list[ReceiverState], list[FailedDelivery]]:
         db = self._conn.db
         receivers = [
-            ReceiverState(
-                r[0], int(r[1]), int(r[2]), int(r[3]), dt(r[4]) if r[4] is not None else None
-            )
+            receiver_state(r)
             for r in db.execute(
                 "SELECT url, coalesce(sum(delivered_at IS NULL), 0),"
                 " coalesce(sum(delivered_at IS NULL AND tries > 0), 0),"
@@ -101,14 +87,7 @@ class SqliteWebhookOutbox(SqliteRole):
             )
         ]
         failures = [
-            FailedDelivery(
-                r["event_id"],
-                r["kind"],
-                r["url"],
-                int(r["tries"]),
-                r["last_error"],
-                dt(r["next_try_at"]),
-            )
+            failed_delivery(r)
             for r in db.execute(
                 "SELECT event_id, kind, url, tries, last_error, next_try_at FROM webhook_outbox"
                 " WHERE campaign = ? AND delivered_at IS NULL AND tries > 0"

@@ -18,15 +18,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from dialer.store.base import NumberInCall
-from dialer.store.column_values import dt, dt_or_none, ts
+from dialer.store.column_values import ts
 from dialer.store.person_records import (
     ERASURE_SOURCE,
     Erasure,
-    PersonAttempt,
-    PersonContact,
     PersonData,
     recording_paths,
 )
+from dialer.store.row_records import person_record
 from dialer.store.sqlite.campaign_ledger import STALE_OPEN_ATTEMPT
 from dialer.store.sqlite.connection import SqliteRole
 from dialer.store.sqlite.do_not_call import add_entries, entries_for
@@ -49,35 +48,7 @@ class SqlitePersonData(SqliteRole):
             ).fetchall()
             attempts = _attempts(db, [r["id"] for r in contacts])
             entries = entries_for(db, [number])
-        return PersonData(
-            number=number,
-            contacts=tuple(
-                PersonContact(
-                    list_name=r["list_name"],
-                    contact_id=r["id"],
-                    name=r["name"],
-                    timezone=r["timezone"],
-                    fields=json.loads(r["fields"]),
-                    dead=bool(r["dead"]),
-                )
-                for r in contacts
-            ),
-            attempts=tuple(
-                PersonAttempt(
-                    attempt_id=r["id"],
-                    campaign=r["campaign"],
-                    started_at=dt(r["started_at"]),
-                    answered_at=dt_or_none(r["answered_at"]),
-                    ended_at=dt_or_none(r["ended_at"]),
-                    outcome=r["outcome"],
-                    cause=r["cause"],
-                    detail=r["detail"],
-                    answers=json.loads(r["answers"]),
-                )
-                for r in attempts
-            ),
-            do_not_call=tuple(entries),
-        )
+        return person_record(number, contacts, attempts, entries)
 
     async def erase_person(self, number: str, now: datetime) -> Erasure:
         marker = ERASED_PREFIX + secrets.token_hex(8)

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import AsyncIterator
 
-from dialer.outcomes import ContactStatus, Outcome
+from dialer.outcomes import Outcome
 from dialer.store.base import AttemptRecord, CampaignFunnel, CampaignRecord, ContactReport
-from dialer.store.column_values import (
-    CAMPAIGN_COLUMNS,
-    CONTACT_COLUMNS,
-    campaign_record,
-    dt,
-    dt_or_none,
-    outcome,
-)
+from dialer.store.column_values import CAMPAIGN_COLUMNS, CONTACT_COLUMNS, campaign_record
+from dialer.store.row_records import attempt_record, report_line
 from dialer.store.sqlite.base_views import SqliteBaseViews
 from dialer.store.sqlite.call_histories import SqliteCallHistories
 from dialer.store.sqlite.do_not_call import ON_DO_NOT_CALL
@@ -88,7 +81,7 @@ class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
             if not rows:
                 return
             after = rows[-1]["id"]
-            yield [_contact_report(r) for r in rows]
+            yield [report_line(r) for r in rows]
             await asyncio.sleep(0)  # let calls in progress be served between pages
 
     async def campaign_funnel(self, campaign_id: int) -> CampaignFunnel:
@@ -133,39 +126,4 @@ class SqliteReports(SqliteCallHistories, SqliteDueView, SqliteBaseViews):
                 " WHERE a.campaign_id = ? ORDER BY a.started_at, a.rowid",
                 (campaign_id,),
             ).fetchall()
-        return [
-            AttemptRecord(
-                attempt_id=r["id"],
-                campaign_name=r["campaign"],
-                contact_id=r["contact_id"],
-                number=r["number"],
-                started_at=dt(r["started_at"]),
-                answered_at=dt_or_none(r["answered_at"]),
-                ended_at=dt_or_none(r["ended_at"]),
-                outcome=outcome(r["outcome"]),
-                cause=r["cause"],
-                reason=r["reason"],
-                detail=r["detail"],
-                answers=json.loads(r["answers"]),
-            )
-            for r in rows
-        ]
-
-
-def _contact_report(r: sqlite3.Row) -> ContactReport:
-    return ContactReport(
-        contact_id=r["id"],
-        number=r["number"],
-        name=r["name"],
-        fields=json.loads(r["fields"]),
-        dead=bool(r["dead"]),
-        status=ContactStatus(r["status"]),
-        attempts=r["attempts"],
-        last_outcome=outcome(r["last_outcome"]),
-        last_cause=r["last_cause"],
-        final_outcome=outcome(r["final_outcome"]),
-        next_due_at=dt_or_none(r["next_due_at"]),
-        last_attempt_at=dt_or_none(r["last_attempt_at"]),
-        do_not_call=bool(r["dnc"]),
-        last_answers=json.loads(r["last_answers"] or "{}"),
-    )
+        return [attempt_record(r) for r in rows]
