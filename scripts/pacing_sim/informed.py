@@ -133,9 +133,9 @@ class ForeseeingPacer(PredictivePacer):
         return supply, 0.0  # nothing left to chance about the operators
 
 
-def foreseeing(scenario: Scenario, seed: int, aim: float = 0.75) -> Result:
+def foreseeing(scenario: Scenario, seed: int, aim: float = 0.75, reach: float = 0.5) -> Result:
     """Run our pacer knowing each operator's future on one seed of `scenario`."""
     settings = PredictiveSettings(abandon_target=scenario.abandon_target, aim=aim)
     ends: dict[str, tuple[int, float]] = {}
-    pacer = ForeseeingPacer(ends, settings, scenario.ring_timeout)
+    pacer = ForeseeingPacer(ends, settings, scenario.ring_timeout, reach)
     return OperatorsForeseen(scenario, DialerPolicy(FORESEEN, pacer), seed, ends).run()
