@@ -83,7 +83,9 @@ class ClusterSteering:
     async def _listen(self, stop: asyncio.Event) -> None:
         """Apply the commands sent to the campaigns this node drives."""
         after: dict[str, str] = {}
-        block_ms = int(self._coord.settings.heartbeat_s * 1000)
+        # Half a beat: the read must come back well inside the Redis socket timeout (one
+        # beat), or an empty wait reads as Redis lost and stops this node's dialling.
+        block_ms = max(100, int(self._coord.settings.heartbeat_s * 500))
         while not stop.is_set():
             try:
                 driven = {n for n, m in self._supervisor.campaigns.items() if m.driving}
