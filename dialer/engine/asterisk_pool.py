@@ -60,6 +60,8 @@ class ServerLink(Protocol):
         self, attempts: Sequence[tuple[str, datetime]], listener: CallListener
     ) -> None: ...
 
+    def settled(self, attempt_id: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class PoolMember:
@@ -152,3 +154,9 @@ class AsteriskPool:
             by_member[name].append((call.attempt_id, call.started_at))
         for name, calls in by_member.items():
             await self._members[name].link.adopt(calls, listener)
+
+    def settled(self, attempt_id: str) -> None:
+        """The attempt's outcome is in the store: the server that closed it may delete
+        its journal (a link ignores an attempt it did not close)."""
+        for member in self._members.values():
+            member.link.settled(attempt_id)

@@ -89,3 +89,6 @@ class ObservedDialer:
 
     async def adopt(self, attempts: list[OpenCall], listener: CallListener) -> None:
         await self._inner.adopt(attempts, _Tap(listener, self._campaign, self._observer))
+
+    def settled(self, attempt_id: str) -> None:
+        self._inner.settled(attempt_id)

@@ -62,5 +62,8 @@ class ClusterDialer:
             await self._cluster.adopt(call.attempt_id, call.server)
         await self._inner.adopt(attempts, _Freeing(listener, self))
 
+    def settled(self, attempt_id: str) -> None:
+        self._inner.settled(attempt_id)
+
     def freed(self, attempt_id: str) -> None:
         self._cluster.give_back_soon(attempt_id)

@@ -395,6 +395,7 @@ class CampaignRunner:
             asyncio.get_running_loop().call_later(UNWRITTEN_RETRY_S, self._ended.put_nowait, ended)
             return
         self._in_flight.pop(ended.attempt_id, None)
+        self._dialer.settled(ended.attempt_id)  # written: Asterisk's journal of it may go
         if closed:
             self.snapshot.closed += 1
             self.snapshot.outcomes[result.outcome.value] += 1

@@ -4,8 +4,9 @@
 into Asterisk's own database as it happens (asterisk-config/extensions.conf lists the
 keys). When the dialer missed a call's events (killed, or its AMI link down), the journal
 still says how the call ended: the link reads it back with `DBGetTree` when it settles a
-call Asterisk no longer has, and has `[dialer-journal-forget]` delete it once the attempt
-is closed.
+call Asterisk no longer has, and has `[dialer-journal-forget]` delete it once the engine
+has written the attempt's outcome to the store (a process stopped between the two leaves
+the journal to whoever reconciles the attempt next).
 
 A call with no `ended` key had not ended when Asterisk last wrote: if Asterisk has been
 (re)started since the call began, Asterisk going away cut it (a killed Asterisk runs no

@@ -133,11 +133,15 @@ async def test_given_dialer_killed_mid_calls_when_rerun_then_real_asterisk_journ
     answered = adopted.ended[next(a for a, d in attempts.items() if d == "0")]
     assert answered.answered_at is not None and answered.answered_at >= started - timedelta(1)
 
-    # Closed attempts' journals are deleted through [dialer-journal-forget].
+    # Closed attempts' journals stay until their outcomes are written (settled), then
+    # are deleted through [dialer-journal-forget].
     def left() -> list[str]:
         shown = pbx.cli("database show dialer")
         return [a for a in attempts if f"/dialer/{a}/" in shown]
 
+    assert sorted(left()) == sorted(attempts)
+    for attempt_id in attempts:
+        second.settled(attempt_id)
     for _ in range(30):
         if not left():
             break

@@ -119,17 +119,19 @@ async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
         await store.close()
 
 
+@pytest.mark.parametrize("drain", ["60s", "0s"])
 async def test_sigterm_on_the_driving_node_hands_its_campaign_over_with_every_call_kept(
-    pbx: SimulatedPbx, tmp_path: Path, redis_url: str
+    pbx: SimulatedPbx, tmp_path: Path, redis_url: str, drain: str
 ) -> None:
     """A rolling upgrade: the node driving a campaign is stopped with SIGTERM. It places
-    no new call, follows its calls in progress to their end, exits 0, and the other node
-    finishes the campaign; every call either node placed is in the store, closed once
-    with what Asterisk said of it (none left of unknown fate)."""
+    no new call, follows its calls in progress to their end (drain 60 s) or leaves them
+    up at once (drain 0 s: the node taking the campaign over adopts them), exits 0, and
+    the other node finishes the campaign; every call either node placed is in the store,
+    closed once with what Asterisk said of it (none left of unknown fate)."""
     db = await seeded_db(tmp_path, 150)
     admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
     node_args = (
-        "--redis", redis_url, "--node-ttl", "3s",
+        "--redis", redis_url, "--node-ttl", "3s", "--drain-timeout", drain,
         "--channel-limit", f"server:127.0.0.1:{pbx.port}={LIMIT}",
     )  # fmt: skip
     services = [await start_service(db, *node_args), await start_service(db, *node_args)]
@@ -164,7 +166,7 @@ async def test_sigterm_on_the_driving_node_hands_its_campaign_over_with_every_ca
     after = [t for t in times if t > stopped_at + 1.0]
     assert after, "the other node placed no call"
     print(
-        f"SIGTERM -> owner exited {exited_at - stopped_at:.2f} s; "
+        f"drain {drain}: SIGTERM -> owner exited {exited_at - stopped_at:.2f} s; "
         f"first call from the other node {after[0] - stopped_at:.2f} s after SIGTERM"
     )
     ids = [o.channel_id for o in pbx.originates]
@@ -180,6 +182,6 @@ async def test_sigterm_on_the_driving_node_hands_its_campaign_over_with_every_ca
         attempts = {a.attempt_id: a for a in await store.attempts(record.id)}
         assert sorted(attempts) == sorted(ids)  # every call placed is in the store, once
         unknown = [a for a in attempts.values() if a.outcome is Outcome.UNKNOWN]
-        assert unknown == [], unknown  # the drain followed its calls to their end
+        assert unknown == [], unknown  # followed to their end, by the drain or the adopter
     finally:
         await store.close()

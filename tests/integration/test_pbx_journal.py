@@ -139,13 +139,54 @@ async def test_given_dialer_killed_while_calls_end_when_adopted_then_the_journal
     assert transferred.answered_at.timestamp() == pytest.approx(
         sim.calls["att-0"].answered or 0, abs=1.0
     )
-    # Once the attempts are closed, [dialer-journal-forget] deletes their journal.
+    # Once the outcomes are written (settled), [dialer-journal-forget] deletes their journal.
+    await asyncio.sleep(0.3)
+    assert set(journaled(sim)) == set(want)  # closed, not yet written: kept
+    for attempt_id in want:
+        second.settled(attempt_id)
+    await until_journal_empty(sim)
+    assert len(sim.originates) == len(CALLS)  # housekeeping is not a call to anyone
+    await second.close()
+
+
+def journaled(sim: SimulatedPbx) -> set[str]:
+    """The attempts Asterisk's journal holds (AstDB keys dialer/<attempt>/...)."""
+    return {key.split("/")[2] for key in sim.core.astdb.entries if key.startswith("/dialer/")}
+
+
+async def until_journal_empty(sim: SimulatedPbx) -> None:
     for _ in range(60):
         if not sim.core.astdb.entries:
             break
         await asyncio.sleep(0.05)
     assert sim.core.astdb.entries == {}
-    assert len(sim.originates) == len(CALLS)  # housekeeping is not a call to anyone
+
+
+async def test_given_calls_closed_but_never_written_when_adopted_then_the_journal_still_tells(
+    sim: SimulatedPbx,
+) -> None:
+    """A process that heard its calls end but stopped before writing their outcomes (a
+    drain that timed out, a store that refused): the journal outlives it."""
+    first = make_link(sim.port)
+    await first.start()
+    heard = Listener()
+    for index, number in enumerate(CALLS):
+        await first.originate(request(f"att-{index}", number), heard)
+    started = {o.channel_id: o.time for o in sim.originates}
+    await heard.wait_for(len(CALLS))
+    await first.close()  # nothing settled: no outcome was written
+
+    second = make_link(sim.port)
+    await second.start()
+    adopted = Listener()
+    await second.adopt([(a, datetime.fromtimestamp(t, UTC)) for a, t in started.items()], adopted)
+    await adopted.wait_for(len(CALLS))
+    want = {f"att-{i}": outcome for i, (_, outcome) in enumerate(CALLS.values())}
+    assert {e.attempt_id: e.outcome for e in adopted.ended.values()} == want
+    assert {e.attempt_id: e.outcome for e in heard.ended.values()} == want
+    for attempt_id in want:
+        second.settled(attempt_id)
+    await until_journal_empty(sim)
     await second.close()
 
 

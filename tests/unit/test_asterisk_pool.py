@@ -28,6 +28,7 @@ class FakeLink:
         self.fatal_error = error
         self.calls: list[str] = []
         self.adopted: list[tuple[str, datetime]] = []
+        self.settled_ids: list[str] = []
 
     @property
     def ready(self) -> bool:
@@ -46,6 +47,9 @@ class FakeLink:
 
     async def adopt(self, attempts: Sequence[tuple[str, datetime]], listener: CallListener) -> None:
         self.adopted += attempts
+
+    def settled(self, attempt_id: str) -> None:
+        self.settled_ids.append(attempt_id)
 
 
 class Listener:

@@ -38,6 +38,7 @@ class MemoryPbx:
         self.requests: list[DialRequest] = []
         self.up: dict[str, CallListener] = {}
         self.adopted: list[OpenCall] = []
+        self.settled_ids: list[str] = []  # attempts whose outcome the runner has written
         self.max_up = 0
         self.originated = asyncio.Event()
 
@@ -61,6 +62,9 @@ class MemoryPbx:
         self.adopted += attempts
         for attempt_id, _, _ in attempts:
             self.up[attempt_id] = listener
+
+    def settled(self, attempt_id: str) -> None:
+        self.settled_ids.append(attempt_id)
 
     def end(self, attempt_id: str, outcome: Outcome = Outcome.ANSWERED) -> None:
         listener = self.up.pop(attempt_id)
@@ -163,6 +167,8 @@ async def test_given_outcomes_when_closed_then_retries_follow_the_rules_and_each
         (ContactStatus.DONE, Outcome.ANSWERED)
     }
     assert sorted(line.attempts for line in lines) == [1] * 8 + [2, 2]
+    # Each outcome written, the PBX is told its journal of the call may go.
+    assert sorted(pbx.settled_ids) == sorted(r.attempt_id for r in pbx.requests)
 
 
 async def test_given_stop_when_calls_are_up_then_it_drains_them_and_dials_no_more(
@@ -195,6 +201,12 @@ async def test_given_calls_still_up_when_drain_times_out_then_they_stay_open_for
     stop.set()
     assert (await run).state == "stopped"
     left_up = {r.attempt_id for r in pbx.requests}
+    # Their ends, heard by the old link after the run stopped, are written by nobody: the
+    # PBX must keep its journal of them for the next run.
+    for attempt_id in list(pbx.up):
+        pbx.end(attempt_id)
+    await asyncio.sleep(0.05)
+    assert pbx.settled_ids == []
 
     # The next run adopts the open attempts: the PBX link follows them to their end.
     second_pbx = MemoryPbx()
