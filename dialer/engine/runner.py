@@ -389,8 +389,7 @@ class CampaignRunner:
         events = attempt_events(self._campaign, result, step, lease)  # queued by the close
         closed = await self._finish(result, step, events)
         if closed is None:
-            # Not written (the store keeps refusing): tried again later, so that the
-            # attempt is closed as soon as the store takes it, and the run can end.
+            # Not written (the store keeps refusing): tried again later, so the run can end.
             self._unwritten[ended.attempt_id] = unwritten
             asyncio.get_running_loop().call_later(UNWRITTEN_RETRY_S, self._ended.put_nowait, ended)
             return

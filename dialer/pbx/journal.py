@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,7 +37,11 @@ QUEUE_JOINED = "joined"  # the `queue` key while the lead waits in the queue
 # (`&`-separated). AMI reads at most 1024 bytes a header line: 20 ids of 36 fit.
 FORGET_CHANNEL = "Local/s@dialer-journal-forget"
 FORGET_BATCH = 20
-FORGET_DELAY = 1.0  # seconds a closed attempt's id waits for a batch
+FORGET_DELAY = 1.0  # seconds a settled attempt's id waits for a batch
+# Ids kept while AMI is down or Asterisk boots (past this, the oldest stay in AstDB:
+# never read again, a few bytes each).
+FORGET_BACKLOG = 10_000
+UNSETTLED_KEEP_S = 24 * 3600.0  # a closed call whose outcome nobody wrote in a day
 _SAFE_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")  # what reaches DBdeltree(dialer/<id>)
 
 
@@ -125,6 +130,8 @@ class CallJournal:
         self._deletes: set[asyncio.Task[None]] = set()
         self._to_forget: list[str] = []
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._closing = False  # drain() called: what cannot go now stays in AstDB
+        self._unsettled: dict[str, float] = {}  # closed, outcome not written yet -> when
 
     async def check_startup(self) -> bool:
         """Read Asterisk's startup time; True if it changed since the last read."""
@@ -159,8 +166,22 @@ class CallJournal:
             return JournalEntry()
         return parse_tree(items)
 
+    def closed(self, attempt_id: str) -> None:
+        """The link closed the call; until its outcome is written the journal stays. A
+        runner gone meanwhile never settles it (whoever adopts the attempt settles it
+        through its own link): such ids are let go after UNSETTLED_KEEP_S."""
+        self._unsettled[attempt_id] = time.monotonic()
+        stale = time.monotonic() - UNSETTLED_KEEP_S
+        while (oldest := next(iter(self._unsettled.items()), None)) and oldest[1] < stale:
+            del self._unsettled[oldest[0]]
+
+    def settled(self, attempt_id: str) -> None:
+        """The engine has written the outcome of a call this link closed."""
+        if self._unsettled.pop(attempt_id, None) is not None:
+            self.forget(attempt_id)
+
     def forget(self, attempt_id: str) -> None:
-        """The attempt is closed: its journal may go. Deleted in batches by the dialplan
+        """The attempt's outcome is written: its journal may go. Deleted in batches by the dialplan
         ([dialer-journal-forget]), because the AMI actions that delete from AstDB need
         the `system` write class, which with `originate` would also allow Originate of
         System(): a shell. The dialer user keeps originate, call and reporting."""
@@ -179,13 +200,15 @@ class CallJournal:
             self._flush_timer = None
         while self._to_forget:
             batch, self._to_forget = self._to_forget[:FORGET_BATCH], self._to_forget[FORGET_BATCH:]
-            if not self._client.connected:
+            if self._closing and not self._client.connected:
                 self._to_forget.clear()  # left in AstDB: never read again, a few bytes each
                 return
-            if not self._client.booted:
-                # A booting Asterisk refuses Originates ("Extension does not exist"):
-                # the batch waits, and goes once it is fully booted.
+            if not (self._client.connected and self._client.booted):
+                # AMI down (the outcome was written meanwhile, which can take a while),
+                # or a booting Asterisk that refuses Originates ("Extension does not
+                # exist"): the batch waits and goes once Asterisk is back and booted.
                 self._to_forget[:0] = batch
+                del self._to_forget[: max(0, len(self._to_forget) - FORGET_BACKLOG)]
                 self._flush_timer = asyncio.get_running_loop().call_later(FORGET_DELAY, self._flush)
                 return
             task = asyncio.get_running_loop().create_task(self._delete(batch))
@@ -211,6 +234,7 @@ class CallJournal:
 
     async def drain(self) -> None:
         """Send what is left to delete and wait for it (before the link closes)."""
+        self._closing = True
         self._flush()
         if self._deletes:
             await asyncio.gather(*list(self._deletes), return_exceptions=True)

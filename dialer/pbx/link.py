@@ -68,7 +68,6 @@ class PbxLink:
         self._sweep_interval = sweep_interval
         self._calls: dict[str, _Tracked] = {}  # by channel id (= attempt id)
         self._by_action: dict[str, _Tracked] = {}
-        self._unsettled: set[str] = set()  # closed here, outcome not yet written: journal kept
         self._queues = QueueWatch(wall_clock)
         self._journal = CallJournal(client)
         client.attach(
@@ -314,7 +313,7 @@ class PbxLink:
         self._forget(tracked)
         # Its journal stays until the engine has written the outcome (settled): a
         # process that stops before then leaves it for whoever reconciles the attempt.
-        self._unsettled.add(tracked.tracker.channel_id)
+        self._journal.closed(tracked.tracker.channel_id)
         t = tracked.tracker.outcome(self._clock(), detail)
         self._report(
             tracked.listener,
@@ -329,9 +328,7 @@ class PbxLink:
 
     def settled(self, attempt_id: str) -> None:
         """The engine has written the attempt's outcome: its journal may go now."""
-        if attempt_id in self._unsettled:
-            self._unsettled.discard(attempt_id)
-            self._journal.forget(attempt_id)
+        self._journal.settled(attempt_id)
 
     def _forget(self, tracked: _Tracked) -> None:
         self._calls.pop(tracked.tracker.channel_id, None)

@@ -183,5 +183,8 @@ async def test_sigterm_on_the_driving_node_hands_its_campaign_over_with_every_ca
         assert sorted(attempts) == sorted(ids)  # every call placed is in the store, once
         unknown = [a for a in attempts.values() if a.outcome is Outcome.UNKNOWN]
         assert unknown == [], unknown  # followed to their end, by the drain or the adopter
+        # And Asterisk's journal of each is gone, deleted once its outcome was written
+        # (by the adopter, for the calls the drain left up).
+        assert not [key for key in pbx.core.astdb.entries if key.startswith("/dialer/")]
     finally:
         await store.close()

@@ -64,6 +64,8 @@ async def test_given_200_contacts_with_every_persona_when_run_then_each_ends_as_
     total = await _assert_never_dialled_twice(pbx, store)
     assert total == sum(a for _, a in EXPECTED_BY_LAST_DIGIT.values()) * 20
     assert len(pbx.originates) == total
+    # Each call's journal in Asterisk is deleted once its outcome is written.
+    assert not [key for key in pbx.core.astdb.entries if key.startswith("/dialer/")]
 
 
 async def test_given_ami_dropped_mid_campaign_when_run_then_all_final_and_none_dialled_twice(
@@ -91,6 +93,8 @@ async def test_given_ami_dropped_mid_campaign_when_run_then_all_final_and_none_d
     assert len(pbx.originates) <= total
     outcomes = Counter(a.outcome for a in await store.attempts(record.id))
     assert outcomes[None] == 0  # every attempt closed
+    # Journals whose deletion met a dropped AMI link went once it was back.
+    assert not [key for key in pbx.core.astdb.entries if key.startswith("/dialer/")]
 
 
 async def test_given_one_attempt_per_contact_when_run_then_failures_are_final_as_they_came(

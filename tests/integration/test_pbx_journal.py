@@ -17,6 +17,7 @@ from dialer.outcomes import ContactStatus, Outcome
 from dialer.pbx.ami_client import AmiClient, AmiConnectionSettings
 from dialer.pbx.dialplan_contract import AnswerPlan, DialRequest
 from dialer.pbx.events import CallEnded, CallMilestone
+from dialer.pbx.journal import CallJournal
 from dialer.pbx.link import PbxLink
 from dialer.simpbx import SimConfig, SimulatedPbx
 from dialer.store.base import ContactStore
@@ -190,6 +191,28 @@ async def test_given_calls_closed_but_never_written_when_adopted_then_the_journa
     await second.close()
 
 
+async def test_given_outcomes_written_while_ami_is_down_then_their_journals_go_once_it_is_back(
+    sim: SimulatedPbx,
+) -> None:
+    link = make_link(sim.port)
+    await link.start()
+    heard = Listener()
+    for index, number in enumerate(CALLS):
+        await link.originate(request(f"att-{index}", number), heard)
+    await heard.wait_for(len(CALLS))
+    sim.drop_connections()  # the store took its time; AMI dropped meanwhile
+    await asyncio.sleep(0.05)
+    for attempt_id in heard.ended:
+        link.settled(attempt_id)
+    assert journaled(sim) == set(heard.ended)
+    for _ in range(100):  # the link reconnects, then sends the batch
+        if not sim.core.astdb.entries:
+            break
+        await asyncio.sleep(0.05)
+    assert sim.core.astdb.entries == {}
+    await link.close()
+
+
 async def test_given_adopted_call_still_up_when_it_ends_then_its_queue_history_is_journaled(
     sim: SimulatedPbx,
 ) -> None:
@@ -265,3 +288,32 @@ async def test_given_asterisk_crash_mid_campaign_then_cut_calls_are_retried_and_
     console = Console(record=True, width=120)
     await print_report_streamed(console, store, "spring-promo", 0)
     assert f"{len(failures)} call(s) cut by a PBX failure" in console.export_text()
+
+
+async def test_given_ami_not_up_when_outcomes_are_settled_then_the_journal_waits_for_it(
+    sim: SimulatedPbx,
+) -> None:
+    """Journals of settled attempts are deleted once AMI is up, however long that takes
+    (they were dropped when the batch found AMI down); unsettled ones stay."""
+    for attempt_id in ("att-a", "att-b", "att-c"):
+        sim.core.astdb.put(f"dialer/{attempt_id}", "ended", "1796000000")
+    settings = AmiConnectionSettings(
+        "127.0.0.1", sim.port, "dialer", SECRET, action_timeout=2.0, reconnect_min_delay=0.05
+    )
+    client = AmiClient(settings)  # not connected yet: AMI down
+    journal = CallJournal(client)
+    for attempt_id in ("att-a", "att-b", "att-c"):
+        journal.closed(attempt_id)
+    journal.settled("att-a")
+    journal.settled("att-b")
+    journal.settled("att-unknown")  # never closed here: not ours to delete
+    await asyncio.sleep(1.5)  # past the batch's wait
+    assert journaled(sim) == {"att-a", "att-b", "att-c"}
+    await client.connect()
+    for _ in range(60):
+        if journaled(sim) == {"att-c"}:
+            break
+        await asyncio.sleep(0.05)
+    assert journaled(sim) == {"att-c"}  # closed but never written: kept for an adopter
+    await journal.drain()
+    await client.close()

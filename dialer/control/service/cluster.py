@@ -19,6 +19,7 @@ import random
 import time
 
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from dialer.control.service.supervisor import Supervisor
 from dialer.coord import Coordinator
@@ -83,9 +84,9 @@ class ClusterSteering:
     async def _listen(self, stop: asyncio.Event) -> None:
         """Apply the commands sent to the campaigns this node drives."""
         after: dict[str, str] = {}
-        # Half a beat: the read must come back well inside the Redis socket timeout (one
-        # beat), or an empty wait reads as Redis lost and stops this node's dialling.
-        block_ms = max(100, int(self._coord.settings.heartbeat_s * 500))
+        # Half a beat, at most 1 s: well inside the Redis socket timeout (one beat, at
+        # least 1 s), and a newly driven campaign joins the read soon after it starts.
+        block_ms = max(100, min(1000, int(self._coord.settings.heartbeat_s * 500)))
         while not stop.is_set():
             try:
                 driven = {n for n, m in self._supervisor.campaigns.items() if m.driving}
@@ -97,7 +98,14 @@ class ClusterSteering:
                 if not after:
                     await asyncio.sleep(self._coord.settings.heartbeat_s)
                     continue
-                for command in await self._coord.commands.read(after, block_ms):
+                try:
+                    commands = await self._coord.commands.read(after, block_ms)
+                except RedisTimeoutError:
+                    # An idle wait outlasted the socket timeout (the event loop stalled):
+                    # the heartbeat, not a command read, says whether Redis is lost.
+                    log.debug("service.command_read_timeout")
+                    continue
+                for command in commands:
                     await self._apply(command.campaign, command.command, command.by)
             except (RedisError, OSError) as exc:
                 self._coord.failed(exc)
