@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -51,13 +53,17 @@ async def driver_of_campaign(services: list[Service], token: str, name: str) -> 
     return found[0]
 
 
-async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
-    pbx: SimulatedPbx, tmp_path: Path, redis_url: str
-) -> None:
+@asynccontextmanager
+async def two_nodes_dialling(
+    pbx: SimulatedPbx, tmp_path: Path, redis_url: str, *extra: str
+) -> AsyncIterator[tuple[str, str, list[Service]]]:
+    """Two nodes on one SQLite base and one Redis, the campaign registered through the
+    first, started through the second and dialling; yields (base, supervisor token,
+    nodes) and stops the nodes still running at the end (each must exit 0)."""
     db = await seeded_db(tmp_path, 150)
     admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
     node_args = (
-        "--redis", redis_url, "--node-ttl", "3s",
+        "--redis", redis_url, "--node-ttl", "3s", *extra,
         "--channel-limit", f"server:127.0.0.1:{pbx.port}={LIMIT}",
     )  # fmt: skip
     services = [await start_service(db, *node_args), await start_service(db, *node_args)]
@@ -67,9 +73,20 @@ async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
             pacing={"max_channels": 20, "calls_per_second": 40},
         )  # fmt: skip
         await register(services[0].url, admin, path)
-        code, _ = await api(services[0].url, "POST", f"/campaigns/{NAME}/start", supervisor)
+        code, _ = await api(services[1].url, "POST", f"/campaigns/{NAME}/start", supervisor)
         assert code == 200
         await until(lambda: len(originated_by(pbx, NAME)) >= 20)
+        yield db, supervisor, services
+    finally:
+        for service in services:
+            if service.proc.returncode is None:
+                assert await service.stop() == 0
+
+
+async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
+    pbx: SimulatedPbx, tmp_path: Path, redis_url: str
+) -> None:
+    async with two_nodes_dialling(pbx, tmp_path, redis_url) as (db, supervisor, services):
         owner = await driver_of_campaign(services, supervisor, NAME)
         other = services[1 - services.index(owner)]
 
@@ -101,10 +118,6 @@ async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
         # Waiting for commands on an idle stream is not a lost Redis (it once was: the
         # blocking read outlasted the socket timeout and paused dialling every ~20 s).
         assert "coord.lost" not in await other.stderr()
-    finally:
-        for service in services:
-            if service.proc.returncode is None:
-                assert await service.stop() == 0
     ids = [o.channel_id for o in pbx.originates]
     assert len(ids) == len(set(ids)), "an attempt was originated twice"
     assert pbx.max_concurrent <= LIMIT
@@ -128,22 +141,8 @@ async def test_sigterm_on_the_driving_node_hands_its_campaign_over_with_every_ca
     up at once (drain 0 s: the node taking the campaign over adopts them), exits 0, and
     the other node finishes the campaign; every call either node placed is in the store,
     closed once with what Asterisk said of it (none left of unknown fate)."""
-    db = await seeded_db(tmp_path, 150)
-    admin, supervisor = await make_token(db, "admin"), await make_token(db, "supervisor")
-    node_args = (
-        "--redis", redis_url, "--node-ttl", "3s", "--drain-timeout", drain,
-        "--channel-limit", f"server:127.0.0.1:{pbx.port}={LIMIT}",
-    )  # fmt: skip
-    services = [await start_service(db, *node_args), await start_service(db, *node_args)]
-    try:
-        path = write_campaign(
-            tmp_path / "c.yaml", pbx.port, name=NAME,
-            pacing={"max_channels": 20, "calls_per_second": 40},
-        )  # fmt: skip
-        await register(services[0].url, admin, path)
-        code, _ = await api(services[1].url, "POST", f"/campaigns/{NAME}/start", supervisor)
-        assert code == 200
-        await until(lambda: len(originated_by(pbx, NAME)) >= 20)
+    nodes = two_nodes_dialling(pbx, tmp_path, redis_url, "--drain-timeout", drain)
+    async with nodes as (db, supervisor, services):
         owner = await driver_of_campaign(services, supervisor, NAME)
         other = services[1 - services.index(owner)]
 
@@ -158,10 +157,6 @@ async def test_sigterm_on_the_driving_node_hands_its_campaign_over_with_every_ca
 
         await until(finished, timeout=150)
         assert "coord.lost" not in await other.stderr()  # see the test above
-    finally:
-        for service in services:
-            if service.proc.returncode is None:
-                assert await service.stop() == 0
     times = sorted(o.time for o in pbx.originates)
     after = [t for t in times if t > stopped_at + 1.0]
     assert after, "the other node placed no call"
