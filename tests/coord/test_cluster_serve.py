@@ -18,6 +18,7 @@ import pytest
 from dialer.outcomes import ContactStatus, Outcome
 from dialer.simpbx import SimulatedPbx
 from dialer.store import open_store
+from dialer.store.base import AttemptRecord
 from tests.integration.service_helpers import (
     Service,
     api,
@@ -83,6 +84,25 @@ async def two_nodes_dialling(
                 assert await service.stop() == 0
 
 
+async def assert_done_without_a_double_call(pbx: SimulatedPbx, db: str) -> dict[str, AttemptRecord]:
+    """Counted at the PBX: no attempt originated twice, the channel limit held, no
+    person in two calls at once; in the store: every contact final. Returns the
+    campaign's attempts by id."""
+    ids = [o.channel_id for o in pbx.originates]
+    assert len(ids) == len(set(ids)), "an attempt was originated twice"
+    assert pbx.max_concurrent <= LIMIT
+    assert_no_number_called_twice_at_once(pbx)
+    store = await open_store(db)
+    try:
+        record = await store.get_campaign(NAME)
+        assert record is not None
+        lines = await store.contact_report(record.id)
+        assert len(lines) == 150 and {line.status for line in lines} == {ContactStatus.DONE}
+        return {a.attempt_id: a for a in await store.attempts(record.id)}
+    finally:
+        await store.close()
+
+
 async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
     pbx: SimulatedPbx, tmp_path: Path, redis_url: str
 ) -> None:
@@ -118,18 +138,7 @@ async def test_two_serve_nodes_steer_share_limits_and_take_over_after_kill_9(
         # Waiting for commands on an idle stream is not a lost Redis (it once was: the
         # blocking read outlasted the socket timeout and paused dialling every ~20 s).
         assert "coord.lost" not in await other.stderr()
-    ids = [o.channel_id for o in pbx.originates]
-    assert len(ids) == len(set(ids)), "an attempt was originated twice"
-    assert pbx.max_concurrent <= LIMIT
-    assert_no_number_called_twice_at_once(pbx)
-    store = await open_store(db)
-    try:
-        record = await store.get_campaign(NAME)
-        assert record is not None
-        lines = await store.contact_report(record.id)
-        assert len(lines) == 150 and {line.status for line in lines} == {ContactStatus.DONE}
-    finally:
-        await store.close()
+    await assert_done_without_a_double_call(pbx, db)
 
 
 @pytest.mark.parametrize("drain", ["60s", "0s"])
@@ -164,22 +173,10 @@ async def test_sigterm_on_the_driving_node_hands_its_campaign_over_with_every_ca
         f"drain {drain}: SIGTERM -> owner exited {exited_at - stopped_at:.2f} s; "
         f"first call from the other node {after[0] - stopped_at:.2f} s after SIGTERM"
     )
-    ids = [o.channel_id for o in pbx.originates]
-    assert len(ids) == len(set(ids)), "an attempt was originated twice"
-    assert pbx.max_concurrent <= LIMIT
-    assert_no_number_called_twice_at_once(pbx)
-    store = await open_store(db)
-    try:
-        record = await store.get_campaign(NAME)
-        assert record is not None
-        lines = await store.contact_report(record.id)
-        assert len(lines) == 150 and {line.status for line in lines} == {ContactStatus.DONE}
-        attempts = {a.attempt_id: a for a in await store.attempts(record.id)}
-        assert sorted(attempts) == sorted(ids)  # every call placed is in the store, once
-        unknown = [a for a in attempts.values() if a.outcome is Outcome.UNKNOWN]
-        assert unknown == [], unknown  # followed to their end, by the drain or the adopter
-        # And Asterisk's journal of each is gone, deleted once its outcome was written
-        # (by the adopter, for the calls the drain left up).
-        assert not [key for key in pbx.core.astdb.entries if key.startswith("/dialer/")]
-    finally:
-        await store.close()
+    attempts = await assert_done_without_a_double_call(pbx, db)
+    assert sorted(attempts) == sorted(o.channel_id for o in pbx.originates)  # none lost
+    unknown = [a for a in attempts.values() if a.outcome is Outcome.UNKNOWN]
+    assert unknown == [], unknown  # followed to their end, by the drain or the adopter
+    # And Asterisk's journal of each is gone, deleted once its outcome was written (by
+    # the adopter, for the calls the drain left up).
+    assert not [key for key in pbx.core.astdb.entries if key.startswith("/dialer/")]
