@@ -10,8 +10,9 @@ import contextlib
 import itertools
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import pytest
 
@@ -29,6 +30,7 @@ from tests.redis_server import PrivateRedis
 # Both nodes share one contact base: an SQLite file, then a private PostgreSQL (what
 # several machines would share).
 pytestmark = pytest.mark.store_backends
+T = TypeVar("T")
 
 # Longer than the coordination tests' TTL: the SQLite store works in the event loop, and a
 # loaded machine must not make a live node look dead.
@@ -101,14 +103,27 @@ async def test_two_nodes_share_the_channel_limit_and_each_person(
     await assert_all_final(store, "autumn-promo", 60)
 
 
+@pytest.mark.timeout(300)  # every step is bounded below it, and says which one ran long
 async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
     pbx: SimulatedPbx, store: ContactStore, redis_url: str
 ) -> None:
     await fill_list(store, "spring", 80)
     campaign = make_campaign(pbx.port)
+    began = time.monotonic()
+    phases: list[str] = []  # how long each step took, for the failure message
+
+    async def step(what: str, work: Awaitable[T], limit: float = 20.0) -> T:
+        started = time.monotonic()
+        try:
+            return await asyncio.wait_for(work, limit)
+        except TimeoutError:
+            raise AssertionError(f"{what}: over {limit} s; before it: {phases}") from None
+        finally:
+            phases.append(f"{what} {time.monotonic() - started:.1f} s")
+
     async with node(store, redis_url, "a") as a, node(store, redis_url, "b") as b:
         assert a.coordinator is not None
-        runner_a = await a.add_campaign(campaign, SECRET)
+        runner_a = await step("node a adds the campaign", a.add_campaign(campaign, SECRET))
         run_a = asyncio.create_task(runner_a.run(asyncio.Event()))
         up_by = time.monotonic() + 60  # bounded: a run that never gets calls up says so
         while len(pbx.originates) < 40 or not runner_a.snapshot.in_flight:
@@ -117,6 +132,7 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
                 f"node a had {len(pbx.originates)} calls placed, none up, after 60 s"
             )
             await asyncio.sleep(0.005)
+        phases.append(f"node a's calls up after {time.monotonic() - began:.1f} s")
         # Node a dies: no more beats, no goodbye (a killed process releases nothing).
         left_open = runner_a.snapshot.in_flight
         kill_heartbeat(a.coordinator)
@@ -127,20 +143,22 @@ async def test_a_dead_nodes_campaign_is_taken_over_and_its_calls_reconciled(
 
         a.coordinator.ownership.release = released  # type: ignore[method-assign]
         run_a.cancel()
+        # Its cleanup runs here, but gives nothing back (release: no-op).
         with contextlib.suppress(asyncio.CancelledError):
-            await run_a  # its cleanup runs here, but gives nothing back (release: no-op)
-        await a.close()  # its AMI link goes; the calls it placed go on in the PBX
+            await step("node a's run cancelled", asyncio.shield(run_a))
+        # Its AMI link goes; the calls it placed go on in the PBX.
+        await step("node a closes", a.close())
         assert left_open > 0
 
         while True:  # what the service's take-over loop does (control/service/cluster.py)
-            runner_b = await b.add_campaign(campaign, SECRET)
+            runner_b = await step("node b adds the campaign", b.add_campaign(campaign, SECRET))
             try:
                 # Bounded: a take-over that never ends fails here, saying so.
-                snapshot = await asyncio.wait_for(runner_b.run(asyncio.Event()), 60)
+                snapshot = await step("node b runs it", runner_b.run(asyncio.Event()), 60)
                 break
             except CampaignHeld:
                 b.forget(runner_b)
-                assert time.monotonic() - died < TTL_S * 10
+                assert time.monotonic() - died < TTL_S * 10, phases
                 await asyncio.sleep(0.05)
     assert time.monotonic() - died >= TTL_S * 0.8  # not before the owner's TTL
     assert snapshot.state == "finished"
